@@ -1,0 +1,309 @@
+"""The domain vocabulary shared by every layer.
+
+Frozen dataclasses and string enums only: no I/O, no httpx, no sqlite3, no Textual. The api layer
+builds these from Graph JSON (``socialdesk.api.parse``), the store persists and returns them, core
+services combine them, and the CLI and the inbox render them.
+
+Times are timezone-aware ``datetime`` objects in UTC everywhere in the domain; the store keeps
+them as integer Unix seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def utc(ts: int | float) -> datetime:
+    """A Unix timestamp as an aware UTC datetime."""
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+class Channel(StrEnum):
+    """Where a thread lives. Instagram channels are reserved for later."""
+
+    DM = "dm"
+    """A Messenger conversation."""
+    COMMENT = "comment"
+    """A top-level comment under one of the Page's posts, with its replies."""
+    IG_DM = "ig_dm"
+    IG_COMMENT = "ig_comment"
+
+
+class Direction(StrEnum):
+    """Who wrote a message, seen from the Page."""
+
+    IN = "in"
+    """From the customer."""
+    OUT = "out"
+    """From the Page (via socialdesk or answered elsewhere)."""
+
+
+class Status(StrEnum):
+    """Operator triage status of a thread."""
+
+    OPEN = "open"
+    DONE = "done"
+    SNOOZED = "snoozed"
+
+
+class OutboxState(StrEnum):
+    """The life of one send. See PRODUCT.md §5: nothing lost, nothing sent twice."""
+
+    QUEUED = "queued"
+    """Intent recorded, no request made yet."""
+    SENDING = "sending"
+    """Committed durably right before the HTTP request leaves."""
+    SENT = "sent"
+    """The API answered with an id (or reconciliation found the message)."""
+    FAILED = "failed"
+    """The API refused it; it was certainly not delivered."""
+    UNKNOWN = "unknown"
+    """Ambiguous outcome (timeout, reset, 5xx): never resent automatically."""
+
+
+class SendKind(StrEnum):
+    """How a reply is delivered."""
+
+    DM_RESPONSE = "dm_response"
+    """Send API, ``messaging_type=RESPONSE``, inside the 24 h window."""
+    DM_HUMAN_AGENT = "dm_human_agent"
+    """Send API, ``MESSAGE_TAG`` + ``HUMAN_AGENT``, 24 h to 7 days, human-written only."""
+    COMMENT_PUBLIC = "comment_public"
+    """``POST /{comment-id}/comments``."""
+    COMMENT_PRIVATE = "comment_private"
+    """Send API with ``recipient.comment_id``: one per comment, within 7 days."""
+
+
+class WindowKind(StrEnum):
+    """Which reply window applies to a thread right now."""
+
+    STANDARD = "standard"
+    """DM: 24 h after the customer's last message."""
+    HUMAN_AGENT = "human_agent"
+    """DM: 24 h to 7 days, only with ``messaging.human_agent`` on and a human-written reply."""
+    PRIVATE_REPLY = "private_reply"
+    """Comment: the one private reply, within 7 days of the comment."""
+    PUBLIC = "public"
+    """Comment: public replies are always possible."""
+    CLOSED = "closed"
+    """Nothing can be sent (DM outside every window)."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A customer or the Page itself as the author of a message."""
+
+    id: str
+    """Page-scoped user id (PSID) for Messenger, app-scoped id for comments, or the page id."""
+    name: str
+    """Display name as the API returned it (untrusted text)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """A Facebook Page the operator manages."""
+
+    id: str
+    name: str
+    """Display name (from ``GET /me``)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A reference to media or a share; never downloaded."""
+
+    kind: str
+    """``image``, ``video``, ``audio``, ``file``, ``sticker``, ``share``, ``unsupported``…"""
+    url: str | None = None
+    name: str | None = None
+    """A display name only (untrusted): never used as a file path."""
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One item of a thread: a Messenger message or a comment."""
+
+    id: str
+    """Graph id (``m_…`` for messages, ``{post}_{comment}`` for comments)."""
+    thread_id: str
+    """The conversation id, or the top-level comment id for comment threads."""
+    direction: Direction
+    author: Person
+    text: str
+    """Message text as sent; may be empty when the message is only an attachment."""
+    created_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    parent_id: str | None = None
+    """For a comment reply: the comment it answers."""
+    is_hidden: bool = False
+    """For comments: hidden on Facebook."""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A Messenger conversation as one page of ``/{page}/conversations`` returns it."""
+
+    id: str
+    page_id: str
+    updated_at: datetime
+    """``updated_time``: the time of the newest message."""
+    customer: Person
+    messages: tuple[Message, ...]
+    """The newest messages inlined by the nested ``messages.limit(n)``, newest first."""
+    messages_next: str | None = None
+    """The nested edge's ``next`` link (access_token stripped) when more messages exist."""
+    message_count: int | None = None
+    snippet: str | None = None
+
+
+@dataclass(frozen=True)
+class Post:
+    """A Page post with the comments inlined by the nested ``comments`` field."""
+
+    id: str
+    page_id: str
+    created_at: datetime
+    message: str
+    permalink: str | None = None
+    updated_at: datetime | None = None
+    comments: tuple[Message, ...] = ()
+    """Comments and replies (``filter(stream)``), newest first."""
+    comments_next: str | None = None
+    """The nested edge's ``next`` link when more comments exist."""
+
+
+@dataclass(frozen=True)
+class RateUsage:
+    """The usage headers of the latest response, as percentages of the limits."""
+
+    call_count: int = 0
+    total_time: int = 0
+    total_cputime: int = 0
+    regain_access_minutes: int = 0
+    """``estimated_time_to_regain_access`` from ``X-Business-Use-Case-Usage``."""
+
+    @property
+    def peak(self) -> int:
+        """The highest of the three percentages: what pacing looks at."""
+        return max(self.call_count, self.total_time, self.total_cputime)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What ``/debug_token`` says about the configured token."""
+
+    is_valid: bool
+    type: str
+    app_id: str | None = None
+    profile_id: str | None = None
+    """The page id for a page token."""
+    scopes: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    """``None`` when the token never expires (``expires_at: 0``)."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the API answered to a send."""
+
+    message_id: str
+    recipient_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """The reply window that applies to a thread, and when it closes."""
+
+    kind: WindowKind
+    closes_at: datetime | None = None
+    """``None`` for windows that never close (public comment replies) and for CLOSED."""
+    closed_at: datetime | None = None
+    """For CLOSED: when the last window closed."""
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The unit of triage, as the store returns it (cache joined with operator state)."""
+
+    number: int
+    """Short local number (``#42``), assigned when first seen, never reused."""
+    id: str
+    """Graph id: the conversation id or the top-level comment id."""
+    page_id: str
+    channel: Channel
+    status: Status
+    customer: Person
+    last_message_at: datetime
+    awaiting_reply: bool
+    """The newest message is inbound."""
+    request_at: datetime | None
+    """First inbound message since the last outbound one, when awaiting reply."""
+    last_inbound_at: datetime | None
+    snippet: str
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    snoozed_until: datetime | None = None
+    post_id: str | None = None
+    """For comment threads: the post the comment belongs to."""
+    post_message: str | None = None
+    is_hidden: bool = False
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One row of the outbox (PRODUCT.md §5)."""
+
+    id: int
+    page_id: str
+    thread_id: str
+    kind: SendKind
+    text: str
+    state: OutboxState
+    created_at: datetime
+    origin: str = "reply"
+    """``reply`` (a human wrote it) or ``ack`` (bulk acknowledgement)."""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    message_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one sync of one page did."""
+
+    page_id: str
+    full: bool = False
+    conversations: int = 0
+    """Conversations fetched and stored."""
+    messages: int = 0
+    posts: int = 0
+    comments: int = 0
+    calls: int = 0
+    """HTTP requests made to the Graph API."""
+    duration_s: float = 0.0
+    reopened: int = 0
+    """Done or snoozed threads that new inbound activity moved back to open."""
+    skipped: bool = False
+    """Another sync of the same page held the lock."""
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``sync --json`` shape."""
+        return {
+            "page_id": self.page_id,
+            "full": self.full,
+            "conversations": self.conversations,
+            "messages": self.messages,
+            "posts": self.posts,
+            "comments": self.comments,
+            "calls": self.calls,
+            "duration_s": round(self.duration_s, 3),
+            "reopened": self.reopened,
+            "skipped": self.skipped,
+            "errors": list(self.errors),
+        }

@@ -1,0 +1,74 @@
+"""Opening the SQLite database: pragmas, migrations, file mode.
+
+Called by every store module's caller (core services and tests) through :func:`open_db`. One
+connection per unit of work; connections are not shared across threads.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from socialdesk.errors import StoreError
+from socialdesk.store.schema import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
+    """Open (creating if needed, mode 0600) and migrate the database at ``path``.
+
+    ``":memory:"`` opens a private in-memory database (tests).
+    """
+    memory = str(path) == ":memory:"
+    if not memory:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists():
+            # Create it 0600 before SQLite does: it holds customers' messages.
+            fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the database {path}: {exc}") from exc
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not memory:
+        conn.execute("PRAGMA journal_mode = WAL")
+    # Cache rows can be re-fetched, so NORMAL is enough; sends switch to FULL (see transaction).
+    conn.execute("PRAGMA synchronous = NORMAL")
+    if migrate:
+        from socialdesk.store.migrations import migrate as run_migrations
+
+        run_migrations(conn)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+    """One ``BEGIN IMMEDIATE … COMMIT`` (rolled back on any exception).
+
+    ``durable=True`` commits with ``synchronous=FULL`` so that the commit survives power loss,
+    not only a crash: the outbox uses it for the intent recorded before a send.
+    """
+    if durable:
+        conn.execute("PRAGMA synchronous = FULL")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        if durable:
+            conn.execute("PRAGMA synchronous = NORMAL")

@@ -1,0 +1,195 @@
+"""The SQLite schema, as ordered named migrations.
+
+Called by ``socialdesk.store.migrations`` (which applies what is pending inside a transaction and
+records it in ``schema_migrations``). Never edit a migration that has shipped: add the next one.
+
+Two kinds of tables with different value (notmuch's lesson, STYLE.md §9):
+
+- **cache** (re-fetchable from the Graph API): ``pages``, ``customers``, ``posts``, ``threads``,
+  ``messages`` and the FTS5 index ``messages_fts``.
+- **operator state** (cannot be re-fetched; exported by ``state export``): ``thread_numbers``,
+  ``thread_state``, ``thread_tags``, ``triage_log``, ``outbox``, ``watermarks``, ``sync_log``.
+
+All times are integer Unix seconds (UTC). Every row carries its ``page_id``.
+
+Derived thread columns (``last_message_at``, ``last_inbound_at``, ``last_outbound_at``,
+``awaiting_reply``, ``request_at``, ``snippet``) are recomputed from ``messages`` by the store
+whenever a page of messages is upserted, so listing never scans messages.
+"""
+
+from __future__ import annotations
+
+M001_INITIAL = """
+CREATE TABLE pages (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL DEFAULT '',
+    updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE customers (
+    page_id     TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    name        TEXT NOT NULL DEFAULT '',
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (page_id, id)
+);
+
+CREATE TABLE posts (
+    id          TEXT PRIMARY KEY,
+    page_id     TEXT NOT NULL,
+    message     TEXT NOT NULL DEFAULT '',
+    permalink   TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER
+);
+CREATE INDEX posts_page_created ON posts (page_id, created_at);
+
+-- One row per thread: a Messenger conversation (channel 'dm') or a top-level comment with its
+-- replies (channel 'comment', id = the comment id, post_id = its post).
+CREATE TABLE threads (
+    id                TEXT PRIMARY KEY,
+    page_id           TEXT NOT NULL,
+    channel           TEXT NOT NULL,
+    customer_id       TEXT NOT NULL DEFAULT '',
+    customer_name     TEXT NOT NULL DEFAULT '',
+    post_id           TEXT,
+    graph_updated_at  INTEGER,           -- conversation updated_time as last seen
+    message_count     INTEGER,           -- conversation message_count as last seen
+    last_message_at   INTEGER NOT NULL DEFAULT 0,
+    last_inbound_at   INTEGER,
+    last_outbound_at  INTEGER,
+    awaiting_reply    INTEGER NOT NULL DEFAULT 0,
+    request_at        INTEGER,           -- first inbound since the last outbound, when awaiting
+    snippet           TEXT NOT NULL DEFAULT '',
+    is_hidden         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX threads_page_last ON threads (page_id, last_message_at);
+CREATE INDEX threads_awaiting ON threads (page_id, awaiting_reply, request_at);
+CREATE INDEX threads_customer ON threads (page_id, customer_id);
+
+CREATE TABLE messages (
+    id            TEXT PRIMARY KEY,
+    thread_id     TEXT NOT NULL REFERENCES threads (id),
+    page_id       TEXT NOT NULL,
+    direction     TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    author_id     TEXT NOT NULL DEFAULT '',
+    author_name   TEXT NOT NULL DEFAULT '',
+    text          TEXT NOT NULL DEFAULT '',
+    attachments   TEXT NOT NULL DEFAULT '[]',  -- JSON list of {kind, url, name, mime_type}
+    parent_id     TEXT,
+    is_hidden     INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    via_socialdesk INTEGER NOT NULL DEFAULT 0  -- an outbound message sent by our outbox
+);
+CREATE INDEX messages_thread_created ON messages (thread_id, created_at);
+CREATE INDEX messages_page_created ON messages (page_id, created_at);
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    text, author_name, content = 'messages', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, text, author_name)
+    VALUES (new.rowid, new.text, new.author_name);
+END;
+CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text, author_name)
+    VALUES ('delete', old.rowid, old.text, old.author_name);
+END;
+CREATE TRIGGER messages_fts_au AFTER UPDATE OF text, author_name ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text, author_name)
+    VALUES ('delete', old.rowid, old.text, old.author_name);
+    INSERT INTO messages_fts (rowid, text, author_name)
+    VALUES (new.rowid, new.text, new.author_name);
+END;
+
+-- ---- operator state ------------------------------------------------------------------------
+
+-- Local numbers are never reused: AUTOINCREMENT guarantees it even after deletes.
+CREATE TABLE thread_numbers (
+    number      INTEGER PRIMARY KEY AUTOINCREMENT,
+    thread_id   TEXT NOT NULL UNIQUE,
+    page_id     TEXT NOT NULL
+);
+
+CREATE TABLE thread_state (
+    thread_id      TEXT PRIMARY KEY,
+    page_id        TEXT NOT NULL,
+    status         TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'snoozed')),
+    snoozed_until  INTEGER,
+    note           TEXT,
+    done_at        INTEGER,
+    updated_at     INTEGER NOT NULL
+);
+CREATE INDEX thread_state_status ON thread_state (page_id, status);
+
+CREATE TABLE thread_tags (
+    thread_id   TEXT NOT NULL,
+    page_id     TEXT NOT NULL,
+    tag         TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (thread_id, tag)
+);
+CREATE INDEX thread_tags_tag ON thread_tags (page_id, tag);
+
+-- Every triage action (done, reopen, snooze, tag, untag, note), for stats ('done that day') and
+-- undo in the inbox. action: done|reopen|snooze|tag|untag|note|auto_reopen
+CREATE TABLE triage_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    thread_id   TEXT NOT NULL,
+    page_id     TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    detail      TEXT,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX triage_log_page_at ON triage_log (page_id, action, at);
+
+-- The outbox: intent committed (synchronous=FULL) before the HTTP call, outcome after it.
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    page_id      TEXT NOT NULL,
+    thread_id    TEXT NOT NULL,
+    kind         TEXT NOT NULL,    -- models.SendKind
+    text         TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'unknown')),
+    origin       TEXT NOT NULL DEFAULT 'reply',   -- reply | ack
+    batch        TEXT,             -- ack run / plan id
+    created_at   INTEGER NOT NULL,
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    message_id   TEXT,
+    error        TEXT
+);
+CREATE INDEX outbox_state ON outbox (state);
+CREATE INDEX outbox_thread ON outbox (thread_id, state);
+
+-- Sync progress: one watermark per (page, edge, key), advanced in the same transaction as the
+-- rows of the page of results that justifies it. Never a cursor.
+CREATE TABLE watermarks (
+    page_id     TEXT NOT NULL,
+    edge        TEXT NOT NULL,    -- conversations | feed | ...
+    key         TEXT NOT NULL DEFAULT '',
+    value_at    INTEGER,          -- a time watermark (Unix seconds)
+    value_id    TEXT,             -- an id watermark
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (page_id, edge, key)
+);
+
+-- One row per finished sync of one edge: doctor's "last successful sync per edge".
+CREATE TABLE sync_log (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    page_id      TEXT NOT NULL,
+    edge         TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER NOT NULL,
+    ok           INTEGER NOT NULL,
+    calls        INTEGER NOT NULL DEFAULT 0,
+    error        TEXT
+);
+CREATE INDEX sync_log_page_edge ON sync_log (page_id, edge, finished_at);
+"""
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("m001_initial", M001_INITIAL),
+]
+"""Ordered (name, SQL script) pairs; applied in order, each in one transaction."""
