@@ -36,3 +36,34 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("COLUMNS", "120")
     yield home
     assert os.environ.get("SOCIALDESK_HOME") == str(home)
+
+
+class SandboxEnv:
+    """A running loopback sandbox with one demo page, wired into the environment."""
+
+    def __init__(self, sandbox: object, server: object, page_id: str, token: str) -> None:
+        self.sandbox = sandbox
+        self.server = server
+        self.page_id = page_id
+        self.token = token
+        self.base_url: str = server.base_url  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sandbox_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxEnv]:
+    """A small demo sandbox served on 127.0.0.1, with SOCIALDESK_GRAPH_URL/TOKEN pointing at it.
+
+    The sandbox's 2 calls/s conversations limit is off here so tests stay fast; tests of pacing
+    and throttling build their own Sandbox.
+    """
+    from socialdesk.sandbox import build_demo
+
+    sandbox, page_id, token = build_demo(seed=7, threads=24)
+    sandbox.rate_limit = False
+    server = sandbox.serve(host="127.0.0.1", port=0)
+    monkeypatch.setenv("SOCIALDESK_GRAPH_URL", server.base_url)
+    monkeypatch.setenv("SOCIALDESK_TOKEN", token)
+    try:
+        yield SandboxEnv(sandbox, server, page_id, token)
+    finally:
+        server.shutdown()
