@@ -1,0 +1,98 @@
+"""Make untrusted text (customer names, messages, comments) safe to show and to export.
+
+Customer text can carry terminal escape sequences (colour, cursor moves, OSC 8 links, window
+title writes, DCS payloads), raw control bytes, and invisible characters that reorder or hide
+text (bidi overrides, zero-width joiners). :func:`clean` removes the first two entirely and
+makes the invisible ones visible as ``⟨U+202E⟩``, so what the operator sees is what was sent.
+:func:`csv_cell` also keeps a cell from being read as a spreadsheet formula.
+
+Called by the CLI's output helpers, the inbox, and the stats/state exports. Pure standard
+library: no Rich, no Textual (the layer test enforces it).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["FORBIDDEN", "VISIBLE", "clean", "csv_cell", "is_clean"]
+
+# Escape sequences, stripped whole before the code-point filter so their payload ("[31m",
+# "]8;;https://…") does not survive as garbage. 8-bit C1 introducers (CSI U+009B, OSC U+009D,
+# DCS U+0090, SOS U+0098, PM U+009E, APC U+009F) are handled like their ESC forms.
+_ST = r"(?:\x1b\\|\x07|\x9c)"
+_SEQUENCE_RE = re.compile(
+    r"""
+    (?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]            # CSI … final byte
+  | (?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*"""
+    + _ST
+    + r"""   # OSC/DCS/SOS/PM/APC … ST
+  | \x1b[\x20-\x2f]*[\x30-\x7e]                                   # two-byte and nF escapes
+    """,
+    re.VERBOSE,
+)
+
+# Code points removed outright: C0 controls except \t and \n, DEL, C1 controls.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# Invisible characters that reorder or hide text: shown as ⟨U+XXXX⟩ instead.
+VISIBLE: frozenset[str] = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)]  # LRE RLE PDF LRO RLO
+    + [chr(c) for c in range(0x2066, 0x206A)]  # LRI RLI FSI PDI
+    + ["\u200e", "\u200f", "\u061c"]  # LRM RLM ALM
+    + ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]  # zero-width space/joiners, WJ, BOM
+)
+_VISIBLE_RE = re.compile("[" + "".join(sorted(VISIBLE)) + "]")
+
+FORBIDDEN: frozenset[str] = frozenset(
+    [chr(c) for c in range(0x00, 0x20) if chr(c) not in "\t\n"]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + sorted(VISIBLE)
+)
+"""Characters that never appear in the output of :func:`clean`."""
+
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _show(match: re.Match[str]) -> str:
+    return f"⟨U+{ord(match.group()):04X}⟩"
+
+
+def clean(text: str, *, single_line: bool = False) -> str:
+    """``text`` without escape sequences and control characters, invisible characters shown.
+
+    With ``single_line`` (list rows, table cells, one-line messages) a newline becomes ``" ⏎ "``
+    and a tab a space, so one item can never take more than its line.
+    """
+    if not text:
+        return ""
+    out = _SEQUENCE_RE.sub("", text)
+    out = _CONTROL_RE.sub("", out)
+    out = _VISIBLE_RE.sub(_show, out)
+    if single_line:
+        out = out.replace("\t", " ").replace("\n", " ⏎ ")
+    return out
+
+
+def is_clean(text: str, *, single_line: bool = False) -> bool:
+    """Whether ``text`` holds none of the characters :func:`clean` removes or replaces."""
+    if single_line and ("\n" in text or "\t" in text):
+        return False
+    return not any(ch in FORBIDDEN for ch in text)
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell for ``value``: text is cleaned and never starts a spreadsheet formula.
+
+    Numbers (our own computed values) are written as they are, so ``-3`` stays a number; text
+    that starts with ``= + - @``, a tab or a carriage return gets a leading single quote.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = clean(str(value))
+    if text.startswith(_CSV_TRIGGERS):
+        return "'" + text
+    return text
