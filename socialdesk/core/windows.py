@@ -1,0 +1,158 @@
+"""Reply windows (PRODUCT.md §2, GRAPH_API.md §4.3, §5.4) and the choice of how to send.
+
+Pure functions: :func:`window_for` tells ``list``/``show``/the inbox which window applies and when
+it closes; :func:`choose_send_kind` is what ``reply``/``ack`` (core.outbox, core.ack) ask before
+anything is queued, and refuses (exit 6) with the time the window closed.
+:func:`window_for_conn` is the variant that reads the comment's own time and the private-reply
+ledger from the database (called by core.outbox and by renderers that hold a connection).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+from socialdesk.errors import RefusedError, UsageError
+from socialdesk.models import Channel, SendKind, Thread, Window, WindowKind
+
+STANDARD_WINDOW = timedelta(hours=24)
+"""Messenger's standard messaging window after the customer's last message."""
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+"""``HUMAN_AGENT`` tagged replies: up to 7 days after the customer's last message."""
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+"""A comment's one private reply: within 7 days of the comment."""
+
+_DM_CHANNELS = (Channel.DM, Channel.IG_DM)
+
+
+def _fmt(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt is not None else "never (no customer message)"
+
+
+def comment_anchor(thread: Thread) -> datetime:
+    """Best time of the top-level comment known from the Thread alone.
+
+    Thread rows carry no creation time; the earliest inbound time we have is the closest
+    stand-in. :func:`window_for_conn` reads the real one from the messages table.
+    """
+    return thread.request_at or thread.last_inbound_at or thread.last_message_at
+
+
+def window_for(
+    thread: Thread,
+    now: datetime,
+    human_agent: bool,
+    *,
+    comment_at: datetime | None = None,
+    private_used: bool = False,
+) -> Window:
+    """The window that applies to ``thread`` at ``now``.
+
+    DM: STANDARD until last inbound + 24 h; then HUMAN_AGENT until + 7 d when ``human_agent`` is
+    on; else CLOSED (``closed_at`` = when the last window closed). Comment: PRIVATE_REPLY until
+    the comment's time + 7 d while the private reply is unused, else PUBLIC (never closes).
+    """
+    if thread.channel in _DM_CHANNELS:
+        last_in = thread.last_inbound_at
+        if last_in is None:
+            return Window(WindowKind.CLOSED)
+        standard_end = last_in + STANDARD_WINDOW
+        if now < standard_end:
+            return Window(WindowKind.STANDARD, closes_at=standard_end)
+        if human_agent:
+            agent_end = last_in + HUMAN_AGENT_WINDOW
+            if now < agent_end:
+                return Window(WindowKind.HUMAN_AGENT, closes_at=agent_end)
+            return Window(WindowKind.CLOSED, closed_at=agent_end)
+        return Window(WindowKind.CLOSED, closed_at=standard_end)
+    anchor = comment_at if comment_at is not None else comment_anchor(thread)
+    private_end = anchor + PRIVATE_REPLY_WINDOW
+    if not private_used and now < private_end:
+        return Window(WindowKind.PRIVATE_REPLY, closes_at=private_end)
+    return Window(WindowKind.PUBLIC)
+
+
+def comment_created_at(conn: sqlite3.Connection, thread: Thread) -> datetime | None:
+    """The stored time of a comment thread's top-level comment (its id is the thread id)."""
+    row = conn.execute("SELECT created_at FROM messages WHERE id = ?", (thread.id,)).fetchone()
+    if row is None:
+        return None
+    from socialdesk.models import utc
+
+    return utc(int(row[0]))
+
+
+def window_for_conn(
+    conn: sqlite3.Connection, thread: Thread, now: datetime, human_agent: bool
+) -> Window:
+    """:func:`window_for` with the comment time and the private-reply ledger read from ``conn``."""
+    if thread.channel in _DM_CHANNELS:
+        return window_for(thread, now, human_agent)
+    from socialdesk.store.outbox import private_reply_used
+
+    return window_for(
+        thread,
+        now,
+        human_agent,
+        comment_at=comment_created_at(conn, thread),
+        private_used=private_reply_used(conn, thread.id),
+    )
+
+
+def choose_send_kind(
+    thread: Thread,
+    now: datetime,
+    human_agent: bool,
+    *,
+    private: bool,
+    human_written: bool,
+    comment_at: datetime | None = None,
+    private_used: bool = False,
+) -> SendKind:
+    """How a reply to ``thread`` may be sent now, or :class:`RefusedError` (exit 6) saying why.
+
+    ``human_written`` is true when a person wrote or chose the text for this one thread
+    (``reply``); ``ack`` passes false, so it never gets ``HUMAN_AGENT``.
+    """
+    if thread.channel in _DM_CHANNELS:
+        if private:
+            raise UsageError(
+                "--private applies to comments only", hint="reply to a DM without --private"
+            )
+        window = window_for(thread, now, human_agent)
+        if window.kind is WindowKind.STANDARD:
+            return SendKind.DM_RESPONSE
+        if window.kind is WindowKind.HUMAN_AGENT:
+            if human_written:
+                return SendKind.DM_HUMAN_AGENT
+            closed = (thread.last_inbound_at or now) + STANDARD_WINDOW
+            raise RefusedError(
+                f"the 24-hour window of #{thread.number} closed at {_fmt(closed)}; "
+                "HUMAN_AGENT replies must be written by a person",
+                hint="reply to this thread with `socialdesk reply` instead",
+            )
+        hint = (
+            "the customer has to write again first"
+            if human_agent
+            else "the customer has to write again first (or enable messaging.human_agent if "
+            "the app has the Human Agent permission)"
+        )
+        raise RefusedError(
+            f"the reply window of #{thread.number} closed at {_fmt(window.closed_at)}", hint=hint
+        )
+    if not private:
+        return SendKind.COMMENT_PUBLIC
+    if private_used:
+        raise RefusedError(
+            f"the private reply to comment #{thread.number} was already used",
+            hint="reply publicly (without --private)",
+        )
+    window = window_for(thread, now, human_agent, comment_at=comment_at, private_used=False)
+    if window.kind is not WindowKind.PRIVATE_REPLY:
+        anchor = comment_at if comment_at is not None else comment_anchor(thread)
+        raise RefusedError(
+            f"the private-reply window of comment #{thread.number} closed at "
+            f"{_fmt(anchor + PRIVATE_REPLY_WINDOW)}",
+            hint="reply publicly (without --private)",
+        )
+    return SendKind.COMMENT_PRIVATE
