@@ -1,0 +1,106 @@
+"""Cursor paging over Graph edges: follow ``paging.next`` until it is absent.
+
+Rules (GRAPH_API.md §2): a short or even empty page with a ``next`` link is not the end; only
+the absence of ``next`` is. ``next`` links may carry ``access_token=``: it is stripped before a
+link is followed, logged or handed out. Cursors never leave this module except inside such a
+stripped link (the models' ``messages_next``/``comments_next``, which nobody stores). A ``next``
+link seen before ends the walk (a server bug must not make a sync loop forever). Called by
+``api/graph.py``; ``strip_token`` also by ``api/client.py`` and ``api/parse.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from socialdesk.api.errors import MalformedResponse
+
+log = logging.getLogger(__name__)
+
+_SECRET_PARAMS = frozenset({"access_token", "appsecret_proof"})
+
+
+class PagingClient(Protocol):
+    """The part of ``GraphClient`` paging needs."""
+
+    def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, edge: str = ""
+    ) -> dict[str, Any]: ...
+
+    def get_url(self, url: str, *, edge: str = "") -> dict[str, Any]: ...
+
+
+def strip_token(url: str) -> str:
+    """``url`` without ``access_token`` (and ``appsecret_proof``, which the client re-adds)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _SECRET_PARAMS
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def page_data(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``data`` list of one page; items that are not JSON objects are dropped."""
+    data = response.get("data")
+    if not isinstance(data, list):
+        raise MalformedResponse(
+            "the Graph API returned a page without a data list",
+            "try again; if it persists, report it with the command you ran",
+        )
+    return [item for item in data if isinstance(item, dict)]
+
+
+def next_link(container: Mapping[str, Any] | None) -> str | None:
+    """The stripped ``paging.next`` of a page (or of a nested edge object), if any."""
+    if not isinstance(container, Mapping):
+        return None
+    paging = container.get("paging")
+    if not isinstance(paging, Mapping):
+        return None
+    link = paging.get("next")
+    if not isinstance(link, str) or not link:
+        return None
+    return strip_token(link)
+
+
+def _follow(
+    client: PagingClient, first: dict[str, Any], edge: str, seen: set[str]
+) -> Iterator[list[dict[str, Any]]]:
+    response = first
+    while True:
+        yield page_data(response)
+        link = next_link(response)
+        if link is None:
+            return
+        if link in seen:
+            log.warning("paging on %s: the next link repeats; stopping", edge or "an edge")
+            return
+        seen.add(link)
+        response = client.get_url(link, edge=edge)
+
+
+def iter_pages(
+    client: PagingClient,
+    path: str,
+    params: Mapping[str, str] | None = None,
+    *,
+    edge: str = "",
+) -> Iterator[list[dict[str, Any]]]:
+    """The ``data`` of every page of an edge, one list per HTTP response, in API order."""
+    first = client.get(path, params, edge=edge)
+    yield from _follow(client, first, edge, set())
+
+
+def iter_from_link(
+    client: PagingClient, link: str, *, edge: str = ""
+) -> Iterator[list[dict[str, Any]]]:
+    """Like :func:`iter_pages`, starting from an absolute (stripped) ``next`` link."""
+    link = strip_token(link)
+    first = client.get_url(link, edge=edge)
+    yield from _follow(client, first, edge, {link})
