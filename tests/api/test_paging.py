@@ -1,0 +1,96 @@
+"""Following paging.next (api/paging.py) through the client."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from socialdesk.api.paging import iter_from_link, iter_pages, strip_token
+from tests.api.conftest import TOKEN, FakeTime, Recorder, load, make_client, ok
+
+
+def test_strip_token_removes_only_secrets() -> None:
+    """access_token and appsecret_proof go; cursors and fields stay."""
+    url = f"https://graph.facebook.com/v26.0/1/feed?access_token={TOKEN}&limit=25&after=QQ&appsecret_proof=ab"
+    out = strip_token(url)
+    assert TOKEN not in out and "appsecret_proof" not in out
+    assert "limit=25" in out and "after=QQ" in out
+
+
+def test_follows_next_through_an_empty_page_to_the_last() -> None:
+    """An empty page with next is not the end; the page without next is."""
+    recorder = Recorder(
+        [
+            ok(load("conversations_p1.json")),
+            ok(load("conversations_p2_empty.json")),
+            ok(load("conversations_p3.json")),
+        ]
+    )
+    client = make_client(recorder, FakeTime())
+    pages = list(iter_pages(client, "/111/conversations", {"limit": "100"}, edge="conversations"))
+    assert [len(p) for p in pages] == [2, 0, 1]
+    assert client.calls == 3
+    for request in recorder.requests:
+        assert "access_token" not in str(request.url)
+        assert TOKEN not in str(request.url)
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert recorder.requests[1].url.params["after"] == "QVFIU1"
+    assert recorder.requests[2].url.params["after"] == "QVFIU2"
+
+
+def test_single_page_makes_one_call() -> None:
+    """A first page without next ends paging after one call."""
+    recorder = Recorder([ok({"data": [{"id": "1"}]})])
+    client = make_client(recorder, FakeTime())
+    assert list(iter_pages(client, "/111/feed")) == [[{"id": "1"}]]
+    assert client.calls == 1
+
+
+def test_repeating_next_link_stops(caplog: pytest.LogCaptureFixture) -> None:
+    """A next link that repeats ends the walk instead of looping forever."""
+    loop = {
+        "data": [{"id": "1"}],
+        "paging": {"next": "https://graph.facebook.com/v26.0/111/feed?after=A"},
+    }
+    recorder = Recorder(lambda request: ok(loop))
+    client = make_client(recorder, FakeTime())
+    with caplog.at_level(logging.WARNING):
+        pages = list(iter_pages(client, "/111/feed", edge="feed"))
+    assert len(pages) == 2
+    assert client.calls == 2
+    assert "repeats" in caplog.text
+
+
+def test_two_link_cycle_stops() -> None:
+    """A → B → A stops at the second A."""
+    base = "https://graph.facebook.com/v26.0/111/feed"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        after = request.url.params.get("after", "")
+        nxt = f"{base}?after={'B' if after in ('', 'A') else 'A'}"
+        return ok({"data": [], "paging": {"next": nxt}})
+
+    client = make_client(Recorder(handler), FakeTime())
+    assert len(list(iter_pages(client, "/111/feed"))) == 3
+
+
+def test_iter_from_link_starts_at_a_stripped_link() -> None:
+    """Following a nested next link sends neither the token nor access_token in the URL."""
+    link = load("conversations_p1.json")["data"][0]["messages"]["paging"]["next"]
+    recorder = Recorder([ok({"data": [{"id": "m_9"}]})])
+    client = make_client(recorder, FakeTime())
+    assert list(iter_from_link(client, link, edge="messages")) == [[{"id": "m_9"}]]
+    url = str(recorder.requests[0].url)
+    assert "access_token" not in url and "after=QVFIUmZA" in url
+
+
+def test_page_without_data_is_malformed() -> None:
+    """A page whose data is not a list raises MalformedResponse."""
+    from socialdesk.api.errors import MalformedResponse
+
+    recorder = Recorder([ok({"paging": {}})])
+    client = make_client(recorder, FakeTime())
+    with pytest.raises(MalformedResponse):
+        list(iter_pages(client, "/111/feed"))
