@@ -5,12 +5,17 @@ directory: tests, profiles and the demo use it. Otherwise the platform's config 
 directories (platformdirs) are used:
 
 - config: ``<config dir>/config.toml``
-- data: ``<data dir>/socialdesk.db``, ``<data dir>/token``, ``<data dir>/logs/``, lock files
+- data: ``<data dir>/socialdesk.db``, ``<data dir>/secrets/tokens.json`` (when no keyring works),
+  ``<data dir>/logs/``, ``<data dir>/locks/``
+
+:func:`atomic_write` is the one way files we own (config, token file, exports) are written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +57,43 @@ class Paths:
 
     def ensure(self) -> None:
         """Create the directories (data private to the user)."""
-        self.config_dir.mkdir(parents=True, exist_ok=True)
+        self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` atomically: temp file in the same directory, fsync, rename.
+
+    The file is created with ``mode`` (0600 by default) before any byte is written, so there is
+    no window in which others can read it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
 
 
 def resolve_paths(home: str | os.PathLike[str] | None = None) -> Paths:

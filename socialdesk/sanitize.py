@@ -16,23 +16,22 @@ import re
 
 __all__ = ["FORBIDDEN", "VISIBLE", "clean", "csv_cell", "is_clean"]
 
-# Escape sequences, stripped whole before the code-point filter so their payload ("[31m",
-# "]8;;https://…") does not survive as garbage. 8-bit C1 introducers (CSI U+009B, OSC U+009D,
-# DCS U+0090, SOS U+0098, PM U+009E, APC U+009F) are handled like their ESC forms.
-_ST = r"(?:\x1b\\|\x07|\x9c)"
+# The order matters (research/PERF_RELIABILITY.md §10.1):
+# 1. C1 controls, DEL and C0 controls go first, by code point — except ESC and BEL, which the
+#    next step needs to find sequences. Removing C1 first means an 8-bit CSI (U+009B) can never
+#    make step 2 swallow the customer text that follows it.
+# 2. ESC-introduced sequences are stripped whole, so their payload ("[31m", "]8;;https://…")
+#    does not survive as garbage: CSI, OSC/DCS/SOS/PM/APC up to their terminator, and the short
+#    two-byte escapes. An unterminated OSC/DCS is not matched (a terminal would hide the rest
+#    of the text; we show it), and its ESC goes in step 3.
+# 3. Whatever ESC or BEL is left is removed.
+_EARLY_CONTROL_RE = re.compile(r"[\x00-\x06\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f]")
 _SEQUENCE_RE = re.compile(
-    r"""
-    (?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]            # CSI … final byte
-  | (?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*"""
-    + _ST
-    + r"""   # OSC/DCS/SOS/PM/APC … ST
-  | \x1b[\x20-\x2f]*[\x30-\x7e]                                   # two-byte and nF escapes
-    """,
-    re.VERBOSE,
+    r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"  # CSI … final byte
+    r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC/DCS/SOS/PM/APC … BEL or ST
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]"  # two-byte and nF escapes
 )
-
-# Code points removed outright: C0 controls except \t and \n, DEL, C1 controls.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LATE_CONTROL_RE = re.compile(r"[\x07\x1b]")
 
 # Invisible characters that reorder or hide text: shown as ⟨U+XXXX⟩ instead.
 VISIBLE: frozenset[str] = frozenset(
@@ -65,8 +64,9 @@ def clean(text: str, *, single_line: bool = False) -> str:
     """
     if not text:
         return ""
-    out = _SEQUENCE_RE.sub("", text)
-    out = _CONTROL_RE.sub("", out)
+    out = _EARLY_CONTROL_RE.sub("", text)
+    out = _SEQUENCE_RE.sub("", out)
+    out = _LATE_CONTROL_RE.sub("", out)
     out = _VISIBLE_RE.sub(_show, out)
     if single_line:
         out = out.replace("\t", " ").replace("\n", " ⏎ ")

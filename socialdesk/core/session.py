@@ -1,0 +1,169 @@
+"""One command run's context: paths, config, clock, the database and Graph clients.
+
+Created by every CLI command that touches the database or the API (and by each inbox worker):
+
+    with Session.open() as session:
+        page = session.page(page_ref)
+        client = session.client(page)
+        ...
+
+The database opens lazily, so commands that only talk to the API never create one, and
+``Session.close()`` closes whatever was opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from socialdesk import secrets
+from socialdesk.config import Config, PageConfig, load_config, slug_name
+from socialdesk.core.clock import Clock, SystemClock
+from socialdesk.errors import AuthError
+from socialdesk.paths import Paths, resolve_paths
+
+if TYPE_CHECKING:
+    import httpx
+
+    from socialdesk.api.client import GraphClient
+
+__all__ = ["GRAPH_URL_ENV", "Session", "graph_base_url"]
+
+GRAPH_URL_ENV = "SOCIALDESK_GRAPH_URL"
+
+
+def graph_base_url(config: Config) -> str | None:
+    """``SOCIALDESK_GRAPH_URL``, else ``graph.base_url`` from config, else None (the default)."""
+    return os.environ.get(GRAPH_URL_ENV, "").strip() or config.graph.base_url or None
+
+
+class Session:
+    """Paths + config + clock, with the database and Graph clients opened on demand."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``transport`` goes to every Graph client (tests mount the sandbox in-process)."""
+        self.paths = paths
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self._transport = transport
+        self._db: sqlite3.Connection | None = None
+        self._clients: dict[str, GraphClient] = {}
+        self._discovered: PageConfig | None = None
+
+    @classmethod
+    def open(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Session:
+        """Resolve the paths (``home``, else ``SOCIALDESK_HOME``, else the platform dirs)."""
+        paths = resolve_paths(home)
+        return cls(paths, load_config(paths), clock, transport=transport)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The database, opened (and migrated) on first use."""
+        if self._db is None:
+            from socialdesk.store.db import open_db
+
+            self.paths.ensure()
+            self._db = open_db(self.paths.db_file)
+        return self._db
+
+    @property
+    def db_opened(self) -> bool:
+        """Whether :attr:`db` has been opened in this session."""
+        return self._db is not None
+
+    def page(self, ref: str | None = None) -> PageConfig:
+        """The page ``ref`` names (name or id), else the default page.
+
+        With no page configured, no ``ref`` and ``SOCIALDESK_TOKEN`` set, the page is the one
+        the token belongs to (one ``GET /me``), so ``sandbox serve`` output and cron jobs work
+        without ``init``.
+        """
+        if ref is None and not self.config.pages and os.environ.get(secrets.TOKEN_ENV, "").strip():
+            if self._discovered is None:
+                self._discovered = self._discover_page()
+            return self._discovered
+        return self.config.page(ref)
+
+    def _discover_page(self) -> PageConfig:
+        token = os.environ.get(secrets.TOKEN_ENV, "").strip()
+        client = self._make_client(token)
+        try:
+            me = client.get("me", {"fields": "id,name"}, edge="me")
+        finally:
+            client.close()
+        page_id = str(me.get("id") or "")
+        if not page_id:
+            raise AuthError(
+                "the token in SOCIALDESK_TOKEN does not name a page",
+                hint="use a Page access token, or configure the page with `socialdesk init`",
+            )
+        name = slug_name(str(me.get("name") or ""), fallback=f"page-{page_id}")
+        return PageConfig(name=name, id=page_id)
+
+    def token(self, page: PageConfig) -> str:
+        """The page's token; AuthError naming the fix when there is none."""
+        token = secrets.load_token(self.paths, page.id)
+        if not token:
+            raise AuthError(
+                f"no token for page {page.name} ({page.id})",
+                hint=(
+                    f"run `socialdesk auth login --page-id {page.id}` "
+                    "(or set SOCIALDESK_TOKEN for scripts)"
+                ),
+            )
+        return token
+
+    def client(self, page: PageConfig) -> GraphClient:
+        """A Graph client for ``page`` (one per page per session; closed by :meth:`close`)."""
+        existing = self._clients.get(page.id)
+        if existing is not None:
+            return existing
+        client = self._make_client(self.token(page))
+        self._clients[page.id] = client
+        return client
+
+    def _make_client(self, token: str) -> GraphClient:
+        from socialdesk.api.client import GraphClient
+
+        return GraphClient(
+            token,
+            base_url=graph_base_url(self.config),
+            version=self.config.graph.version,
+            app_secret=secrets.load_app_secret(self.paths),
+            transport=self._transport,
+        )
+
+    def close(self) -> None:
+        """Close the clients and the database opened by this session."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+        if self._db is not None:
+            db, self._db = self._db, None
+            db.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

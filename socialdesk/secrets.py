@@ -1,0 +1,283 @@
+"""Where the page tokens (and the optional app secret) are kept.
+
+Order of lookup, first hit wins:
+
+1. ``SOCIALDESK_TOKEN`` / ``SOCIALDESK_APP_SECRET`` in the environment (cron, CI, the sandbox);
+2. the system keyring (service ``socialdesk``, user ``page:<page id>`` / ``app_secret``) when a
+   real backend works;
+3. a JSON file, ``paths.token_file``, mode 0600 inside a 0700 directory. A token file that
+   group or others can read is refused (research/PERF_RELIABILITY.md §9).
+
+Storing goes to the keyring when one works, else to the file. Nothing here ever logs, prints or
+puts a secret into an error message. Called by ``core/session.py`` and the ``init``/``auth``/
+``doctor`` commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from socialdesk.errors import AuthError, UsageError
+from socialdesk.paths import Paths, atomic_write
+
+__all__ = [
+    "APP_SECRET_ENV",
+    "KEYRING_SERVICE",
+    "TOKEN_ENV",
+    "SecretSource",
+    "TokenInfo",
+    "check_token_file",
+    "delete_app_secret",
+    "delete_token",
+    "keyring_available",
+    "load_app_secret",
+    "load_token",
+    "store_app_secret",
+    "store_token",
+    "stored_page_ids",
+    "token_info",
+]
+
+TOKEN_ENV = "SOCIALDESK_TOKEN"
+APP_SECRET_ENV = "SOCIALDESK_APP_SECRET"
+KEYRING_SERVICE = "socialdesk"
+_APP_SECRET_USER = "app_secret"
+_FILE_VERSION = 1
+
+SecretSource = Literal["env", "keyring", "file"]
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Where a page's token comes from (never the token itself)."""
+
+    source: SecretSource
+    location: str
+    """``SOCIALDESK_TOKEN``, ``keyring:socialdesk/page:<id>`` or the file path."""
+
+
+def _page_user(page_id: str) -> str:
+    return f"page:{page_id}"
+
+
+# --- keyring ---------------------------------------------------------------------------------
+
+
+def _keyring() -> Any | None:
+    """The keyring module if a real backend works, else None (never raises)."""
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+        if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 1) <= 0:
+            return None
+        # A probe read: locked or absent Secret Service sessions fail here, not at store time.
+        keyring.get_password(KEYRING_SERVICE, "probe")
+    except Exception:
+        return None
+    return keyring
+
+
+def keyring_available() -> bool:
+    """Whether a working system keyring backend is present."""
+    return _keyring() is not None
+
+
+def _kr_get(user: str) -> str | None:
+    kr = _keyring()
+    if kr is None:
+        return None
+    try:
+        value = kr.get_password(KEYRING_SERVICE, user)
+    except Exception:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _kr_set(user: str, value: str) -> bool:
+    kr = _keyring()
+    if kr is None:
+        return False
+    try:
+        kr.set_password(KEYRING_SERVICE, user, value)
+    except Exception:
+        return False
+    return True
+
+
+def _kr_delete(user: str) -> bool:
+    kr = _keyring()
+    if kr is None:
+        return False
+    try:
+        if kr.get_password(KEYRING_SERVICE, user) is None:
+            return False
+        kr.delete_password(KEYRING_SERVICE, user)
+    except Exception:
+        return False
+    return True
+
+
+# --- file ------------------------------------------------------------------------------------
+
+
+def check_token_file(paths: Paths) -> None:
+    """Raise AuthError if the token file exists and group or others may read or write it."""
+    path = paths.token_file
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if st.st_mode & 0o077:
+        raise AuthError(
+            f"refusing to use the token file {path}: its mode is "
+            f"{stat.S_IMODE(st.st_mode):04o}, so other users can read it",
+            hint=f"run `chmod 600 {path}` (and consider the token leaked: re-issue it)",
+        )
+
+
+def _read_file(paths: Paths) -> dict[str, Any]:
+    check_token_file(paths)
+    path = paths.token_file
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {"version": _FILE_VERSION, "pages": {}}
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise AuthError(
+            f"the token file {path} is damaged (not JSON)",
+            hint="remove it and run `socialdesk auth login` again",
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("pages", {}), dict):
+        raise AuthError(
+            f"the token file {path} has an unexpected shape",
+            hint="remove it and run `socialdesk auth login` again",
+        )
+    doc.setdefault("pages", {})
+    return doc
+
+
+def _write_file(paths: Paths, doc: dict[str, Any]) -> None:
+    directory = paths.token_dir
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # mkdir's mode only applies to a new directory; tighten an existing one we own.
+    if stat.S_IMODE(directory.stat().st_mode) != 0o700:
+        os.chmod(directory, 0o700)
+    doc["version"] = _FILE_VERSION
+    atomic_write(paths.token_file, (json.dumps(doc, indent=1) + "\n").encode(), mode=0o600)
+
+
+def _file_get(paths: Paths, page_id: str) -> str | None:
+    value = _read_file(paths)["pages"].get(page_id)
+    return value if isinstance(value, str) and value else None
+
+
+# --- public API ------------------------------------------------------------------------------
+
+
+def _validate(secret: str, what: str) -> str:
+    value = secret.strip()
+    if not value:
+        raise UsageError(f"the {what} is empty")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise UsageError(
+            f"the {what} contains spaces or control characters",
+            hint="paste the token alone, on one line",
+        )
+    return value
+
+
+def token_info(paths: Paths, page_id: str) -> TokenInfo | None:
+    """Where the token for ``page_id`` would be read from, or None when there is none."""
+    if os.environ.get(TOKEN_ENV, "").strip():
+        return TokenInfo("env", TOKEN_ENV)
+    if _kr_get(_page_user(page_id)) is not None:
+        return TokenInfo("keyring", f"keyring:{KEYRING_SERVICE}/{_page_user(page_id)}")
+    if _file_get(paths, page_id) is not None:
+        return TokenInfo("file", str(paths.token_file))
+    return None
+
+
+def load_token(paths: Paths, page_id: str) -> str | None:
+    """The token for ``page_id``: ``SOCIALDESK_TOKEN``, else keyring, else the 0600 file."""
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        return env
+    return _kr_get(_page_user(page_id)) or _file_get(paths, page_id)
+
+
+def store_token(paths: Paths, page_id: str, token: str) -> SecretSource:
+    """Keep ``token`` for ``page_id`` in the keyring, else the file; returns where it went."""
+    value = _validate(token, "token")
+    if _kr_set(_page_user(page_id), value):
+        # A stale copy in the file would survive a later keyring failure: drop it.
+        _file_remove(paths, pages=[page_id])
+        return "keyring"
+    doc = _read_file(paths)
+    doc["pages"][page_id] = value
+    _write_file(paths, doc)
+    return "file"
+
+
+def delete_token(paths: Paths, page_id: str) -> bool:
+    """Forget the stored token of ``page_id`` (keyring and file); True if one was removed."""
+    removed = _kr_delete(_page_user(page_id))
+    return _file_remove(paths, pages=[page_id]) or removed
+
+
+def stored_page_ids(paths: Paths) -> list[str]:
+    """Page ids with a token in the file (keyring entries cannot be listed portably)."""
+    return sorted(_read_file(paths)["pages"])
+
+
+def _file_remove(paths: Paths, *, pages: Sequence[str] = (), app_secret: bool = False) -> bool:
+    if not paths.token_file.exists():
+        return False
+    doc = _read_file(paths)
+    changed = False
+    for page_id in pages:
+        if doc["pages"].pop(page_id, None) is not None:
+            changed = True
+    if app_secret and doc.pop("app_secret", None) is not None:
+        changed = True
+    if changed:
+        _write_file(paths, doc)
+    return changed
+
+
+def load_app_secret(paths: Paths) -> str | None:
+    """The app secret (enables ``appsecret_proof``): env, else keyring, else the file."""
+    env = os.environ.get(APP_SECRET_ENV, "").strip()
+    if env:
+        return env
+    value = _kr_get(_APP_SECRET_USER)
+    if value:
+        return value
+    stored = _read_file(paths).get("app_secret")
+    return stored if isinstance(stored, str) and stored else None
+
+
+def store_app_secret(paths: Paths, secret: str) -> SecretSource:
+    """Keep the app secret in the keyring, else the file; returns where it went."""
+    value = _validate(secret, "app secret")
+    if _kr_set(_APP_SECRET_USER, value):
+        _file_remove(paths, app_secret=True)
+        return "keyring"
+    doc = _read_file(paths)
+    doc["app_secret"] = value
+    _write_file(paths, doc)
+    return "file"
+
+
+def delete_app_secret(paths: Paths) -> bool:
+    """Forget the stored app secret; True if one was removed."""
+    removed = _kr_delete(_APP_SECRET_USER)
+    return _file_remove(paths, app_secret=True) or removed
