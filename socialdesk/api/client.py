@@ -194,7 +194,7 @@ class GraphClient:
     def url(self, path: str) -> str:
         """The absolute URL of a Graph path, with the version prefix unless it has one."""
         if path.startswith(("http://", "https://")):
-            return path
+            return self._rebase(path)
         clean = path if path.startswith("/") else "/" + path
         if not _VERSIONED_PATH_RE.match(clean):
             clean = f"/{self.version}{clean}"

@@ -262,7 +262,9 @@ def _from_envelope(status: int, error: Mapping[str, Any], usage: RateUsage | Non
         return PermissionDenied(message, _permission_hint(raw_message), **common)
     if code == 1 and _REDUCE_DATA_RE.search(raw_message):
         return ReduceData(message, "socialdesk asks for smaller pages and retries", **common)
-    if code in TRANSIENT_CODES or is_transient or (code is None and status >= 500):
+    # 100 is a bad parameter whatever else the body says; other unknown codes on a 5xx are
+    # server trouble, worth a retry.
+    if code in TRANSIENT_CODES or (code != 100 and (is_transient or status >= 500)):
         return TransientError(message, "wait a few minutes and try again", **common)
     hint: str | None = None
     if code == 104 or "appsecret_proof" in raw_message:

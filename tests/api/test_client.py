@@ -317,3 +317,13 @@ def test_delete_and_error_in_200() -> None:
     assert recorder.requests[0].method == "DELETE"
     with pytest.raises(InvalidRequest):
         client.get("/me")
+
+
+def test_absolute_urls_given_to_get_are_rebased() -> None:
+    """Even get() with an absolute foreign URL sends the token only to our base origin."""
+    recorder = Recorder([ok({"id": "1"})])
+    client = make_client(recorder, base_url="http://127.0.0.1:8000")
+    client.get(f"https://elsewhere.example/v26.0/me?access_token={TOKEN}")
+    url = recorder.requests[0].url
+    assert (url.host, url.port) == ("127.0.0.1", 8000)
+    assert TOKEN not in str(url)

@@ -49,6 +49,8 @@ REQ = httpx.Request("GET", "https://graph.facebook.com/v26.0/me")
         (classify(400, error_body(80006)), True),
         (classify(400, error_body(10)), False),
         (classify(400, error_body(100)), False),
+        (classify(400, error_body(100, is_transient=True)), False),
+        (classify(500, error_body(100)), False),
         (classify(400, error_body(190)), False),
         (classify(400, error_body(190, subcode=460)), False),
         (classify(400, error_body(200)), False),
