@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from socialdesk.errors import StoreError
-from socialdesk.store.schema import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -33,7 +32,9 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
             os.close(fd)
     try:
         conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            str(path),
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
             check_same_thread=False,
         )
     except sqlite3.Error as exc:
@@ -72,3 +73,24 @@ def transaction(conn: sqlite3.Connection, *, durable: bool = False) -> Iterator[
     finally:
         if durable:
             conn.execute("PRAGMA synchronous = NORMAL")
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Make a group of statements atomic, whether or not the caller already opened a transaction.
+
+    Inside a transaction it uses a SAVEPOINT (rolled back alone on error); outside one it is a
+    :func:`transaction` (``BEGIN IMMEDIATE``, so the write lock is taken up front).
+    """
+    if not conn.in_transaction:
+        with transaction(conn):
+            yield conn
+        return
+    conn.execute("SAVEPOINT socialdesk_atomic")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK TO socialdesk_atomic")
+        conn.execute("RELEASE socialdesk_atomic")
+        raise
+    conn.execute("RELEASE socialdesk_atomic")

@@ -119,7 +119,8 @@ CREATE TABLE thread_state (
     snoozed_until  INTEGER,
     note           TEXT,
     done_at        INTEGER,
-    updated_at     INTEGER NOT NULL
+    updated_at     INTEGER NOT NULL,
+    status_at      INTEGER            -- when status last changed (auto-reopen compares with it)
 );
 CREATE INDEX thread_state_status ON thread_state (page_id, status);
 

@@ -1,0 +1,542 @@
+"""Upserts of fetched Graph data into the cache tables, and the derived thread columns.
+
+Called by ``core.sync`` once per fetched page of results. These functions never commit on their
+own: the caller wraps a fetched page *and* the watermark it advances in one
+``store.db.transaction()`` (PRODUCT.md §4). Called outside a transaction they still run
+atomically (``store.db.atomic``).
+
+Everything is keyed by Graph ids (``INSERT … ON CONFLICT DO UPDATE``), so messages repeated across
+pages or runs, and a conversation that reappears out of order, are harmless.
+
+After each upsert the derived columns of the *touched* threads only are recomputed from
+``messages``:
+
+- ``last_message_at`` / ``last_inbound_at`` / ``last_outbound_at``: newest message of each kind;
+- ``awaiting_reply``: the newest message is inbound. Messages in the same second are ordered
+  outbound-after-inbound (a reply cannot precede what it answers), so an inbound and an outbound
+  at the same second count as answered;
+- ``request_at``: the first inbound message after the last outbound one (``NULL`` when answered);
+- ``snippet``: the newest message's text, or a bracketed placeholder such as ``[image]``,
+  ``[sticker]`` or ``[file: invoice.pdf]`` when it only holds attachments;
+- ``is_hidden`` of a comment thread: whether its top-level comment is hidden.
+
+New threads get a local number and an ``open`` state row. A ``done`` or ``snoozed`` thread that
+receives an inbound message never stored before, created at or after its last status change, is
+reopened and the reopening is logged as ``auto_reopen`` in ``triage_log``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from socialdesk.models import Attachment, Channel, Conversation, Direction, Message, Post
+from socialdesk.store.db import atomic
+
+SNIPPET_MAX = 240
+"""Longest stored snippet, in characters."""
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What one upsert call changed."""
+
+    threads_new: int = 0
+    """Threads seen for the first time."""
+    messages_new: int = 0
+    """Messages (or comments) not stored before."""
+    messages_seen: int = 0
+    """Messages already stored (updated in place when their content changed)."""
+    reopened: int = 0
+    """Done or snoozed threads moved back to open by new inbound messages."""
+
+    def __add__(self, other: UpsertResult) -> UpsertResult:
+        return UpsertResult(
+            self.threads_new + other.threads_new,
+            self.messages_new + other.messages_new,
+            self.messages_seen + other.messages_seen,
+            self.reopened + other.reopened,
+        )
+
+
+@dataclass
+class _ThreadRow:
+    """A thread as one batch describes it, before it is merged with what is stored."""
+
+    id: str
+    channel: str
+    customer_id: str = ""
+    customer_name: str = ""
+    customer_strong: bool = True
+    """False when the customer is only a guess (a reply's author without the top comment)."""
+    post_id: str | None = None
+    graph_updated_at: int | None = None
+    message_count: int | None = None
+
+
+def _ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def attachments_json(attachments: Sequence[Attachment]) -> str:
+    """The ``messages.attachments`` JSON for a message's attachments (``None`` fields omitted)."""
+    if not attachments:
+        return "[]"
+    out: list[dict[str, str]] = []
+    for a in attachments:
+        d = {"kind": a.kind}
+        if a.url is not None:
+            d["url"] = a.url
+        if a.name is not None:
+            d["name"] = a.name
+        if a.mime_type is not None:
+            d["mime_type"] = a.mime_type
+        out.append(d)
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_attachments(raw: str | None) -> tuple[Attachment, ...]:
+    """The inverse of :func:`attachments_json`; tolerant of rows written by older versions."""
+    if not raw:
+        return ()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return (Attachment(kind="unsupported"),)
+    if not isinstance(data, list):
+        return ()
+    out: list[Attachment] = []
+    for d in data:
+        if not isinstance(d, dict):
+            continue
+
+        def s(key: str, d: dict[str, Any] = d) -> str | None:
+            v = d.get(key)
+            return v if isinstance(v, str) else None
+
+        out.append(
+            Attachment(
+                kind=s("kind") or "attachment",
+                url=s("url"),
+                name=s("name"),
+                mime_type=s("mime_type"),
+            )
+        )
+    return tuple(out)
+
+
+def placeholder(att: Attachment) -> str:
+    """Synthetic, bracketed text standing for an attachment in snippets and listings."""
+    kind = att.kind or "attachment"
+    if kind == "unsupported":
+        return "[unsupported message]"
+    if att.name and kind in ("file", "share", "reaction"):
+        return f"[{kind}: {att.name}]"
+    return f"[{kind}]"
+
+
+def snippet_for(text: str, attachments: Sequence[Attachment]) -> str:
+    """The snippet of a message: its text on one line, else its attachments' placeholders."""
+    body = " ".join(text.split())
+    if not body:
+        body = " ".join(placeholder(a) for a in attachments)
+    if len(body) > SNIPPET_MAX:
+        body = body[: SNIPPET_MAX - 1] + "…"
+    return body
+
+
+def _json_ids(ids: Iterable[str]) -> str:
+    return json.dumps(list(ids))
+
+
+def _existing(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = conn.execute(
+        f"SELECT id FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+        (_json_ids(ids),),
+    )
+    return {r[0] for r in rows}
+
+
+_UPSERT_THREAD = """
+INSERT INTO threads (id, page_id, channel, customer_id, customer_name, post_id,
+                     graph_updated_at, message_count, last_message_at)
+VALUES (:id, :page_id, :channel, :customer_id, :customer_name, :post_id,
+        :graph_updated_at, :message_count, COALESCE(:graph_updated_at, 0))
+ON CONFLICT (id) DO UPDATE SET
+    customer_id = CASE WHEN excluded.customer_id <> ''
+                        AND (:strong OR threads.customer_id = '')
+                       THEN excluded.customer_id ELSE threads.customer_id END,
+    customer_name = CASE WHEN excluded.customer_name <> ''
+                          AND (:strong OR threads.customer_name = '')
+                         THEN excluded.customer_name ELSE threads.customer_name END,
+    post_id = COALESCE(excluded.post_id, threads.post_id),
+    message_count = CASE WHEN excluded.graph_updated_at IS NOT NULL
+                          AND excluded.graph_updated_at >= COALESCE(threads.graph_updated_at, 0)
+                         THEN COALESCE(excluded.message_count, threads.message_count)
+                         ELSE threads.message_count END,
+    graph_updated_at = CASE WHEN excluded.graph_updated_at IS NOT NULL
+                             AND excluded.graph_updated_at >= COALESCE(threads.graph_updated_at, 0)
+                            THEN excluded.graph_updated_at ELSE threads.graph_updated_at END
+"""
+
+# One statement for the whole batch, not executemany: FTS5 flushes its pending terms at every
+# statement boundary, so row-by-row inserts through the FTS trigger are ~4x slower.
+_INSERT_MESSAGES = """
+INSERT INTO messages (id, thread_id, page_id, direction, author_id, author_name, text,
+                      attachments, parent_id, is_hidden, created_at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),
+       json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'),
+       json_extract(value, '$[9]'), json_extract(value, '$[10]')
+FROM json_each(?)
+"""
+
+# Only rewrite a stored message when something changed: an UPDATE naming `text` fires the FTS
+# trigger even when the value is the same.
+_UPDATE_MESSAGE = """
+UPDATE messages SET
+    author_name = CASE WHEN :author_name <> '' THEN :author_name ELSE author_name END,
+    text = :text, attachments = :attachments, is_hidden = :is_hidden,
+    parent_id = COALESCE(:parent_id, parent_id)
+WHERE id = :id AND (text IS NOT :text OR attachments IS NOT :attachments
+                    OR is_hidden IS NOT :is_hidden
+                    OR (:author_name <> '' AND author_name IS NOT :author_name))
+"""
+
+_UPSERT_CUSTOMER = """
+INSERT INTO customers (page_id, id, name, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (page_id, id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
+WHERE excluded.name <> '' AND customers.name IS NOT excluded.name
+"""
+
+_DERIVE_TIMES = """
+UPDATE threads SET
+    last_message_at = COALESCE(
+        (SELECT MAX(created_at) FROM messages m WHERE m.thread_id = threads.id),
+        graph_updated_at, last_message_at),
+    last_inbound_at = (SELECT MAX(created_at) FROM messages m
+                       WHERE m.thread_id = threads.id AND m.direction = 'in'),
+    last_outbound_at = (SELECT MAX(created_at) FROM messages m
+                        WHERE m.thread_id = threads.id AND m.direction = 'out')
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+_DERIVE_AWAITING = """
+UPDATE threads SET
+    awaiting_reply = (last_inbound_at IS NOT NULL
+                      AND (last_outbound_at IS NULL OR last_inbound_at > last_outbound_at)),
+    request_at = CASE WHEN last_inbound_at IS NOT NULL
+                           AND (last_outbound_at IS NULL OR last_inbound_at > last_outbound_at)
+        THEN (SELECT MIN(created_at) FROM messages m
+              WHERE m.thread_id = threads.id AND m.direction = 'in'
+                AND m.created_at > COALESCE(threads.last_outbound_at, -1))
+        END,
+    is_hidden = CASE WHEN channel = 'dm' THEN is_hidden
+                     ELSE COALESCE((SELECT is_hidden FROM messages m WHERE m.id = threads.id),
+                                   is_hidden) END
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+# The newest messages of each thread (several when they share the second): picked in Python
+# by (direction, id), "out" after "in" as in the awaiting rule. Served by messages_thread_created.
+_NEWEST = """
+SELECT t.id, m.direction, m.id, m.text, m.attachments
+FROM threads t JOIN messages m ON m.thread_id = t.id AND m.created_at = t.last_message_at
+WHERE t.id IN (SELECT value FROM json_each(?))
+"""
+
+
+def _message_row(m: Message, thread_id: str, page_id: str) -> list[Any]:
+    # StrEnum and bool serialise as their JSON values; json_extract turns them back into
+    # TEXT and INTEGER.
+    return [
+        m.id,
+        thread_id,
+        page_id,
+        m.direction,
+        m.author.id,
+        m.author.name,
+        m.text,
+        attachments_json(m.attachments) if m.attachments else "[]",
+        m.parent_id,
+        m.is_hidden,
+        int(m.created_at.timestamp()),
+    ]
+
+
+def _ingest(
+    conn: sqlite3.Connection,
+    page_id: str,
+    threads: Sequence[_ThreadRow],
+    messages: Sequence[tuple[Message, str]],
+    *,
+    now: datetime,
+) -> UpsertResult:
+    """Store threads and (message, thread id) pairs, then recompute what depends on them."""
+    now_s = _ts(now)
+    thread_ids = list(dict.fromkeys(t.id for t in threads))
+    with atomic(conn):
+        conn.execute(
+            "INSERT OR IGNORE INTO pages (id, name, updated_at) VALUES (?, '', ?)",
+            (page_id, now_s),
+        )
+        known_threads = _existing(conn, "threads", thread_ids)
+        conn.executemany(
+            _UPSERT_THREAD,
+            [
+                {
+                    "id": t.id,
+                    "page_id": page_id,
+                    "channel": t.channel,
+                    "customer_id": t.customer_id,
+                    "customer_name": t.customer_name,
+                    "strong": int(t.customer_strong),
+                    "post_id": t.post_id,
+                    "graph_updated_at": t.graph_updated_at,
+                    "message_count": t.message_count,
+                }
+                for t in threads
+            ],
+        )
+        customers = {
+            t.customer_id: t.customer_name for t in threads if t.customer_id and t.customer_name
+        }
+        for m, _ in messages:
+            if m.direction is Direction.IN and m.author.id and m.author.name:
+                customers.setdefault(m.author.id, m.author.name)
+        conn.executemany(
+            _UPSERT_CUSTOMER, [(page_id, cid, name, now_s) for cid, name in customers.items()]
+        )
+
+        # Duplicates inside one batch: the last copy wins, as a later page would.
+        unique: dict[str, tuple[Message, str]] = {}
+        for m, tid in messages:
+            unique[m.id] = (m, tid)
+        seen = _existing(conn, "messages", list(unique))
+        fresh = [
+            _message_row(m, tid, page_id) for mid, (m, tid) in unique.items() if mid not in seen
+        ]
+        if fresh:
+            conn.execute(
+                _INSERT_MESSAGES, (json.dumps(fresh, ensure_ascii=False, separators=(",", ":")),)
+            )
+        if seen:
+            conn.executemany(
+                _UPDATE_MESSAGE,
+                [
+                    {
+                        "id": m.id,
+                        "author_name": m.author.name,
+                        "text": m.text,
+                        "attachments": attachments_json(m.attachments),
+                        "is_hidden": int(m.is_hidden),
+                        "parent_id": m.parent_id,
+                    }
+                    for mid, (m, _) in unique.items()
+                    if mid in seen
+                ],
+            )
+
+        touched = list(dict.fromkeys([*thread_ids, *(tid for _, tid in unique.values())]))
+        touched_json = _json_ids(touched)
+        conn.execute(
+            "UPDATE messages SET via_socialdesk = 1 WHERE via_socialdesk = 0 AND id IN ("
+            " SELECT message_id FROM outbox WHERE message_id IS NOT NULL"
+            " AND thread_id IN (SELECT value FROM json_each(?)))",
+            (touched_json,),
+        )
+        conn.execute(_DERIVE_TIMES, (touched_json,))
+        conn.execute(_DERIVE_AWAITING, (touched_json,))
+        newest: dict[str, tuple[str, str, str, str]] = {}
+        for tid, direction, mid, text, att in conn.execute(_NEWEST, (touched_json,)):
+            best = newest.get(tid)
+            if best is None or (direction, mid) > best[:2]:
+                newest[tid] = (direction, mid, text, att)
+        conn.executemany(
+            "UPDATE threads SET snippet = ? WHERE id = ? AND snippet IS NOT ?",
+            [
+                (s, tid, s)
+                for tid, (_, _, text, att) in newest.items()
+                for s in (snippet_for(text, parse_attachments(att)),)
+            ],
+        )
+        # Numbers in first-activity order, so a batch of new threads reads chronologically.
+        conn.execute(
+            "INSERT OR IGNORE INTO thread_numbers (thread_id, page_id)"
+            " SELECT id, page_id FROM threads WHERE id IN (SELECT value FROM json_each(?))"
+            " AND id NOT IN (SELECT thread_id FROM thread_numbers)"
+            " ORDER BY last_message_at, id",
+            (touched_json,),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO thread_state (thread_id, page_id, status, updated_at)"
+            " SELECT id, page_id, 'open', ? FROM threads"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (now_s, touched_json),
+        )
+        reopened = _reopen(conn, fresh, now_s)
+    return UpsertResult(
+        threads_new=len([t for t in thread_ids if t not in known_threads]),
+        messages_new=len(fresh),
+        messages_seen=len(seen),
+        reopened=reopened,
+    )
+
+
+def _reopen(conn: sqlite3.Connection, fresh: Sequence[list[Any]], now_s: int) -> int:
+    """Reopen done/snoozed threads that got inbound messages newer than their status change.
+
+    ``fresh`` holds the rows of messages stored for the first time (see :func:`_message_row`).
+    """
+    newest_in: dict[str, int] = {}
+    for row in fresh:
+        if row[3] == "in":
+            tid, ts = row[1], row[10]
+            if ts > newest_in.get(tid, -1):
+                newest_in[tid] = ts
+    if not newest_in:
+        return 0
+    candidates = conn.execute(
+        "SELECT thread_id, status, COALESCE(status_at, 0) FROM thread_state"
+        " WHERE status IN ('done', 'snoozed') AND thread_id IN (SELECT value FROM json_each(?))",
+        (_json_ids(newest_in),),
+    ).fetchall()
+    reopen = [(tid, status) for tid, status, at in candidates if newest_in[tid] >= at]
+    if not reopen:
+        return 0
+    conn.executemany(
+        "UPDATE thread_state SET status = 'open', snoozed_until = NULL, status_at = ?,"
+        " updated_at = ? WHERE thread_id = ?",
+        [(now_s, now_s, tid) for tid, _ in reopen],
+    )
+    conn.executemany(
+        "INSERT INTO triage_log (thread_id, page_id, action, detail, at)"
+        " SELECT thread_id, page_id, 'auto_reopen', ?, ? FROM thread_state WHERE thread_id = ?",
+        [(f"was {status}", now_s, tid) for tid, status in reopen],
+    )
+    return len(reopen)
+
+
+def upsert_page(conn: sqlite3.Connection, page_id: str, name: str, *, now: datetime) -> None:
+    """Record (or rename) a page, so that ``page:NAME`` queries can find it."""
+    conn.execute(
+        "INSERT INTO pages (id, name, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+        (page_id, name, _ts(now)),
+    )
+
+
+def upsert_conversations(
+    conn: sqlite3.Connection, page_id: str, convs: Sequence[Conversation], *, now: datetime
+) -> UpsertResult:
+    """Store Messenger conversations (threads of channel ``dm``) with their inlined messages."""
+    threads = [
+        _ThreadRow(
+            id=c.id,
+            channel=Channel.DM.value,
+            customer_id=c.customer.id,
+            customer_name=c.customer.name,
+            graph_updated_at=_ts(c.updated_at),
+            message_count=c.message_count,
+        )
+        for c in convs
+    ]
+    # The conversation id is the thread, whatever thread id the parser put on a message.
+    messages = [(m, c.id) for c in convs for m in c.messages]
+    return _ingest(conn, page_id, threads, messages, now=now)
+
+
+def upsert_messages(
+    conn: sqlite3.Connection,
+    page_id: str,
+    thread_id: str,
+    channel: Channel | str,
+    msgs: Sequence[Message],
+    *,
+    now: datetime,
+) -> UpsertResult:
+    """Store further messages of one thread (an extra page of a long conversation or comment)."""
+    first_in = next((m for m in reversed(msgs) if m.direction is Direction.IN), None)
+    thread = _ThreadRow(
+        id=thread_id,
+        channel=Channel(channel).value,
+        customer_id=first_in.author.id if first_in else "",
+        customer_name=first_in.author.name if first_in else "",
+        customer_strong=False,
+    )
+    return _ingest(conn, page_id, [thread], [(m, thread_id) for m in msgs], now=now)
+
+
+def upsert_posts(
+    conn: sqlite3.Connection, page_id: str, posts: Sequence[Post], *, now: datetime
+) -> UpsertResult:
+    """Store posts and their comments; each top-level comment with its replies is one thread."""
+    with atomic(conn):
+        conn.executemany(
+            "INSERT INTO posts (id, page_id, message, permalink, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " message = excluded.message, permalink = COALESCE(excluded.permalink, permalink),"
+            " updated_at = COALESCE(excluded.updated_at, updated_at)",
+            [
+                (
+                    p.id,
+                    page_id,
+                    p.message,
+                    p.permalink,
+                    _ts(p.created_at),
+                    _ts(p.updated_at) if p.updated_at else None,
+                )
+                for p in posts
+            ],
+        )
+        comments = {m.id: (m, p.id) for p in posts for m in p.comments}
+        roots = _comment_roots(conn, comments)
+        threads: dict[str, _ThreadRow] = {}
+        pairs: list[tuple[Message, str]] = []
+        # Oldest first, so that the first inbound author seen is the thread's opener.
+        for m, post_id in sorted(comments.values(), key=lambda mp: mp[0].created_at):
+            tid = roots[m.id]
+            row = threads.get(tid)
+            if row is None:
+                row = threads[tid] = _ThreadRow(
+                    id=tid, channel=Channel.COMMENT.value, post_id=post_id, customer_strong=False
+                )
+            if m.direction is Direction.IN:
+                if m.id == tid:
+                    row.customer_id, row.customer_name = m.author.id, m.author.name
+                    row.customer_strong = True
+                elif not row.customer_id:
+                    row.customer_id, row.customer_name = m.author.id, m.author.name
+            pairs.append((m, tid))
+        return _ingest(conn, page_id, list(threads.values()), pairs, now=now)
+
+
+def _comment_roots(
+    conn: sqlite3.Connection, comments: dict[str, tuple[Message, str]]
+) -> dict[str, str]:
+    """Map each comment id to its thread: the top-level comment it ultimately answers."""
+    parent = {mid: m.thread_id or mid for mid, (m, _) in comments.items()}
+    unknown = {p for p in parent.values() if p not in parent}
+    if unknown:
+        # A reply whose parent is itself a stored reply: follow the stored thread id.
+        for mid, tid in conn.execute(
+            "SELECT id, thread_id FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+            (_json_ids(unknown),),
+        ):
+            parent[mid] = tid
+    roots: dict[str, str] = {}
+    for mid in comments:
+        tid = parent[mid]
+        for _ in range(8):  # bounded: Graph nests comments two levels deep
+            nxt = parent.get(tid, tid)
+            if nxt == tid:
+                break
+            tid = nxt
+        roots[mid] = tid
+    return roots

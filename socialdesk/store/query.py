@@ -1,0 +1,390 @@
+"""The query language of ``list``, ``ack``, saved views and the inbox's search box.
+
+Called by ``store.threads`` (listing) and ``core.ack`` (selection). PRODUCT.md §3 defines the
+language; this module is its reference. A query is a sequence of terms:
+
+=====================  =========================================================================
+``is:dm`` ``is:comment``  channel (``is:ig_dm`` and ``is:ig_comment`` are reserved for later)
+``is:open``            status open (a snooze that has run out counts as open)
+``is:done``            status done
+``is:snoozed``         snoozed until a time still in the future
+``is:awaiting``        the newest message is from the customer
+``is:hidden``          a comment hidden on Facebook
+``tag:NAME``           tagged NAME (case-insensitive)
+``from:NAME``          the thread's customer: exact id, or a substring of the name (ASCII
+                       case-insensitive)
+``older:2h``           waiting since more than 2 h: ``request_at`` (first unanswered inbound
+                       message), else ``last_message_at``, is before ``now - 2h``
+``newer:3d``           the same reference time is within the last 3 days
+``expires:<2h``        the reply window that applies closes within 2 h (``expires:>2h``: closes
+                       later than that); threads without an open window never match
+``page:NAME``          page id, or page name (case-insensitive) as recorded in ``pages``
+``word``, ``"a phrase"``  message text, through the FTS5 index ``messages_fts``: the thread has a
+                       message containing the word or the exact phrase (diacritics and case
+                       ignored). Text without letters or digits (``*``, ``"``) is matched as a
+                       plain substring instead.
+=====================  =========================================================================
+
+Durations are a number and a unit, repeated: ``s`` ``m`` ``h`` ``d`` ``w`` (``90m``, ``1h30m``).
+
+``-`` before a term negates it. Terms are ANDed; ``OR`` (upper case) between two terms makes
+them alternatives and binds tighter than the implicit AND (as in Gmail): ``is:dm tag:a OR tag:b``
+means ``is:dm AND (tag:a OR tag:b)``. A filter value with spaces is quoted: ``from:"Ann Lee"``.
+Text that looks like a filter (``re:hello``) must be quoted to search it as text.
+
+**Reply windows** (GRAPH_API.md §4.3, §5.4), as ``expires:`` and the ``expires`` sort see them,
+with ``L`` = ``last_inbound_at`` (the customer's newest message or comment):
+
+- DM: the standard window closes at ``L + 24h``; once it has closed and ``human_agent`` is on,
+  the HUMAN_AGENT window closes at ``L + 7d``; otherwise there is no open window.
+- comment: public replies never close, so the window that can *expire* is the private reply's:
+  it closes ``7d`` after the customer's newest comment (``L + 7d``).
+- a thread with no inbound message has no window.
+
+:func:`window_closes_at` is the same rule in Python. Every value the user typed reaches SQLite
+only as a bound parameter; free text reaches FTS5 only as a double-quoted string, so it can
+never carry FTS5 syntax (``NEAR``, ``AND``, ``*``, column filters).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from socialdesk.errors import UsageError
+
+DEFAULT_QUERY = "is:open is:awaiting"
+"""What ``list`` shows when no query is given."""
+
+DM_WINDOW_S = 24 * 3600
+HUMAN_AGENT_WINDOW_S = 7 * 24 * 3600
+PRIVATE_REPLY_WINDOW_S = 7 * 24 * 3600
+
+FILTERS = ("is", "tag", "from", "older", "newer", "expires", "page")
+IS_VALUES = (
+    "dm",
+    "comment",
+    "ig_dm",
+    "ig_comment",
+    "open",
+    "done",
+    "snoozed",
+    "awaiting",
+    "hidden",
+)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(?:\d+[smhdw])+")
+_DURATION_PART = re.compile(r"(\d+)([smhdw])")
+_FILTER = re.compile(r"([A-Za-z_]+):(.*)", re.DOTALL)
+_KEY = re.compile(r"[A-Za-z_]+")
+_TOKEN_CHAR = re.compile(r"[^\W_]")  # what FTS5's unicode61 tokenizer keeps: letters, digits
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a query, with where it was typed (for error carets)."""
+
+    kind: str
+    """``filter``, ``word`` or ``phrase``."""
+    value: str
+    key: str = ""
+    """The filter name for ``filter`` terms."""
+    negated: bool = False
+    start: int = 0
+    """0-based offset of the term (its ``-`` included) in the query text."""
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: an AND of groups, each an OR of terms."""
+
+    text: str
+    groups: tuple[tuple[Term, ...], ...]
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A SQL boolean expression over ``threads t JOIN thread_state s`` and its named parameters.
+
+    Parameter names start with ``q`` so the caller can add its own without clashes.
+    """
+
+    where: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def window_closes_at(
+    channel: str, last_inbound_at: datetime | None, now: datetime, *, human_agent: bool = False
+) -> datetime | None:
+    """When the reply window that can expire closes; ``None`` when no such window is open.
+
+    The Python twin of the SQL used by ``expires:`` and the ``expires`` sort (module docstring).
+    """
+    if last_inbound_at is None:
+        return None
+    if channel in ("dm", "ig_dm"):
+        standard = last_inbound_at + timedelta(seconds=DM_WINDOW_S)
+        if standard > now:
+            return standard
+        agent = last_inbound_at + timedelta(seconds=HUMAN_AGENT_WINDOW_S)
+        return agent if human_agent and agent > now else None
+    private = last_inbound_at + timedelta(seconds=PRIVATE_REPLY_WINDOW_S)
+    return private if private > now else None
+
+
+CLOSES_SQL = f"""(CASE
+    WHEN t.last_inbound_at IS NULL THEN NULL
+    WHEN t.channel IN ('dm', 'ig_dm') THEN CASE
+        WHEN t.last_inbound_at + {DM_WINDOW_S} > :qnow THEN t.last_inbound_at + {DM_WINDOW_S}
+        WHEN :qha AND t.last_inbound_at + {HUMAN_AGENT_WINDOW_S} > :qnow
+            THEN t.last_inbound_at + {HUMAN_AGENT_WINDOW_S}
+        END
+    ELSE CASE WHEN t.last_inbound_at + {PRIVATE_REPLY_WINDOW_S} > :qnow
+              THEN t.last_inbound_at + {PRIVATE_REPLY_WINDOW_S} END
+END)"""
+"""Unix time the applicable window closes, or NULL; needs the ``qnow`` and ``qha`` parameters."""
+
+
+def _error(text: str, start: int, end: int, message: str, extra: str = "") -> UsageError:
+    shown = "".join(" " if c.isspace() or not c.isprintable() else c for c in text)
+    caret = " " * start + "^" * max(1, end - start)
+    hint = f"{shown}\n{caret}"
+    if extra:
+        hint += f"\n{extra}"
+    return UsageError(f"{message} at position {start + 1}", hint=hint)
+
+
+def parse_duration(value: str) -> int:
+    """Seconds in a duration like ``90m`` or ``1h30m``; ``ValueError`` when malformed."""
+    if not _DURATION.fullmatch(value):
+        raise ValueError(value)
+    return sum(int(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    negated: bool
+    quoted: bool
+    """The whole token was a "quoted phrase"."""
+    start: int
+    end: int
+    value_quoted: bool = False
+    """A ``key:"quoted value"`` filter: ``text`` is ``key:value`` without the quotes."""
+
+
+def _tokens(text: str) -> list[_Token]:
+    """Split a query into tokens; ``key:"quoted value"`` stays one token."""
+    out: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        negated = False
+        if text[i] == "-":
+            negated = True
+            i += 1
+            if i >= n or text[i].isspace():
+                raise _error(text, start, start + 1, "nothing to negate after '-'")
+        if text[i] == '"':
+            close = text.find('"', i + 1)
+            if close < 0:
+                raise _error(text, i, n, "unterminated quote")
+            out.append(_Token(text[i + 1 : close], negated, True, start, close + 1))
+            i = close + 1
+            continue
+        j = i
+        while j < n and not text[j].isspace():
+            if text[j] == '"' and j > i and text[j - 1] == ":" and _KEY.fullmatch(text[i : j - 1]):
+                close = text.find('"', j + 1)
+                if close < 0:
+                    raise _error(text, j, n, "unterminated quote")
+                token = text[i:j] + text[j + 1 : close]
+                out.append(_Token(token, negated, False, start, close + 1, value_quoted=True))
+                j = close + 1
+                break
+            j += 1
+        else:
+            out.append(_Token(text[i:j], negated, False, start, j))
+        i = j
+    return out
+
+
+def _term(text: str, tok: _Token) -> Term:
+    negated, start, end = tok.negated, tok.start, tok.end
+    if tok.quoted:
+        return Term("phrase", tok.text, negated=negated, start=start, end=end)
+    m = _FILTER.fullmatch(tok.text)
+    if m is None:
+        return Term("word", tok.text, negated=negated, start=start, end=end)
+    key = m.group(1).lower()
+    value = m.group(2)
+    shown = f'{m.group(1)}:"{value}"' if tok.value_quoted else tok.text
+    if key not in FILTERS:
+        raise _error(
+            text,
+            start,
+            end,
+            f"unknown filter '{shown}'",
+            f"filters: {', '.join(f + ':' for f in FILTERS)}; "
+            f'to search for this text, quote it: "{tok.text}"',
+        )
+    if not value:
+        raise _error(text, start, end, f"'{key}:' needs a value")
+    if key == "is":
+        value = value.lower()
+        if value not in IS_VALUES:
+            raise _error(
+                text,
+                start,
+                end,
+                f"unknown filter '{shown}'",
+                "is: takes " + ", ".join(IS_VALUES),
+            )
+    elif key in ("older", "newer"):
+        try:
+            parse_duration(value)
+        except ValueError:
+            raise _error(
+                text, start, end, f"bad duration in '{shown}'", "use e.g. 30m, 2h, 3d, 1w, 1h30m"
+            ) from None
+    elif key == "expires":
+        body = value[1:] if value[:1] in "<>" else value
+        try:
+            parse_duration(body)
+        except ValueError:
+            raise _error(
+                text, start, end, f"bad window in '{shown}'", "use e.g. expires:<2h or expires:>1d"
+            ) from None
+    elif key == "tag":
+        value = value.lower()
+    return Term("filter", value, key=key, negated=negated, start=start, end=end)
+
+
+def parse_query(text: str) -> Query:
+    """Parse ``text`` into AND-ed groups of OR-ed terms; :class:`UsageError` on a bad term."""
+    groups: list[list[Term]] = []
+    pending_or: tuple[int, int] | None = None
+    for tok in _tokens(text):
+        if tok.text == "OR" and not tok.quoted and not tok.negated:
+            if not groups or pending_or is not None:
+                raise _error(text, tok.start, tok.end, "'OR' needs a term on each side")
+            pending_or = (tok.start, tok.end)
+            continue
+        term = _term(text, tok)
+        if pending_or is not None:
+            groups[-1].append(term)
+            pending_or = None
+        else:
+            groups.append([term])
+    if pending_or is not None:
+        raise _error(text, pending_or[0], pending_or[1], "'OR' needs a term on each side")
+    return Query(text=text, groups=tuple(tuple(g) for g in groups))
+
+
+def _fts_string(value: str) -> str:
+    """A FTS5 string literal: only ``"`` is special inside one, and it is doubled."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Compiler:
+    def __init__(self, now_s: int) -> None:
+        self.now_s = now_s
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any) -> str:
+        name = f"q{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def term(self, t: Term) -> str:
+        sql = self._positive(t)
+        # COALESCE: a NULL comparison must negate to true, not stay NULL.
+        return f"NOT COALESCE(({sql}), 0)" if t.negated else f"({sql})"
+
+    def _positive(self, t: Term) -> str:
+        if t.kind in ("word", "phrase"):
+            if _TOKEN_CHAR.search(t.value):
+                match = self.param(f"text : {_fts_string(t.value)}")
+                return (
+                    "t.id IN (SELECT m.thread_id FROM messages m WHERE m.rowid IN ("
+                    f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH {match}))"
+                )
+            # Nothing FTS5 would index (punctuation only): a plain substring search.
+            return (
+                "t.id IN (SELECT m.thread_id FROM messages m"
+                f" WHERE instr(m.text, {self.param(t.value)}) > 0)"
+            )
+        key, value = t.key, t.value
+        if key == "is":
+            if value in ("dm", "comment", "ig_dm", "ig_comment"):
+                return f"t.channel = {self.param(value)}"
+            if value == "open":
+                return (
+                    "s.status = 'open' OR (s.status = 'snoozed'"
+                    " AND s.snoozed_until IS NOT NULL AND s.snoozed_until <= :qnow)"
+                )
+            if value == "snoozed":
+                return (
+                    "s.status = 'snoozed' AND (s.snoozed_until IS NULL OR s.snoozed_until > :qnow)"
+                )
+            if value == "done":
+                return "s.status = 'done'"
+            if value == "awaiting":
+                return "t.awaiting_reply = 1"
+            return "t.is_hidden = 1"  # hidden
+        if key == "tag":
+            return (
+                "EXISTS (SELECT 1 FROM thread_tags g WHERE g.thread_id = t.id"
+                f" AND g.tag = {self.param(value)})"
+            )
+        if key == "from":
+            return (
+                f"t.customer_id = {self.param(value)} OR t.customer_name LIKE "
+                f"{self.param('%' + _like_escape(value) + '%')} ESCAPE '\\'"
+            )
+        if key in ("older", "newer"):
+            op = "<" if key == "older" else ">="
+            since = self.param(self.now_s - parse_duration(value))
+            return f"COALESCE(t.request_at, t.last_message_at) {op} {since}"
+        if key == "expires":
+            later = value.startswith(">")
+            body = value[1:] if value[:1] in "<>" else value
+            limit = self.param(self.now_s + parse_duration(body))
+            if later:
+                return f"{CLOSES_SQL} > {limit}"
+            return f"{CLOSES_SQL} <= {limit}"
+        # page
+        p = self.param(value)
+        return (
+            f"t.page_id = {p}"
+            f" OR t.page_id IN (SELECT id FROM pages WHERE name = {p} COLLATE NOCASE)"
+        )
+
+
+def compile_query(text: str | None, *, now: datetime, human_agent: bool = False) -> CompiledQuery:
+    """Compile a query (``None``: :data:`DEFAULT_QUERY`; ``""``: everything) to SQL.
+
+    The result is a boolean expression over the aliases ``t`` (threads) and ``s``
+    (thread_state), with named parameters including ``qnow`` and ``qha``.
+    """
+    query = parse_query(DEFAULT_QUERY if text is None else text)
+    now_s = int(now.timestamp())
+    c = _Compiler(now_s)
+    parts = []
+    for group in query.groups:
+        sqls = [c.term(t) for t in group]
+        parts.append(sqls[0] if len(sqls) == 1 else "(" + " OR ".join(sqls) + ")")
+    params = dict(c.params)
+    params["qnow"] = now_s
+    params["qha"] = int(human_agent)
+    return CompiledQuery(where=" AND ".join(parts) if parts else "1", params=params)

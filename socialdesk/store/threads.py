@@ -1,0 +1,226 @@
+"""Reading threads: lookup by ``#N`` / number / Graph id, listing with a query, messages.
+
+Called by core services and the CLI (``list``, ``show``, every command that names a thread).
+Threads come back as :class:`socialdesk.models.Thread` (cache row joined with operator state).
+Listing reads only ``threads``, ``thread_state``, ``thread_numbers``, ``thread_tags`` and
+``posts`` (never ``messages``, unless the query searches text), so it stays fast with 100k
+threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from socialdesk.errors import UsageError
+from socialdesk.models import Channel, Direction, Message, Person, Status, Thread, utc
+from socialdesk.store.cache import parse_attachments
+from socialdesk.store.query import CLOSES_SQL, compile_query
+
+SORTS = ("expires", "newest", "oldest")
+
+_SELECT = """
+SELECT t.id, t.page_id, t.channel, t.customer_id, t.customer_name, t.post_id,
+       t.last_message_at, t.last_inbound_at, t.awaiting_reply, t.request_at, t.snippet,
+       t.is_hidden, s.status, s.snoozed_until, s.note, n.number, p.message AS post_message,
+       (SELECT group_concat(g.tag, ' ') FROM thread_tags g WHERE g.thread_id = t.id) AS tags
+FROM threads t
+JOIN thread_state s ON s.thread_id = t.id
+JOIN thread_numbers n ON n.thread_id = t.id
+LEFT JOIN posts p ON p.id = t.post_id
+"""
+
+_ORDER = {
+    "expires": f"({CLOSES_SQL}) IS NULL, {CLOSES_SQL}, t.last_message_at DESC, n.number",
+    "newest": "t.last_message_at DESC, n.number DESC",
+    "oldest": "COALESCE(t.request_at, t.last_message_at), n.number",
+}
+
+
+def _printable(ref: str) -> str:
+    """The reference as typed, or its repr when it holds control characters."""
+    return ref if ref.isprintable() else repr(ref)
+
+
+def thread_from_row(row: sqlite3.Row, *, now: datetime | None = None) -> Thread:
+    """Build a Thread from a row of ``_SELECT``; a snooze that has run out reads as open."""
+    status = Status(row["status"])
+    snoozed_until = utc(row["snoozed_until"]) if row["snoozed_until"] is not None else None
+    if (
+        status is Status.SNOOZED
+        and now is not None
+        and snoozed_until is not None
+        and snoozed_until <= now
+    ):
+        status = Status.OPEN
+    return Thread(
+        number=row["number"],
+        id=row["id"],
+        page_id=row["page_id"],
+        channel=Channel(row["channel"]),
+        status=status,
+        customer=Person(row["customer_id"], row["customer_name"]),
+        last_message_at=utc(row["last_message_at"]),
+        awaiting_reply=bool(row["awaiting_reply"]),
+        request_at=utc(row["request_at"]) if row["request_at"] is not None else None,
+        last_inbound_at=(
+            utc(row["last_inbound_at"]) if row["last_inbound_at"] is not None else None
+        ),
+        snippet=row["snippet"],
+        tags=tuple(sorted(row["tags"].split(" "))) if row["tags"] else (),
+        note=row["note"],
+        snoozed_until=snoozed_until,
+        post_id=row["post_id"],
+        post_message=row["post_message"],
+        is_hidden=bool(row["is_hidden"]),
+    )
+
+
+def get_thread(
+    conn: sqlite3.Connection, thread_id: str, *, now: datetime | None = None
+) -> Thread | None:
+    """The thread with this Graph id, or ``None``."""
+    row = conn.execute(_SELECT + " WHERE t.id = ?", (thread_id,)).fetchone()
+    return thread_from_row(row, now=now) if row is not None else None
+
+
+def resolve_thread(
+    conn: sqlite3.Connection,
+    ref: str,
+    *,
+    page_id: str | None = None,
+    now: datetime | None = None,
+) -> Thread:
+    """The thread named by ``#42``, ``42`` or a Graph id; :class:`UsageError` when unknown.
+
+    With ``page_id``, a thread of another page is refused with a message naming its page.
+    """
+    ref_s = ref.strip()
+    number = ref_s[1:] if ref_s.startswith("#") else ref_s
+    row = None
+    if number.isascii() and number.isdigit():
+        row = conn.execute(_SELECT + " WHERE n.number = ?", (int(number),)).fetchone()
+        label = f"#{int(number)}"
+    else:
+        label = _printable(ref_s)
+    if row is None and not ref_s.startswith("#"):
+        row = conn.execute(_SELECT + " WHERE t.id = ?", (ref_s,)).fetchone()
+    if row is None:
+        raise UsageError(
+            f"no thread {label}",
+            hint='run `socialdesk list` to see thread numbers (`socialdesk list ""` lists all)',
+        )
+    thread = thread_from_row(row, now=now)
+    if page_id is not None and thread.page_id != page_id:
+        name_row = conn.execute("SELECT name FROM pages WHERE id = ?", (thread.page_id,)).fetchone()
+        page = thread.page_id
+        if name_row is not None and name_row[0]:
+            page = f"{_printable(name_row[0])} ({thread.page_id})"
+        raise UsageError(
+            f"thread #{thread.number} belongs to page {page}",
+            hint=f"pass --page {thread.page_id} to act on it",
+        )
+    return thread
+
+
+def _listing_sql(
+    query: str | None,
+    *,
+    page_id: str | None,
+    now: datetime,
+    human_agent: bool,
+) -> tuple[str, dict[str, Any]]:
+    compiled = compile_query(query, now=now, human_agent=human_agent)
+    params = dict(compiled.params)
+    where = f"({compiled.where})"
+    if page_id is not None:
+        where = f"t.page_id = :page_id AND {where}"
+        params["page_id"] = page_id
+    return where, params
+
+
+def list_threads(
+    conn: sqlite3.Connection,
+    query: str | None,
+    *,
+    page_id: str | None,
+    now: datetime,
+    sort: str = "expires",
+    limit: int | None = 50,
+    human_agent: bool = False,
+) -> list[Thread]:
+    """Threads matching ``query`` (``None``: open and awaiting reply; ``""``: all).
+
+    Sorts: ``expires`` (open reply window closing soonest first, then threads without one,
+    newest first), ``newest`` (latest message first), ``oldest`` (waiting longest first).
+    ``page_id=None`` lists every page.
+    """
+    if sort not in _ORDER:
+        raise UsageError(f"unknown sort '{sort}'", hint="use one of: " + ", ".join(SORTS))
+    where, params = _listing_sql(query, page_id=page_id, now=now, human_agent=human_agent)
+    sql = f"{_SELECT} WHERE {where} ORDER BY {_ORDER[sort]}"
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = max(0, limit)
+    return [thread_from_row(r, now=now) for r in conn.execute(sql, params)]
+
+
+def count_threads(
+    conn: sqlite3.Connection,
+    query: str | None,
+    *,
+    page_id: str | None,
+    now: datetime,
+    human_agent: bool = False,
+) -> int:
+    """How many threads match ``query`` (same rules as :func:`list_threads`)."""
+    where, params = _listing_sql(query, page_id=page_id, now=now, human_agent=human_agent)
+    sql = f"SELECT count(*) FROM threads t JOIN thread_state s ON s.thread_id = t.id WHERE {where}"
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def get_messages(
+    conn: sqlite3.Connection, thread_id: str, *, limit: int | None = None
+) -> list[Message]:
+    """The thread's messages, oldest first; with ``limit``, only the newest ``limit`` of them."""
+    # Same-second ties: inbound before outbound (see store.cache), then by id.
+    sql = (
+        "SELECT id, thread_id, direction, author_id, author_name, text, attachments, parent_id,"
+        " is_hidden, created_at FROM messages WHERE thread_id = ?"
+        " ORDER BY created_at DESC, direction DESC, id DESC"
+    )
+    params: tuple[Any, ...] = (thread_id,)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params = (thread_id, max(0, limit))
+    rows = conn.execute(sql, params).fetchall()
+    rows.reverse()
+    return [
+        Message(
+            id=r["id"],
+            thread_id=r["thread_id"],
+            direction=Direction(r["direction"]),
+            author=Person(r["author_id"], r["author_name"]),
+            text=r["text"],
+            created_at=utc(r["created_at"]),
+            attachments=parse_attachments(r["attachments"]),
+            parent_id=r["parent_id"],
+            is_hidden=bool(r["is_hidden"]),
+        )
+        for r in rows
+    ]
+
+
+def customer_threads(
+    conn: sqlite3.Connection, thread: Thread, *, limit: int = 20, now: datetime | None = None
+) -> list[Thread]:
+    """The customer's other threads on the same page, newest first (for ``show``)."""
+    if not thread.customer.id:
+        return []
+    rows = conn.execute(
+        _SELECT + " WHERE t.page_id = ? AND t.customer_id = ? AND t.id <> ?"
+        " ORDER BY t.last_message_at DESC LIMIT ?",
+        (thread.page_id, thread.customer.id, thread.id, limit),
+    )
+    return [thread_from_row(r, now=now) for r in rows]

@@ -1,0 +1,200 @@
+"""Operator triage state: status (open / done / snoozed), tags, note, and the ``triage_log``.
+
+Called by core services (CLI ``tag``/``done``/``reopen``/``snooze``/``note``, the inbox, ``ack
+--done``). Each function is atomic on its own and joins the caller's transaction when there is
+one. Every change is logged in ``triage_log`` (``done``, ``reopen``, ``snooze``, ``tag``,
+``untag``, ``note``; ``auto_reopen`` comes from ``store.cache``) with its time, for stats ("done
+that day") and undo. Calls that change nothing log nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+
+from socialdesk.errors import UsageError
+from socialdesk.models import Status
+from socialdesk.store.db import atomic
+
+TAG_MAX = 64
+NOTE_MAX = 10_000
+
+
+def _ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def normalize_tag(tag: str) -> str:
+    """A tag as stored: stripped, lower case; :class:`UsageError` when it is not a valid tag.
+
+    Valid tags are 1-64 characters without spaces, control or format characters, quotes or
+    commas (so that ``tag:NAME`` queries and CSV exports can carry them unquoted).
+    """
+    t = tag.strip().lower()
+    bad = next(
+        (c for c in t if c.isspace() or unicodedata.category(c).startswith("C") or c in "\"',"),
+        None,
+    )
+    if not t or len(t) > TAG_MAX or bad is not None:
+        shown = tag if tag.isprintable() else repr(tag)
+        raise UsageError(
+            f"invalid tag '{shown}'",
+            hint=f"a tag is 1-{TAG_MAX} characters without spaces, quotes, commas or control "
+            "characters (e.g. vip, refund, follow-up)",
+        )
+    return t
+
+
+def _state(conn: sqlite3.Connection, thread_id: str) -> sqlite3.Row:
+    row = conn.execute(
+        "SELECT thread_id, page_id, status, snoozed_until FROM thread_state WHERE thread_id = ?",
+        (thread_id,),
+    ).fetchone()
+    if row is None:
+        raise UsageError(
+            f"no thread {thread_id!r}", hint="run `socialdesk list` to see thread numbers"
+        )
+    return row  # type: ignore[no-any-return]
+
+
+def _log(
+    conn: sqlite3.Connection,
+    thread_id: str,
+    page_id: str,
+    action: str,
+    detail: str | None,
+    at: int,
+) -> None:
+    conn.execute(
+        "INSERT INTO triage_log (thread_id, page_id, action, detail, at) VALUES (?, ?, ?, ?, ?)",
+        (thread_id, page_id, action, detail, at),
+    )
+
+
+def set_status(
+    conn: sqlite3.Connection,
+    thread_id: str,
+    status: Status | str,
+    *,
+    now: datetime,
+    snoozed_until: datetime | None = None,
+) -> bool:
+    """Set a thread's status; return whether anything changed.
+
+    ``done`` records ``done_at``; ``snoozed`` needs ``snoozed_until`` in the future; ``open``
+    (reopen) clears the snooze. Logged as ``done``, ``snooze`` or ``reopen``.
+    """
+    new = Status(status)
+    now_s = _ts(now)
+    until_s: int | None = None
+    if new is Status.SNOOZED:
+        if snoozed_until is None:
+            raise UsageError("snoozing needs a time", hint="pass --until, e.g. --until 2h")
+        until_s = _ts(snoozed_until)
+        if until_s <= now_s:
+            raise UsageError(
+                "the snooze time is in the past", hint="pass a future time, e.g. --until 2h"
+            )
+    elif snoozed_until is not None:
+        raise UsageError("only a snoozed thread has a snooze time")
+    with atomic(conn):
+        row = _state(conn, thread_id)
+        if row["status"] == new.value and row["snoozed_until"] == until_s:
+            return False
+        conn.execute(
+            "UPDATE thread_state SET status = ?, snoozed_until = ?, status_at = ?, updated_at = ?,"
+            " done_at = CASE WHEN ? = 'done' THEN ? ELSE done_at END WHERE thread_id = ?",
+            (new.value, until_s, now_s, now_s, new.value, now_s, thread_id),
+        )
+        action = {Status.DONE: "done", Status.SNOOZED: "snooze", Status.OPEN: "reopen"}[new]
+        _log(conn, thread_id, row["page_id"], action, str(until_s) if until_s else None, now_s)
+    return True
+
+
+def add_tags(
+    conn: sqlite3.Connection, thread_id: str, tags: Iterable[str], *, now: datetime
+) -> list[str]:
+    """Add tags (normalised); return those that were not already there."""
+    wanted = list(dict.fromkeys(normalize_tag(t) for t in tags))
+    now_s = _ts(now)
+    added: list[str] = []
+    with atomic(conn):
+        page_id = _state(conn, thread_id)["page_id"]
+        for tag in wanted:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO thread_tags (thread_id, page_id, tag, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (thread_id, page_id, tag, now_s),
+            )
+            if cur.rowcount:
+                added.append(tag)
+                _log(conn, thread_id, page_id, "tag", tag, now_s)
+        if added:
+            conn.execute(
+                "UPDATE thread_state SET updated_at = ? WHERE thread_id = ?", (now_s, thread_id)
+            )
+    return added
+
+
+def remove_tags(
+    conn: sqlite3.Connection, thread_id: str, tags: Iterable[str], *, now: datetime
+) -> list[str]:
+    """Remove tags (normalised); return those that were there."""
+    wanted = list(dict.fromkeys(normalize_tag(t) for t in tags))
+    now_s = _ts(now)
+    removed: list[str] = []
+    with atomic(conn):
+        page_id = _state(conn, thread_id)["page_id"]
+        for tag in wanted:
+            cur = conn.execute(
+                "DELETE FROM thread_tags WHERE thread_id = ? AND tag = ?", (thread_id, tag)
+            )
+            if cur.rowcount:
+                removed.append(tag)
+                _log(conn, thread_id, page_id, "untag", tag, now_s)
+        if removed:
+            conn.execute(
+                "UPDATE thread_state SET updated_at = ? WHERE thread_id = ?", (now_s, thread_id)
+            )
+    return removed
+
+
+def set_note(conn: sqlite3.Connection, thread_id: str, note: str | None, *, now: datetime) -> bool:
+    """Set (or with ``None`` / blank text, clear) the thread's note; return whether it changed."""
+    text = note.strip() if note is not None else ""
+    if len(text) > NOTE_MAX:
+        raise UsageError(f"the note is longer than {NOTE_MAX} characters")
+    value = text or None
+    now_s = _ts(now)
+    with atomic(conn):
+        page_id = _state(conn, thread_id)["page_id"]
+        cur = conn.execute(
+            "UPDATE thread_state SET note = ?, updated_at = ?"
+            " WHERE thread_id = ? AND note IS NOT ?",
+            (value, now_s, thread_id, value),
+        )
+        if not cur.rowcount:
+            return False
+        _log(conn, thread_id, page_id, "note", "cleared" if value is None else "set", now_s)
+    return True
+
+
+def wake_snoozed(conn: sqlite3.Connection, now: datetime) -> list[str]:
+    """Reopen every thread whose snooze has run out; return their ids (logged as ``reopen``)."""
+    now_s = _ts(now)
+    with atomic(conn):
+        rows = conn.execute(
+            "SELECT thread_id, page_id FROM thread_state"
+            " WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= ?",
+            (now_s,),
+        ).fetchall()
+        for thread_id, page_id in rows:
+            conn.execute(
+                "UPDATE thread_state SET status = 'open', snoozed_until = NULL, status_at = ?,"
+                " updated_at = ? WHERE thread_id = ?",
+                (now_s, now_s, thread_id),
+            )
+            _log(conn, thread_id, page_id, "reopen", "snooze ended", now_s)
+    return [r[0] for r in rows]
