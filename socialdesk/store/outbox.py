@@ -310,3 +310,44 @@ def count_by_state(conn: sqlite3.Connection, *, page_id: str | None = None) -> d
     where, params = ("", []) if page_id is None else (" WHERE page_id = ?", [page_id])
     rows = conn.execute(f"SELECT state, COUNT(*) FROM outbox{where} GROUP BY state", params)
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+def thread_customer(conn: sqlite3.Connection, thread_id: str) -> str | None:
+    """The customer id of a cached thread (reconciling a private reply needs the commenter)."""
+    row = conn.execute("SELECT customer_id FROM threads WHERE id = ?", (thread_id,)).fetchone()
+    return str(row[0]) if row is not None and row[0] else None
+
+
+def dm_thread_for(conn: sqlite3.Connection, page_id: str, customer_id: str) -> str | None:
+    """The Messenger conversation of this page with this customer, if it is cached."""
+    row = conn.execute(
+        "SELECT id FROM threads WHERE page_id = ? AND customer_id = ? AND channel = 'dm'"
+        " ORDER BY last_message_at DESC LIMIT 1",
+        (page_id, customer_id),
+    ).fetchone()
+    return str(row[0]) if row is not None else None
+
+
+def page_name(conn: sqlite3.Connection, page_id: str) -> str:
+    """The Page's display name as last synced ('' if unknown): the ``{page}`` placeholder."""
+    row = conn.execute("SELECT name FROM pages WHERE id = ?", (page_id,)).fetchone()
+    return str(row[0]) if row is not None and row[0] else ""
+
+
+def tag_added_at(conn: sqlite3.Connection, thread_id: str, tag: str) -> datetime | None:
+    """When ``tag`` was put on the thread, if it is on it (ack: acked since the last inbound?)."""
+    row = conn.execute(
+        "SELECT created_at FROM thread_tags WHERE thread_id = ? AND tag = ?", (thread_id, tag)
+    ).fetchone()
+    return utc(int(row[0])) if row is not None else None
+
+
+def plan_key(conn: sqlite3.Connection) -> bytes:
+    """This database's secret key for signing ack plans (created on first use)."""
+    ensure_tables(conn)
+    conn.execute(
+        "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('plan_key', ?)",
+        (secrets.token_hex(32),),
+    )
+    row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'plan_key'").fetchone()
+    return bytes.fromhex(str(row[0]))

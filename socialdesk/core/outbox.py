@@ -1,0 +1,494 @@
+"""Sending through the outbox, recovering after a crash, reconciling unknown outcomes.
+
+Called by the ``reply``/``outbox`` commands, ``core.ack`` and (through :func:`recover`) ``sync``
+and the inbox. The rules (PRODUCT.md §5, research/PERF_RELIABILITY.md §7):
+
+1. The intent is committed durably (``queued``) before anything else; right before the HTTP call
+   the row becomes ``sending`` with ``started_at``, committed durably again.
+2. After the call: ``sent`` with the API's id (and the send's side effects — tag ``acked``,
+   ``done`` — in the same transaction), or ``failed`` when the API refused it synchronously
+   (policy, validation, auth, throttling: the request was rejected, nothing was delivered), or
+   ``unknown`` when the outcome is ambiguous (timeout or reset after the request left, 5xx,
+   transient codes, a malformed reply). ``unknown`` is never resent automatically.
+3. :func:`recover` (start of every acting command and of sync): ``sending → unknown``, and
+   ``queued`` rows, whose request never left, ``→ failed``.
+4. :func:`reconcile` reads each thread with ``unknown`` rows back: a Page message with the same
+   text created at or after ``started_at − 60 s`` (and not already claimed by another row) makes
+   the row ``sent`` with that id. A row whose message is absent is marked *absent* once it is
+   older than the settle delay (:data:`SETTLE_S`, env ``SOCIALDESK_OUTBOX_SETTLE_S``) — only
+   then may the operator resend it (:func:`resolve`), or ``ack`` re-plan it (see ``core.ack``).
+
+Throttling decision: a send refused with a throttling code is recorded ``failed`` with the
+reason (the API rejected it before processing); the operator or the next ``ack`` run sends again.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from socialdesk.core import textcheck
+from socialdesk.core.clock import Clock
+from socialdesk.core.windows import choose_send_kind, comment_created_at
+from socialdesk.errors import AuthError, SocialdeskError, UnavailableError, UsageError
+from socialdesk.models import (
+    Channel,
+    Direction,
+    Message,
+    OutboxEntry,
+    OutboxState,
+    SendKind,
+    SendResult,
+    Status,
+    Thread,
+)
+from socialdesk.store import outbox as store
+from socialdesk.store.db import transaction
+
+if TYPE_CHECKING:
+    from socialdesk.api.client import GraphClient
+
+SKEW = timedelta(seconds=60)
+"""How much earlier than ``started_at`` a matching message may be stamped (clock skew)."""
+
+SETTLE_S = 10.0
+"""How long after ``started_at`` a message must stay absent before it counts as not sent."""
+
+EFFECT_DONE = "+done"
+"""Suffix of ``outbox.batch`` meaning: mark the thread done when the send is confirmed."""
+
+
+def settle_seconds() -> float:
+    """The settle delay: :data:`SETTLE_S` unless ``SOCIALDESK_OUTBOX_SETTLE_S`` says otherwise."""
+    raw = os.environ.get("SOCIALDESK_OUTBOX_SETTLE_S", "")
+    try:
+        return max(0.0, float(raw)) if raw else SETTLE_S
+    except ValueError:
+        return SETTLE_S
+
+
+class SendUnknown(UnavailableError):
+    """The send may or may not have reached the customer; the row is kept ``unknown``."""
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What :func:`reconcile` found."""
+
+    found: int = 0
+    """Unknown rows whose message was found: now ``sent``."""
+    absent: int = 0
+    """Unknown rows whose message is clearly absent (may be resent)."""
+    pending: int = 0
+    """Unknown rows too recent to call absent, or whose thread could not be read."""
+    recovered: int = 0
+    """``sending`` rows made ``unknown`` by :func:`recover` just before."""
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ---- effects applied in the transaction that confirms a send ----------------------------------
+
+
+def effects_batch(label: str, *, done: bool) -> str:
+    """The ``batch`` value for a send labelled ``label`` (and marking done when confirmed)."""
+    return label + (EFFECT_DONE if done else "")
+
+
+def _apply_effects(conn: sqlite3.Connection, entry: OutboxEntry, batch: str | None) -> None:
+    from socialdesk.store import triage
+
+    now_dt = entry.finished_at or entry.created_at
+    if entry.origin == "ack":
+        triage.add_tags(conn, entry.thread_id, ["acked"], now=now_dt)
+    if batch is not None and batch.endswith(EFFECT_DONE):
+        triage.set_status(conn, entry.thread_id, Status.DONE, now=now_dt)
+
+
+def _confirm(
+    conn: sqlite3.Connection, outbox_id: int, message_id: str, *, now: datetime
+) -> OutboxEntry:
+    """Mark sent and apply the side effects, in one durable transaction."""
+    with transaction(conn, durable=True):
+        store.mark_sent(conn, outbox_id, message_id, now=now)
+        rec = store.get(conn, outbox_id)
+        if rec.entry.state is OutboxState.SENT and rec.entry.message_id == message_id:
+            _apply_effects(conn, rec.entry, rec.batch)
+    return rec.entry
+
+
+# ---- start-up ---------------------------------------------------------------------------------
+
+
+def recover(conn: sqlite3.Connection, *, now: datetime, page_id: str | None = None) -> int:
+    """``sending → unknown`` and leftover ``queued → failed``; returns the rows made unknown."""
+    with transaction(conn, durable=True):
+        unknown, _ = store.recover_interrupted(conn, now=now, page_id=page_id)
+    return unknown
+
+
+def _normal(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n"))
+
+
+def _read_back(
+    conn: sqlite3.Connection, client: GraphClient, page_id: str, entry: OutboxEntry
+) -> list[Message] | None:
+    """The Page's recent messages where ``entry`` would have landed; ``None`` if unknowable."""
+    from socialdesk.api import graph
+
+    if entry.kind in (SendKind.DM_RESPONSE, SendKind.DM_HUMAN_AGENT):
+        return graph.get_conversation_messages(client, page_id, entry.thread_id, limit=50)
+    if entry.kind is SendKind.COMMENT_PUBLIC:
+        return graph.get_comment_thread(client, page_id, entry.thread_id, limit=100)
+    # A private reply lands in the commenter's Messenger conversation, if we know it.
+    customer = store.thread_customer(conn, entry.thread_id)
+    conv = store.dm_thread_for(conn, page_id, customer) if customer else None
+    if conv is None:
+        return None
+    return graph.get_conversation_messages(client, page_id, conv, limit=50)
+
+
+def reconcile(
+    conn: sqlite3.Connection,
+    client: GraphClient,
+    page_id: str,
+    *,
+    now: datetime,
+    settle_s: float | None = None,
+) -> ReconcileReport:
+    """Read back every thread holding ``unknown`` rows of this page and settle what can be."""
+    settle = timedelta(seconds=settle_seconds() if settle_s is None else settle_s)
+    rows = store.list_records(conn, page_id=page_id, states=[OutboxState.UNKNOWN])
+    by_thread: dict[tuple[str, SendKind], list[store.OutboxRecord]] = {}
+    for rec in rows:
+        by_thread.setdefault((rec.entry.thread_id, rec.entry.kind), []).append(rec)
+    found = absent = pending = 0
+    errors: list[str] = []
+    for (thread_id, _kind), recs in by_thread.items():
+        try:
+            messages = _read_back(conn, client, page_id, recs[0].entry)
+        except AuthError:
+            raise
+        except SocialdeskError as exc:
+            errors.append(f"{thread_id}: {exc.message}")
+            pending += len(recs)
+            continue
+        if messages is None:
+            pending += len(recs)
+            continue
+        claimed = store.sent_message_ids(conn, thread_id)
+        outs = sorted(
+            (m for m in messages if m.direction is Direction.OUT and m.id not in claimed),
+            key=lambda m: m.created_at,
+        )
+        for rec in sorted(recs, key=lambda r: r.entry.id):
+            entry = rec.entry
+            started = entry.started_at or entry.created_at
+            want = _normal(entry.text)
+            match = next(
+                (m for m in outs if m.created_at >= started - SKEW and _normal(m.text) == want),
+                None,
+            )
+            if match is not None:
+                outs.remove(match)
+                _confirm(conn, entry.id, match.id, now=now)
+                found += 1
+            elif now - started >= settle:
+                with transaction(conn, durable=True):
+                    store.mark_absent(conn, entry.id, now=now)
+                absent += 1
+            else:
+                pending += 1
+    return ReconcileReport(found=found, absent=absent, pending=pending, errors=tuple(errors))
+
+
+def startup(
+    conn: sqlite3.Connection,
+    client: GraphClient | None,
+    page_id: str,
+    *,
+    now: datetime,
+    settle_s: float | None = None,
+) -> ReconcileReport:
+    """What every acting command does first: :func:`recover`, then :func:`reconcile`."""
+    recovered = recover(conn, now=now, page_id=page_id)
+    if client is None:
+        return ReconcileReport(recovered=recovered)
+    rep = reconcile(conn, client, page_id, now=now, settle_s=settle_s)
+    return ReconcileReport(
+        found=rep.found,
+        absent=rep.absent,
+        pending=rep.pending,
+        recovered=recovered,
+        errors=rep.errors,
+    )
+
+
+# ---- sending ----------------------------------------------------------------------------------
+
+
+def _call(client: GraphClient, thread: Thread, kind: SendKind, text: str) -> SendResult:
+    from socialdesk.api import graph
+
+    if kind is SendKind.DM_RESPONSE:
+        return graph.send_message(
+            client, thread.page_id, text=text, recipient_id=thread.customer.id
+        )
+    if kind is SendKind.DM_HUMAN_AGENT:
+        return graph.send_message(
+            client,
+            thread.page_id,
+            text=text,
+            recipient_id=thread.customer.id,
+            messaging_type="MESSAGE_TAG",
+            tag="HUMAN_AGENT",
+        )
+    if kind is SendKind.COMMENT_PRIVATE:
+        return graph.send_message(client, thread.page_id, text=text, comment_id=thread.id)
+    return graph.reply_to_comment(client, thread.id, text)
+
+
+def _is_rejection(exc: BaseException) -> bool:
+    """Whether ``exc`` proves the API did not deliver the message."""
+    from socialdesk.api import errors as gerr
+
+    if isinstance(exc, gerr.GraphError) and not exc.request_sent:
+        return True
+    if isinstance(exc, gerr.TransientError):
+        return False  # 5xx, codes 1/2/1200, timeouts, resets, malformed replies: ambiguous
+    if isinstance(
+        exc,
+        gerr.PolicyRefused
+        | gerr.InvalidRequest
+        | gerr.TokenInvalid
+        | gerr.PermissionDenied
+        | gerr.Throttled,
+    ):
+        return True
+    if isinstance(exc, gerr.GraphError):
+        return exc.http_status is not None and 400 <= exc.http_status < 500
+    return False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Rows queued for one reply (several with ``--split``), ready to be sent in order."""
+
+    thread: Thread
+    kind: SendKind
+    ids: tuple[int, ...]
+
+
+def queue(
+    conn: sqlite3.Connection,
+    thread: Thread,
+    texts: Sequence[str],
+    *,
+    now: datetime,
+    human_agent: bool,
+    private: bool = False,
+    human_written: bool = True,
+    origin: str = "reply",
+    batch: str | None = None,
+    kind: SendKind | None = None,
+    guard: Callable[[sqlite3.Connection], None] | None = None,
+) -> Prepared:
+    """Check the rules and queue ``texts`` (already checked by textcheck) in one durable commit.
+
+    The private-reply ledger and the window are checked inside the same transaction, so two
+    processes cannot both queue a comment's private reply. ``guard`` runs inside that
+    transaction too (``ack`` re-checks there that nobody acted on the thread meanwhile).
+    """
+    if not texts:
+        raise UsageError("nothing to send")
+    for t in texts:
+        textcheck.check_text(t)
+    if private and len(texts) > 1:
+        raise UsageError(
+            "a comment's private reply is one message",
+            hint="shorten the text instead of --split",
+        )
+    with transaction(conn, durable=True):
+        if guard is not None:
+            guard(conn)
+        if kind is None:
+            comment_at = (
+                comment_created_at(conn, thread) if thread.channel is Channel.COMMENT else None
+            )
+            kind = choose_send_kind(
+                thread,
+                now,
+                human_agent,
+                private=private,
+                human_written=human_written,
+                comment_at=comment_at,
+                private_used=store.private_reply_used(conn, thread.id),
+            )
+        elif kind is SendKind.COMMENT_PRIVATE and store.private_reply_used(conn, thread.id):
+            choose_send_kind(
+                thread, now, human_agent, private=True, human_written=True, private_used=True
+            )
+        ids = tuple(
+            store.enqueue(
+                conn,
+                page_id=thread.page_id,
+                thread_id=thread.id,
+                kind=kind,
+                text=t,
+                now=now,
+                origin=origin,
+                batch=batch,
+            )
+            for t in texts
+        )
+    return Prepared(thread, kind, ids)
+
+
+def send_one(
+    conn: sqlite3.Connection,
+    client: GraphClient,
+    thread: Thread,
+    outbox_id: int,
+    *,
+    clock: Clock,
+) -> OutboxEntry:
+    """Send one queued row: ``sending`` (durable) → HTTP → ``sent | failed | unknown``.
+
+    Returns the final entry when sent; raises the API's error after recording ``failed``, or
+    :class:`SendUnknown` after recording ``unknown``.
+    """
+    rec = store.get(conn, outbox_id)
+    with transaction(conn, durable=True):
+        if not store.mark_sending(conn, outbox_id, now=clock.now()):
+            raise UsageError(f"outbox entry {outbox_id} is no longer queued")
+    try:
+        result = _call(client, thread, rec.entry.kind, rec.entry.text)
+    except BaseException as exc:
+        if _is_rejection(exc):
+            reason = exc.message if isinstance(exc, SocialdeskError) else str(exc)
+            with transaction(conn, durable=True):
+                store.mark_failed(conn, outbox_id, reason, now=clock.now())
+            raise
+        reason = (
+            exc.message if isinstance(exc, SocialdeskError) else type(exc).__name__
+        ) or "ambiguous outcome"
+        with transaction(conn, durable=True):
+            store.mark_unknown(conn, outbox_id, reason, now=clock.now())
+        if isinstance(exc, Exception):
+            raise SendUnknown(
+                f"the send to #{thread.number} may or may not have arrived ({reason}); "
+                f"it is kept as outbox entry {outbox_id} (unknown)",
+                hint="it is checked against the thread at the next start; see `socialdesk outbox`",
+            ) from exc
+        raise
+    return _confirm(conn, outbox_id, result.message_id, now=clock.now())
+
+
+def send_prepared(
+    conn: sqlite3.Connection, client: GraphClient, prepared: Prepared, *, clock: Clock
+) -> list[OutboxEntry]:
+    """Send every queued part in order; stop at the first part that is not sent.
+
+    Parts after a failure stay as they are (``queued``) only until the next :func:`recover`, which
+    marks them failed: here they are marked failed at once, so nothing lingers.
+    """
+    sent: list[OutboxEntry] = []
+    for i, oid in enumerate(prepared.ids):
+        try:
+            sent.append(send_one(conn, client, prepared.thread, oid, clock=clock))
+        except BaseException:
+            with transaction(conn, durable=True):
+                for rest in prepared.ids[i + 1 :]:
+                    store.mark_failed(
+                        conn, rest, "not sent: an earlier part failed", now=clock.now()
+                    )
+            raise
+    return sent
+
+
+# ---- resolution by the operator -----------------------------------------------------------------
+
+
+def drop(conn: sqlite3.Connection, outbox_id: int, *, now: datetime) -> OutboxEntry:
+    """Give up on an unknown/failed/queued row: it becomes ``failed`` ("dropped")."""
+    rec = store.get(conn, outbox_id)
+    if rec.entry.state is OutboxState.SENT:
+        raise UsageError(f"outbox entry {outbox_id} was sent; there is nothing to drop")
+    if rec.entry.state is OutboxState.SENDING:
+        raise UsageError(f"outbox entry {outbox_id} is being sent right now")
+    with transaction(conn, durable=True):
+        if rec.entry.state is not OutboxState.FAILED:
+            store.mark_failed(conn, outbox_id, "dropped by the operator", now=now)
+        store.set_resolution(conn, outbox_id, "dropped", now=now)
+    return store.get(conn, outbox_id).entry
+
+
+def resend(
+    conn: sqlite3.Connection,
+    client: GraphClient,
+    thread: Thread,
+    outbox_id: int,
+    *,
+    clock: Clock,
+    human_agent: bool,
+) -> OutboxEntry:
+    """Send a failed or clearly-absent unknown row again, as a new row (window rules re-checked).
+
+    An ``unknown`` row that read-back has not proven absent is refused: it may have arrived.
+    """
+    rec = store.get(conn, outbox_id)
+    entry = rec.entry
+    if entry.state is OutboxState.SENT:
+        raise UsageError(f"outbox entry {outbox_id} was already sent (message {entry.message_id})")
+    if entry.state is OutboxState.UNKNOWN and rec.absent_at is None:
+        raise UsageError(
+            f"outbox entry {outbox_id} may have arrived: reading the thread back has not shown "
+            "it absent yet",
+            hint="run the command again in a minute (it reads the thread back first), or "
+            "`socialdesk outbox resolve ID --drop`",
+        )
+    if entry.state in (OutboxState.SENDING, OutboxState.QUEUED):
+        raise UsageError(f"outbox entry {outbox_id} is still {entry.state}")
+    if rec.resolution is not None:
+        raise UsageError(f"outbox entry {outbox_id} was already resolved ({rec.resolution})")
+    now = clock.now()
+    private = entry.kind is SendKind.COMMENT_PRIVATE
+    with transaction(conn, durable=True):
+        # The old row stops counting in the private-reply ledger before the new one is queued.
+        if entry.state is OutboxState.UNKNOWN:
+            store.mark_failed(conn, outbox_id, "absent after read-back; resent", now=now)
+    prepared = queue(
+        conn,
+        thread,
+        [entry.text],
+        now=now,
+        human_agent=human_agent,
+        private=private,
+        human_written=entry.origin != "ack",
+        origin=entry.origin,
+        batch=rec.batch,
+    )
+    with transaction(conn, durable=True):
+        store.set_resolution(conn, outbox_id, f"resent:{prepared.ids[0]}", now=now)
+    return send_prepared(conn, client, prepared, clock=clock)[0]
+
+
+def summarize(entry: OutboxEntry) -> dict[str, object]:
+    """A JSON-ready view of one entry."""
+    return {
+        "id": entry.id,
+        "thread_id": entry.thread_id,
+        "kind": str(entry.kind),
+        "state": str(entry.state),
+        "origin": entry.origin,
+        "text": entry.text,
+        "created_at": entry.created_at.isoformat(),
+        "started_at": entry.started_at.isoformat() if entry.started_at else None,
+        "finished_at": entry.finished_at.isoformat() if entry.finished_at else None,
+        "message_id": entry.message_id,
+        "error": entry.error,
+    }
