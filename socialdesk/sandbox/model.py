@@ -1,0 +1,394 @@
+"""The sandbox's pure state: pages, users, conversations, messages, posts, comments, tokens.
+
+No clock, no I/O, no locking: every mutation takes its time explicitly. ``engine.Sandbox`` owns
+one ``State``, guards it with a lock and feeds it the sandbox clock; ``handler`` and ``render``
+read it; ``demo`` fills it.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from bisect import insort
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(dt: datetime) -> int:
+    """Microseconds since the epoch: the integer sort key used everywhere in the model."""
+    return (dt - _EPOCH) // timedelta(microseconds=1)
+
+
+def graph_time(dt: datetime) -> str:
+    """A datetime as Graph writes it in read responses: ``2026-11-22T09:50:48+0000``."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+@dataclass
+class Page:
+    """A Facebook Page. ``human_agent`` says whether the app holds the Human Agent feature."""
+
+    id: str
+    name: str
+    human_agent: bool = False
+    conversations: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+    generation: int = 0
+    """Bumped on every change that can reorder the page's conversations (cache key)."""
+
+
+@dataclass
+class User:
+    """A customer, seen through a page-scoped id (PSID)."""
+
+    id: str
+    name: str
+    blocked: bool = False
+
+
+@dataclass
+class Message:
+    """One Messenger message; ``sender_id`` is the page id for Page messages."""
+
+    id: str
+    conv_id: str
+    seq: int
+    sender_id: str
+    recipient_id: str
+    text: str
+    at: datetime
+    us: int
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    sticker: str | None = None
+    shares: list[dict[str, Any]] = field(default_factory=list)
+    is_unsupported: bool = False
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Chronological sort key."""
+        return (self.us, self.seq)
+
+
+@dataclass
+class Conversation:
+    """A Messenger thread between a page and one user; ``messages`` oldest first."""
+
+    id: str
+    page_id: str
+    user_id: str
+    num: str
+    messages: list[Message] = field(default_factory=list)
+    unread: int = 0
+
+    @property
+    def updated_us(self) -> int:
+        """Time of the newest message (0 when empty)."""
+        return self.messages[-1].us if self.messages else 0
+
+    def last_user_message(self) -> Message | None:
+        """The newest message the customer wrote (the window clock starts there)."""
+        for msg in reversed(self.messages):
+            if msg.sender_id == self.user_id:
+                return msg
+        return None
+
+
+@dataclass
+class Post:
+    """A Page post; comments hang off it by ``Comment.post_id``."""
+
+    id: str
+    page_id: str
+    message: str
+    at: datetime
+    us: int
+    seq: int
+    updated_us: int = 0
+    comments: list[str] = field(default_factory=list)
+    """Every comment id on the post (top level and replies), chronological."""
+
+
+@dataclass
+class Comment:
+    """A comment or a reply; ``from_id`` is the page id when the Page wrote it."""
+
+    id: str
+    post_id: str
+    parent_id: str | None
+    from_id: str
+    message: str
+    at: datetime
+    us: int
+    seq: int
+    is_hidden: bool = False
+    attachment: dict[str, Any] | None = None
+    private_reply_mid: str | None = None
+    deleted: bool = False
+    replies: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Chronological sort key."""
+        return (self.us, self.seq)
+
+
+@dataclass
+class Token:
+    """A page access token; ``expires_at`` None = never; ``invalid_subcode`` set = invalidated."""
+
+    value: str
+    page_id: str
+    scopes: list[str]
+    issued_at: datetime
+    expires_at: datetime | None = None
+    invalid_subcode: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message the Page sent through the Send API (the ledger kill tests read)."""
+
+    page_id: str
+    user_id: str
+    message_id: str
+    text: str
+    at: datetime
+    messaging_type: str
+    tag: str | None
+    comment_id: str | None
+
+
+DEFAULT_SCOPES = [
+    "pages_show_list",
+    "pages_messaging",
+    "pages_read_engagement",
+    "pages_read_user_content",
+    "pages_manage_metadata",
+    "pages_manage_engagement",
+]
+
+
+class State:
+    """All sandbox objects, indexed by id. Ids come from a seeded RNG, so they are deterministic."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = random.Random(f"ids:{seed}")
+        self.pages: dict[str, Page] = {}
+        self.users: dict[str, User] = {}
+        self.conversations: dict[str, Conversation] = {}
+        self.conv_by_user: dict[tuple[str, str], str] = {}
+        self.messages: dict[str, Message] = {}
+        self.posts: dict[str, Post] = {}
+        self.comments: dict[str, Comment] = {}
+        self.tokens: dict[str, Token] = {}
+        self.deliveries: list[Delivery] = []
+        self._seq = 0
+        self._post_num = 0
+        self._sorted: dict[str, tuple[int, list[Conversation]]] = {}
+
+    # -- ids -------------------------------------------------------------------------------
+
+    def next_seq(self) -> int:
+        """A global, strictly increasing creation counter (tie-breaker for equal times)."""
+        self._seq += 1
+        return self._seq
+
+    def _digits(self, n: int) -> str:
+        return str(self.rng.randrange(10 ** (n - 1), 10**n))
+
+    def _b64(self, nbytes: int) -> str:
+        raw = self.rng.getrandbits(nbytes * 8).to_bytes(nbytes, "big")
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def new_numeric_id(self, digits: int) -> str:
+        """A fresh numeric id (page ids 15 digits, PSIDs 16) not used by anything yet."""
+        while True:
+            candidate = self._digits(digits)
+            if candidate not in self.pages and candidate not in self.users:
+                return candidate
+
+    # -- pages, users, tokens --------------------------------------------------------------
+
+    def add_page(self, name: str, page_id: str | None, human_agent: bool) -> str:
+        """Create a page and return its id."""
+        pid = page_id or self.new_numeric_id(15)
+        if pid in self.pages:
+            raise ValueError(f"page {pid} exists")
+        self.pages[pid] = Page(id=pid, name=name, human_agent=human_agent)
+        return pid
+
+    def add_user(self, name: str, user_id: str | None, blocked: bool) -> str:
+        """Create a customer and return the PSID."""
+        uid = user_id or self.new_numeric_id(16)
+        if uid in self.users:
+            raise ValueError(f"user {uid} exists")
+        self.users[uid] = User(id=uid, name=name, blocked=blocked)
+        return uid
+
+    def issue_token(self, page_id: str, scopes: list[str] | None, now: datetime) -> str:
+        """A new never-expiring page token (looks like the real ``EAA…`` tokens)."""
+        if page_id not in self.pages:
+            raise KeyError(page_id)
+        value = "EAAS" + self._b64(120).replace("-", "A").replace("_", "B")
+        self.tokens[value] = Token(
+            value=value,
+            page_id=page_id,
+            scopes=list(scopes if scopes is not None else DEFAULT_SCOPES),
+            issued_at=now,
+        )
+        return value
+
+    # -- conversations and messages --------------------------------------------------------
+
+    def conversation_for(self, page_id: str, user_id: str) -> Conversation:
+        """The page↔user conversation, created on first use."""
+        key = (page_id, user_id)
+        cid = self.conv_by_user.get(key)
+        if cid is not None:
+            return self.conversations[cid]
+        if page_id not in self.pages:
+            raise KeyError(page_id)
+        if user_id not in self.users:
+            raise KeyError(user_id)
+        num = self._digits(15)
+        conv = Conversation(id="t_" + num, page_id=page_id, user_id=user_id, num=num)
+        self.conversations[conv.id] = conv
+        self.conv_by_user[key] = conv.id
+        self.pages[page_id].conversations.append(conv.id)
+        return conv
+
+    def add_message(
+        self,
+        page_id: str,
+        user_id: str,
+        text: str,
+        at: datetime,
+        *,
+        from_page: bool,
+        attachments: list[dict[str, Any]] | None = None,
+        sticker: str | None = None,
+        shares: list[dict[str, Any]] | None = None,
+        is_unsupported: bool = False,
+    ) -> Message:
+        """Append a message (kept in time order) and update the conversation's counters."""
+        conv = self.conversation_for(page_id, user_id)
+        atts = []
+        for att in attachments or []:
+            att = dict(att)
+            att.setdefault("id", self._digits(16))
+            atts.append(att)
+        msg = Message(
+            id="m_" + self._b64(33),
+            conv_id=conv.id,
+            seq=self.next_seq(),
+            sender_id=page_id if from_page else user_id,
+            recipient_id=user_id if from_page else page_id,
+            text=text,
+            at=at,
+            us=to_us(at),
+            attachments=atts,
+            sticker=sticker,
+            shares=list(shares or []),
+            is_unsupported=is_unsupported,
+        )
+        if not conv.messages or conv.messages[-1].key <= msg.key:
+            conv.messages.append(msg)
+        else:
+            insort(conv.messages, msg, key=lambda m: m.key)
+        conv.unread = 0 if from_page else conv.unread + 1
+        self.messages[msg.id] = msg
+        self.pages[page_id].generation += 1
+        return msg
+
+    def sorted_conversations(self, page_id: str) -> list[Conversation]:
+        """The page's conversations by ``updated_time`` descending (cached per generation)."""
+        page = self.pages[page_id]
+        cached = self._sorted.get(page_id)
+        if cached is not None and cached[0] == page.generation:
+            return cached[1]
+        convs = [self.conversations[c] for c in page.conversations]
+        convs = [c for c in convs if c.messages]
+        convs.sort(key=lambda c: (-c.updated_us, c.id))
+        self._sorted[page_id] = (page.generation, convs)
+        return convs
+
+    # -- posts and comments ----------------------------------------------------------------
+
+    def add_post(self, page_id: str, message: str, at: datetime) -> str:
+        """Create a post with id ``{page_id}_{n}``."""
+        if page_id not in self.pages:
+            raise KeyError(page_id)
+        self._post_num += 1
+        pid = f"{page_id}_{self._digits(16)}"
+        us = to_us(at)
+        self.posts[pid] = Post(
+            id=pid,
+            page_id=page_id,
+            message=message,
+            at=at,
+            us=us,
+            seq=self.next_seq(),
+            updated_us=us,
+        )
+        self.pages[page_id].posts.append(pid)
+        return pid
+
+    def add_comment(
+        self,
+        post_id: str,
+        from_id: str,
+        text: str,
+        at: datetime,
+        *,
+        parent_id: str | None,
+        attachment: dict[str, Any] | None = None,
+    ) -> str:
+        """Create a comment; a reply to a reply attaches to the top-level one, as on Facebook."""
+        post = self.posts[post_id]
+        if parent_id is not None:
+            parent = self.comments[parent_id]
+            if parent.post_id != post_id:
+                raise ValueError("parent comment is on another post")
+            if parent.parent_id is not None:
+                parent_id = parent.parent_id
+        post_num = post_id.split("_", 1)[1]
+        cid = f"{post_num}_{self._digits(16)}"
+        us = to_us(at)
+        comment = Comment(
+            id=cid,
+            post_id=post_id,
+            parent_id=parent_id,
+            from_id=from_id,
+            message=text,
+            at=at,
+            us=us,
+            seq=self.next_seq(),
+            attachment=attachment,
+        )
+        self.comments[cid] = comment
+        post.comments.append(cid)
+        if len(post.comments) > 1 and self.comments[post.comments[-2]].key > comment.key:
+            post.comments.sort(key=lambda c: self.comments[c].key)
+        if parent_id is not None:
+            parent = self.comments[parent_id]
+            parent.replies.append(cid)
+            if len(parent.replies) > 1 and self.comments[parent.replies[-2]].key > comment.key:
+                parent.replies.sort(key=lambda c: self.comments[c].key)
+        post.updated_us = max(post.updated_us, us)
+        return cid
+
+    def live_comment(self, comment_id: str) -> Comment | None:
+        """The comment unless it (or its parent) was deleted."""
+        comment = self.comments.get(comment_id)
+        if comment is None or comment.deleted:
+            return None
+        if comment.parent_id is not None and self.comments[comment.parent_id].deleted:
+            return None
+        return comment
+
+    def page_of_comment(self, comment: Comment) -> str:
+        """The id of the page that owns the comment's post."""
+        return self.posts[comment.post_id].page_id
