@@ -208,8 +208,10 @@ class Config:
         for section in ("graph", "sync", "messaging", "stats"):
             values = dataclasses.asdict(getattr(self, section))
             doc[section] = {k: v for k, v in values.items() if v is not None}
-        doc["templates"] = {name: {"text": list(v)} for name, v in self.templates.items()}
-        doc["views"] = dict(self.views)
+        if self.templates:
+            doc["templates"] = {name: {"text": list(v)} for name, v in self.templates.items()}
+        if self.views:
+            doc["views"] = dict(self.views)
         return doc
 
 

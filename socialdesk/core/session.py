@@ -101,7 +101,7 @@ class Session:
 
     def _discover_page(self) -> PageConfig:
         token = os.environ.get(secrets.TOKEN_ENV, "").strip()
-        client = self._make_client(token)
+        client = self.client_for_token(token)
         try:
             me = client.get("me", {"fields": "id,name"}, edge="me")
         finally:
@@ -133,11 +133,12 @@ class Session:
         existing = self._clients.get(page.id)
         if existing is not None:
             return existing
-        client = self._make_client(self.token(page))
+        client = self.client_for_token(self.token(page))
         self._clients[page.id] = client
         return client
 
-    def _make_client(self, token: str) -> GraphClient:
+    def client_for_token(self, token: str) -> GraphClient:
+        """A new Graph client for ``token`` (not cached; the caller closes it)."""
         from socialdesk.api.client import GraphClient
 
         return GraphClient(
