@@ -296,12 +296,15 @@ def queue(
     batch: str | None = None,
     kind: SendKind | None = None,
     guard: Callable[[sqlite3.Connection], None] | None = None,
+    last_batch: str | None = None,
 ) -> Prepared:
     """Check the rules and queue ``texts`` (already checked by textcheck) in one durable commit.
 
     The private-reply ledger and the window are checked inside the same transaction, so two
     processes cannot both queue a comment's private reply. ``guard`` runs inside that
     transaction too (``ack`` re-checks there that nobody acted on the thread meanwhile).
+    ``last_batch`` (default ``batch``) goes on the last part only: ``reply --split --done``
+    marks the thread done when the last part is confirmed, not the first.
     """
     if not texts:
         raise UsageError("nothing to send")
@@ -341,9 +344,9 @@ def queue(
                 text=t,
                 now=now,
                 origin=origin,
-                batch=batch,
+                batch=last_batch if (last_batch is not None and i == len(texts) - 1) else batch,
             )
-            for t in texts
+            for i, t in enumerate(texts)
         )
     return Prepared(thread, kind, ids)
 

@@ -351,3 +351,13 @@ def plan_key(conn: sqlite3.Connection) -> bytes:
     )
     row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'plan_key'").fetchone()
     return bytes.fromhex(str(row[0]))
+
+
+def mark_hidden_cached(conn: sqlite3.Connection, thread_id: str, hidden: bool) -> None:
+    """Reflect a confirmed hide/unhide in the cached thread and its top-level comment.
+
+    Lives here because hide/unhide is an API action like a send; the next sync would bring the
+    same values back.
+    """
+    conn.execute("UPDATE threads SET is_hidden = ? WHERE id = ?", (int(hidden), thread_id))
+    conn.execute("UPDATE messages SET is_hidden = ? WHERE id = ?", (int(hidden), thread_id))
