@@ -214,10 +214,16 @@ def load_token(paths: Paths, page_id: str) -> str | None:
     return _kr_get(_page_user(page_id)) or _file_get(paths, page_id)
 
 
-def store_token(paths: Paths, page_id: str, token: str) -> SecretSource:
-    """Keep ``token`` for ``page_id`` in the keyring, else the file; returns where it went."""
+def store_token(
+    paths: Paths, page_id: str, token: str, *, use_keyring: bool = True
+) -> SecretSource:
+    """Keep ``token`` for ``page_id`` in the keyring, else the file; returns where it went.
+
+    ``use_keyring=False`` forces the file (the demo's throwaway sandbox tokens must not end
+    up in the user's system keyring).
+    """
     value = _validate(token, "token")
-    if _kr_set(_page_user(page_id), value):
+    if use_keyring and _kr_set(_page_user(page_id), value):
         # A stale copy in the file would survive a later keyring failure: drop it.
         _file_remove(paths, pages=[page_id])
         return "keyring"
