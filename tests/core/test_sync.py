@@ -1,0 +1,490 @@
+"""core.sync against the in-process sandbox: what gets stored, and how many calls it costs.
+
+Also holds the helpers (``World``, ``populate``, ``dump``) reused by test_sync_faults.py and
+test_sync_kill.py.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from socialdesk.api.client import GraphClient
+from socialdesk.core.sync import sync_page
+from socialdesk.errors import AuthError
+from socialdesk.models import Status, SyncReport
+from socialdesk.paths import Paths
+from socialdesk.sandbox import Sandbox, file_attachment, image_attachment
+from socialdesk.store import threads as store_threads
+from socialdesk.store import triage, watermarks
+from socialdesk.store.db import open_db, transaction
+from socialdesk.store.lock import sync_lock
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Population:
+    """What ``populate`` put in the sandbox (user ids in conversation order, long threads…)."""
+
+    users: list[str] = field(default_factory=list)
+    long_users: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+    long_posts: list[str] = field(default_factory=list)
+
+
+def populate(
+    sb: Sandbox,
+    page_id: str,
+    *,
+    convs: int,
+    posts: int,
+    long_every: int = 0,
+    long_len: int = 40,
+    busy_every: int = 0,
+    busy_len: int = 40,
+    now: datetime = T0,
+) -> Population:
+    """Fill the sandbox deterministically: conversations of 2-4 messages (every ``long_every``-th
+    one ``long_len`` messages), posts with a few comment threads (every ``busy_every``-th post
+    ``busy_len`` comments). All activity is before ``now``; posts fall inside a 20-day span."""
+    pop = Population()
+    for i in range(convs):
+        uid = sb.add_user(f"Customer {i}")
+        pop.users.append(uid)
+        long = long_every and i % long_every == 0
+        n = long_len if long else 2 + i % 3
+        start = now - timedelta(hours=1 + i * 2, minutes=n)
+        for j in range(n):
+            sb.add_message(
+                page_id,
+                uid,
+                f"message {j} of conversation {i}",
+                at=start + timedelta(seconds=30 * j),
+                from_page=j % 2 == 1,
+            )
+        if long:
+            pop.long_users.append(uid)
+    for p in range(posts):
+        created = now - timedelta(days=20 * p / max(1, posts), hours=1)
+        pid = sb.add_post(page_id, f"post {p}", at=created)
+        pop.posts.append(pid)
+        busy = busy_every and p % busy_every == 0
+        n = busy_len if busy else 3
+        for c in range(n):
+            author = sb.add_user(f"Commenter {p}.{c}")
+            cid = sb.add_comment(
+                pid, author, f"comment {c} on post {p}", at=created + timedelta(minutes=c + 1)
+            )
+            if c % 3 == 0:
+                sb.add_comment(
+                    pid,
+                    None,
+                    f"reply to {c}",
+                    at=created + timedelta(minutes=c + 1, seconds=20),
+                    parent_id=cid,
+                )
+        if busy:
+            pop.long_posts.append(pid)
+    return pop
+
+
+@dataclass
+class World:
+    """A frozen-clock sandbox with one page, and a database to sync it into."""
+
+    sb: Sandbox
+    page_id: str
+    token: str
+    paths: Paths
+    conn: sqlite3.Connection
+    sleeps: list[float] = field(default_factory=list)
+
+    def client(self, transport: httpx.BaseTransport | None = None) -> GraphClient:
+        def sleep(seconds: float) -> None:
+            # The fake sleep moves the sandbox clock, so throttling windows pass instantly.
+            self.sleeps.append(seconds)
+            self.sb.advance(seconds)
+
+        return GraphClient(
+            self.token, transport=transport or self.sb.transport(), pace=False, sleep=sleep
+        )
+
+    def sync(self, transport: httpx.BaseTransport | None = None, **kw: Any) -> SyncReport:
+        with self.client(transport) as client:
+            return sync_page(
+                self.conn, client, self.page_id, paths=self.paths, now=self.sb.now(), **kw
+            )
+
+    def other_db(self, name: str) -> World:
+        """The same sandbox synced into a second, empty database."""
+        d = self.paths.data_dir.parent / name
+        paths = Paths(d, d)
+        return World(self.sb, self.page_id, self.token, paths, open_db(d / "socialdesk.db"))
+
+
+def make_world(tmp_path: Path, *, name: str = "a", seed: int = 0) -> World:
+    sb = Sandbox(rate_limit=False, seed=seed)
+    sb.set_time(T0)
+    page_id = sb.add_page("Shop")
+    token = sb.issue_token(page_id)
+    d = tmp_path / name
+    paths = Paths(d, d)
+    return World(sb, page_id, token, paths, open_db(d / "socialdesk.db"))
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    w = make_world(tmp_path)
+    yield w
+    w.conn.close()
+
+
+def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """The logical content of the cache tables and thread statuses, for equality checks."""
+    return {
+        "threads": [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT id, page_id, channel, customer_id, customer_name, post_id,"
+                " graph_updated_at, message_count, last_message_at, last_inbound_at,"
+                " last_outbound_at, awaiting_reply, request_at, snippet, is_hidden"
+                " FROM threads ORDER BY id"
+            )
+        ],
+        "messages": [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT id, thread_id, page_id, direction, author_id, author_name, text,"
+                " attachments, parent_id, is_hidden, created_at FROM messages ORDER BY id"
+            )
+        ],
+        "posts": [
+            tuple(r)
+            for r in conn.execute("SELECT id, page_id, message, created_at FROM posts ORDER BY id")
+        ],
+        "status": [
+            tuple(r)
+            for r in conn.execute("SELECT thread_id, status FROM thread_state ORDER BY thread_id")
+        ],
+    }
+
+
+def sandbox_threads(sb: Sandbox, page_id: str) -> dict[str, set[str]]:
+    """Thread id → message ids, as the sandbox holds them (the truth a full import must equal)."""
+    st = sb.state
+    out: dict[str, set[str]] = {}
+    for cid in st.pages[page_id].conversations:
+        conv = st.conversations[cid]
+        if conv.messages:
+            out[cid] = {m.id for m in conv.messages}
+    for pid in st.pages[page_id].posts:
+        for comment_id in st.posts[pid].comments:
+            c = st.comments[comment_id]
+            out.setdefault(c.parent_id or c.id, set()).add(c.id)
+    return out
+
+
+def db_threads(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for tid, mid in conn.execute("SELECT thread_id, id FROM messages"):
+        out.setdefault(tid, set()).add(mid)
+    return out
+
+
+def bound_initial(convs: int, posts: int, long_threads: int) -> int:
+    return math.ceil(convs / 100) + math.ceil(posts / 100) + long_threads + 5
+
+
+# ---- tests ---------------------------------------------------------------------------------
+
+
+def test_initial_sync_imports_what_the_api_returns(world: World) -> None:
+    """A first sync stores every conversation, message, post and comment, within the call bound."""
+    pop = populate(world.sb, world.page_id, convs=300, posts=30, long_every=50, busy_every=10)
+    report = world.sync()
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+    long_threads = len(pop.long_users) + len(pop.long_posts)
+    assert report.calls <= bound_initial(300, 30, long_threads)
+    assert report.calls == world.sb.calls
+    assert report.conversations == 300
+    assert report.messages == sum(
+        len(v) for k, v in db_threads(world.conn).items() if k[:2] == "t_"
+    )
+    assert report.posts == 30
+    assert not report.skipped and report.errors == ()
+    n_posts = world.conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    assert n_posts == 30
+
+
+def test_second_sync_with_no_changes_costs_at_most_two_calls(world: World) -> None:
+    """Nothing changed: one conversations call, one feed call, nothing written."""
+    populate(world.sb, world.page_id, convs=300, posts=30, long_every=50, busy_every=10)
+    world.sync()
+    before = dump(world.conn)
+    world.sb.reset_counters()
+    world.sb.advance(60)
+    report = world.sync()
+    assert report.calls <= 2
+    assert world.sb.calls == report.calls
+    assert (report.conversations, report.messages, report.comments) == (0, 0, 0)
+    assert dump(world.conn) == before
+
+
+@pytest.mark.parametrize("k", [10, 120])
+def test_k_changed_threads_cost_o_k_calls(world: World, k: int) -> None:
+    """k conversations with a new message cost ≤ 2 + ceil(k/100) calls, and all are stored."""
+    pop = populate(world.sb, world.page_id, convs=300, posts=30)
+    world.sync()
+    world.sb.advance(3600)
+    for uid in pop.users[-k:]:  # the oldest conversations: they jump to the top
+        world.sb.add_message(world.page_id, uid, "new question")
+    world.sb.reset_counters()
+    report = world.sync()
+    assert report.calls <= 2 + math.ceil(k / 100)
+    assert report.conversations == k
+    assert report.messages == k
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+
+
+def test_long_threads_page_their_messages_only_as_far_as_needed(world: World) -> None:
+    """A long thread is paged fully once; later only the pages holding new messages are read."""
+    pop = populate(world.sb, world.page_id, convs=5, posts=0, long_every=5, long_len=120)
+    world.sync()
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+    uid = pop.long_users[0]
+    world.sb.advance(3600)
+    # 30 new messages: more than the 25 inlined, so exactly one extra page is needed.
+    for j in range(30):
+        world.sb.add_message(
+            world.page_id, uid, f"burst {j}", at=world.sb.now() + timedelta(seconds=j)
+        )
+    world.sb.advance(60)
+    world.sb.reset_counters()
+    report = world.sync()
+    assert report.messages == 30
+    assert world.sb.calls_by_edge["GET messages"] == 1, world.sb.calls_by_edge
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+    # 10 new ones fit in the inlined 25: no extra page at all.
+    for j in range(10):
+        world.sb.add_message(
+            world.page_id, uid, f"more {j}", at=world.sb.now() + timedelta(seconds=j)
+        )
+    world.sb.advance(60)
+    world.sb.reset_counters()
+    world.sync()
+    assert world.sb.calls_by_edge["GET messages"] == 0
+
+
+def test_busy_post_pages_comments_only_as_far_as_needed(world: World) -> None:
+    """A post with many comments is paged once; a few new comments need no extra call."""
+    pop = populate(world.sb, world.page_id, convs=0, posts=3, busy_every=3, busy_len=80)
+    world.sync()
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+    world.sb.advance(600)
+    uid = world.sb.add_user("Late commenter")
+    world.sb.add_comment(pop.long_posts[0], uid, "still available?")
+    world.sb.reset_counters()
+    report = world.sync(full=False)
+    assert report.comments == 1
+    assert world.sb.calls_by_edge["GET comments"] == 0
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+
+
+def test_page_reply_made_elsewhere_marks_the_thread_answered(world: World) -> None:
+    """A Page reply sent from Meta's inbox arrives by sync and the thread stops awaiting."""
+    uid = world.sb.add_user("Ana")
+    world.sb.add_message(world.page_id, uid, "hello?", at=T0 - timedelta(minutes=5))
+    world.sync()
+    cid = world.sb.conversation_id(world.page_id, uid)
+    t = store_threads.resolve_thread(world.conn, cid)
+    assert t.awaiting_reply
+    world.sb.add_message(world.page_id, uid, "hi Ana!", from_page=True)
+    world.sb.advance(60)
+    world.sync()
+    t = store_threads.resolve_thread(world.conn, cid)
+    assert not t.awaiting_reply
+    msgs = store_threads.get_messages(world.conn, cid)
+    assert msgs[-1].direction.value == "out" and msgs[-1].text == "hi Ana!"
+
+
+def test_stickers_shares_attachments_and_unsupported_are_kept(world: World) -> None:
+    """Messages without text are stored with their attachments, never dropped."""
+    uid = world.sb.add_user("Media fan")
+    at = T0 - timedelta(minutes=30)
+    world.sb.add_message(world.page_id, uid, "", at=at, sticker="https://scontent.example/s.png")
+    world.sb.add_message(
+        world.page_id,
+        uid,
+        "",
+        at=at + timedelta(minutes=1),
+        attachments=[image_attachment("photo.jpg")],
+    )
+    world.sb.add_message(
+        world.page_id,
+        uid,
+        "invoice",
+        at=at + timedelta(minutes=2),
+        attachments=[file_attachment("invoice.pdf")],
+    )
+    world.sb.add_message(
+        world.page_id,
+        uid,
+        "",
+        at=at + timedelta(minutes=3),
+        shares=[{"link": "https://shop.example/p/1", "name": "Wool hat"}],
+    )
+    world.sb.add_message(world.page_id, uid, "", at=at + timedelta(minutes=4), is_unsupported=True)
+    world.sync()
+    cid = world.sb.conversation_id(world.page_id, uid)
+    msgs = store_threads.get_messages(world.conn, cid)
+    assert len(msgs) == 5
+    kinds = [tuple(a.kind for a in m.attachments) for m in msgs]
+    assert kinds[0] and kinds[0][0] == "sticker"
+    assert kinds[1] == ("image",)
+    assert kinds[2] == ("file",) and msgs[2].attachments[0].name == "invoice.pdf"
+    assert kinds[3] and kinds[3][0] == "share"
+    assert kinds[4] and kinds[4][0] == "unsupported"
+
+
+@pytest.mark.parametrize("status", [Status.DONE, Status.SNOOZED])
+def test_closed_thread_with_new_inbound_reopens(world: World, status: Status) -> None:
+    """A done or snoozed thread that gets a new customer message is open again after sync."""
+    uid = world.sb.add_user("Ben")
+    world.sb.add_message(world.page_id, uid, "thanks!", at=T0 - timedelta(hours=2))
+    world.sync()
+    cid = world.sb.conversation_id(world.page_id, uid)
+    until = T0 + timedelta(days=3) if status is Status.SNOOZED else None
+    with transaction(world.conn):
+        triage.set_status(world.conn, cid, status, now=T0, snoozed_until=until)
+    world.sb.advance(600)
+    world.sync()  # nothing new: stays closed
+    assert store_threads.resolve_thread(world.conn, cid).status is status
+    world.sb.add_message(world.page_id, uid, "one more thing")
+    world.sb.advance(60)
+    report = world.sync()
+    assert report.reopened == 1
+    assert store_threads.resolve_thread(world.conn, cid).status is Status.OPEN
+
+
+def test_a_second_sync_of_the_same_page_skips_while_the_first_holds_the_lock(world: World) -> None:
+    """Two syncs never interleave: the second one reports skipped and makes no call."""
+    populate(world.sb, world.page_id, convs=3, posts=1)
+    with sync_lock(world.paths, world.page_id, wait_s=0) as held:
+        assert held
+        report = world.sync(lock_wait_s=0.05)
+    assert report.skipped and report.calls == 0 and report.errors
+    assert world.sb.calls == 0
+    assert world.sync().skipped is False
+
+
+class _ExpireAfter(httpx.BaseTransport):
+    """Wraps the sandbox transport; expires the token after ``n`` requests."""
+
+    def __init__(self, sb: Sandbox, token: str, n: int) -> None:
+        self.inner = sb.transport()
+        self.sb, self.token, self.n, self.seen = sb, token, n, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen += 1
+        if self.seen > self.n:
+            self.sb.expire_token(self.token)
+        return self.inner.handle_request(request)
+
+
+def test_token_expiring_mid_sync_stops_with_auth_error_and_keeps_what_was_stored(
+    world: World,
+) -> None:
+    """190/463 mid-walk: AuthError (exit 3), pages already committed stay, failure logged."""
+    populate(world.sb, world.page_id, convs=250, posts=5)
+    with pytest.raises(AuthError):
+        world.sync(transport=_ExpireAfter(world.sb, world.token, 2))
+    stored = world.conn.execute("SELECT count(*) FROM threads").fetchone()[0]
+    assert stored == 200  # two pages of 100 committed
+    assert watermarks.get_watermark(world.conn, world.page_id, "conversations") is None
+    runs = watermarks.last_syncs(world.conn, world.page_id)
+    assert runs["conversations"].ok is False and runs["conversations"].error
+    assert world.token not in (runs["conversations"].error or "")
+    assert world.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class _FailAfter(httpx.BaseTransport):
+    """Wraps the sandbox transport; every request after the ``n``-th fails to connect."""
+
+    def __init__(self, sb: Sandbox, n: int) -> None:
+        self.inner = sb.transport()
+        self.n, self.seen = n, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen += 1
+        if self.seen > self.n:
+            raise httpx.ConnectError("connection refused", request=request)
+        return self.inner.handle_request(request)
+
+
+def test_interrupted_walk_resumes_and_converges_to_a_clean_run(world: World) -> None:
+    """A walk cut after two pages keeps its pages; the next run finishes and equals a clean run."""
+    populate(world.sb, world.page_id, convs=350, posts=20, long_every=40)
+    with pytest.raises(Exception):  # noqa: B017 - the client's own connection error type
+        world.sync(transport=_FailAfter(world.sb, 3))
+    assert watermarks.get_watermark(world.conn, world.page_id, "conversations") is None
+    # Meanwhile customers write: some conversations jump to the top.
+    st = world.sb.state
+    for cid in list(st.pages[world.page_id].conversations)[:5]:
+        world.sb.add_message(world.page_id, st.conversations[cid].user_id, "still there?")
+    world.sb.advance(60)
+    world.sync()
+    clean = world.other_db("clean")
+    clean.sync()
+    assert dump(world.conn) == dump(clean.conn)
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+
+
+def test_full_sync_rewalks_everything_and_changes_nothing(world: World) -> None:
+    """--full reads all conversations and posts again; the stored state is unchanged."""
+    populate(world.sb, world.page_id, convs=150, posts=12)
+    world.sync()
+    before = dump(world.conn)
+    world.sb.reset_counters()
+    report = world.sync(full=True)
+    assert report.full and report.conversations == 150
+    assert world.sb.calls_by_edge["GET conversations"] == 2
+    assert dump(world.conn) == before
+
+
+def test_deep_sweep_catches_new_comments_on_posts_older_than_the_lookback(world: World) -> None:
+    """Old posts are outside the lookback sweep until the periodic deep sweep is due."""
+    old = world.sb.add_post(world.page_id, "old post", at=T0 - timedelta(days=60))
+    world.sb.add_comment(old, world.sb.add_user("A"), "first", at=T0 - timedelta(days=59))
+    world.sync()  # the first sync is a deep sweep
+    world.sb.advance(3600)
+    world.sb.add_comment(old, world.sb.add_user("B"), "late comment")
+    world.sync(deep_sweep_hours=24)
+    assert world.sb.state.posts[old].comments[-1] not in {
+        r[0] for r in world.conn.execute("SELECT id FROM messages")
+    }
+    world.sb.advance(25 * 3600)
+    report = world.sync(deep_sweep_hours=24)
+    assert report.comments == 1
+    assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
+
+
+def test_progress_reports_stages_and_sync_log_records_each_edge(world: World) -> None:
+    """The progress callback sees the conversations and feed stages; sync_log has ok rows."""
+    populate(world.sb, world.page_id, convs=120, posts=3)
+    seen: list[tuple[str, int, int | None]] = []
+    world.sync(progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = {s for s, _, _ in seen}
+    assert {"conversations", "feed"} <= stages
+    assert ("conversations", 120, 120) in seen
+    runs = watermarks.last_syncs(world.conn, world.page_id)
+    assert runs["conversations"].ok and runs["feed"].ok
+    assert runs["conversations"].calls == 2 and runs["feed"].calls == 1
