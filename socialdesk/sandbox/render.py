@@ -115,6 +115,13 @@ NO_DATA = {
 }
 
 
+def with_id(out: Json, node_id: str) -> Json:
+    """Graph adds a node's ``id`` (last) even when the selection did not ask for it."""
+    if "id" not in out:
+        out["id"] = node_id
+    return out
+
+
 def check_known(node_type: str, selection: Sequence[FieldSel], known: Mapping[str, Any]) -> None:
     """Raise the real error for the first field that the node type does not have."""
     for sel in selection:
@@ -237,7 +244,7 @@ def render_page(page: Page, selection: tuple[FieldSel, ...] | None, ctx: Ctx) ->
     fields = selection or DEFAULTS["Page"]
     known = {"id": page.id, "name": page.name}
     check_known("Page", fields, known)
-    return {s.name: known[s.name] for s in fields if s.name in known}
+    return with_id({s.name: known[s.name] for s in fields if s.name in known}, page.id)
 
 
 def render_user(user: User, selection: tuple[FieldSel, ...] | None, ctx: Ctx) -> Json:
@@ -245,7 +252,7 @@ def render_user(user: User, selection: tuple[FieldSel, ...] | None, ctx: Ctx) ->
     fields = selection or DEFAULTS["User"]
     known = {"id": user.id, "name": user.name}
     check_known("User", fields, known)
-    return {s.name: known[s.name] for s in fields if s.name in known}
+    return with_id({s.name: known[s.name] for s in fields if s.name in known}, user.id)
 
 
 # -- conversations and messages ------------------------------------------------------------
@@ -330,7 +337,7 @@ def render_conversation(
             out["folder"] = "inbox"
         elif name == "messages":
             out["messages"] = messages_edge(conv, sel, ctx)
-    return out
+    return with_id(out, conv.id)
 
 
 def message_key(msg: Message) -> tuple[int, int]:
@@ -417,7 +424,7 @@ def render_message(msg: Message, selection: tuple[FieldSel, ...] | None, ctx: Ct
             out["tags"] = pick({"data": message_tags(state, msg)}, sel.children)
         elif name == "is_unsupported" and msg.is_unsupported:
             out["is_unsupported"] = True
-    return out
+    return with_id(out, msg.id)
 
 
 # -- posts and comments --------------------------------------------------------------------
@@ -482,7 +489,7 @@ def render_post(post: Post, selection: tuple[FieldSel, ...] | None, ctx: Ctx) ->
             out["is_hidden"] = False
         elif name == "comments":
             out["comments"] = comments_edge(post, sel.mods, sel.children, ctx, nested=sel)
-    return out
+    return with_id(out, post.id)
 
 
 def _from_us(us: int) -> datetime:
@@ -613,7 +620,7 @@ def render_comment(comment: Comment, selection: tuple[FieldSel, ...] | None, ctx
             out["permalink_url"] = url
         elif name == "comments":
             out["comments"] = comments_edge(comment, sel.mods, sel.children, ctx, nested=sel)
-    return out
+    return with_id(out, comment.id)
 
 
 def check_budget(limit: int, nested: FieldSel | None, ctx: Ctx) -> None:

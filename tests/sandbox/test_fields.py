@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialdesk.sandbox.fields import FieldsError, FieldSel, parse_fields, serialize
+from socialdesk.sandbox.fields import FieldSel, FieldsError, parse_fields, serialize
 
 
 def test_flat_list() -> None:
