@@ -4,7 +4,8 @@ Rules (GRAPH_API.md §2): a short or even empty page with a ``next`` link is not
 the absence of ``next`` is. ``next`` links may carry ``access_token=``: it is stripped before a
 link is followed, logged or handed out. Cursors never leave this module except inside such a
 stripped link (the models' ``messages_next``/``comments_next``, which nobody stores). A ``next``
-link seen before ends the walk (a server bug must not make a sync loop forever). Called by
+page with data whose ``next`` link was seen before ends the walk, and an empty page may point
+back at most a few times (a server bug must not make a sync loop forever). Called by
 ``api/graph.py``; ``strip_token`` also by ``api/client.py`` and ``api/parse.py``.
 """
 
@@ -69,19 +70,26 @@ def next_link(container: Mapping[str, Any] | None) -> str | None:
     return strip_token(link)
 
 
+# An empty page may legitimately point at the same page again (the server skipped filtered items
+# and asks to try once more); a page *with data* pointing back is a loop. Bounded either way.
+MAX_REVISITS = 3
+
+
 def _follow(
-    client: PagingClient, first: dict[str, Any], edge: str, seen: set[str]
+    client: PagingClient, first: dict[str, Any], edge: str, visits: dict[str, int]
 ) -> Iterator[list[dict[str, Any]]]:
     response = first
     while True:
-        yield page_data(response)
+        items = page_data(response)
+        yield items
         link = next_link(response)
         if link is None:
             return
-        if link in seen:
+        seen = visits.get(link, 0)
+        if seen and (items or seen >= MAX_REVISITS):
             log.warning("paging on %s: the next link repeats; stopping", edge or "an edge")
             return
-        seen.add(link)
+        visits[link] = seen + 1
         response = client.get_url(link, edge=edge)
 
 
@@ -94,7 +102,7 @@ def iter_pages(
 ) -> Iterator[list[dict[str, Any]]]:
     """The ``data`` of every page of an edge, one list per HTTP response, in API order."""
     first = client.get(path, params, edge=edge)
-    yield from _follow(client, first, edge, set())
+    yield from _follow(client, first, edge, {})
 
 
 def iter_from_link(
@@ -103,4 +111,4 @@ def iter_from_link(
     """Like :func:`iter_pages`, starting from an absolute (stripped) ``next`` link."""
     link = strip_token(link)
     first = client.get_url(link, edge=edge)
-    yield from _follow(client, first, edge, {link})
+    yield from _follow(client, first, edge, {link: 1})

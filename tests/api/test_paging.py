@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from socialdesk.api.paging import iter_from_link, iter_pages, strip_token
+from socialdesk.api.paging import MAX_REVISITS, iter_from_link, iter_pages, strip_token
 from tests.api.conftest import TOKEN, FakeTime, Recorder, load, make_client, ok
 
 
@@ -64,7 +64,7 @@ def test_repeating_next_link_stops(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_two_link_cycle_stops() -> None:
-    """A → B → A stops at the second A."""
+    """Empty pages cycling A → B → A stop after a bounded number of revisits."""
     base = "https://graph.facebook.com/v26.0/111/feed"
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -73,7 +73,23 @@ def test_two_link_cycle_stops() -> None:
         return ok({"data": [], "paging": {"next": nxt}})
 
     client = make_client(Recorder(handler), FakeTime())
-    assert len(list(iter_pages(client, "/111/feed"))) == 3
+    pages = list(iter_pages(client, "/111/feed"))
+    assert 3 <= len(pages) <= 1 + 2 * MAX_REVISITS
+    assert client.calls == len(pages)
+
+
+def test_empty_page_pointing_at_itself_is_retried_once_more() -> None:
+    """An empty page whose next is the page just asked for is followed again (then data comes)."""
+    link = "https://graph.facebook.com/v26.0/111/feed?after=A"
+    recorder = Recorder(
+        [
+            ok({"data": [{"id": "1"}], "paging": {"next": link}}),
+            ok({"data": [], "paging": {"next": link}}),
+            ok({"data": [{"id": "2"}]}),
+        ]
+    )
+    client = make_client(recorder, FakeTime())
+    assert list(iter_pages(client, "/111/feed")) == [[{"id": "1"}], [], [{"id": "2"}]]
 
 
 def test_iter_from_link_starts_at_a_stripped_link() -> None:
