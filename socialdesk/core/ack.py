@@ -207,13 +207,19 @@ def why_not(conn: sqlite3.Connection, thread: Thread, *, now: datetime) -> str |
     if not thread.awaiting_reply:
         return "not awaiting a reply"
     since = thread.last_inbound_at
-    for rec in store.list_records(conn, thread_id=thread.id, states=list(store.ACTIVE_STATES)):
+    refused = False
+    for rec in store.list_records(conn, thread_id=thread.id):
         entry = rec.entry
         if since is not None and entry.created_at < since - timedelta(seconds=1):
+            continue
+        if entry.state is OutboxState.FAILED:
+            refused = refused or (entry.error or "").startswith(core_outbox.REFUSED_PREFIX)
             continue
         if entry.state is OutboxState.UNKNOWN:
             return "an earlier send's outcome is unknown (see `socialdesk outbox`)"
         return "already acknowledged" if entry.origin == "ack" else "already answered"
+    if refused:
+        return "refused by the API earlier (see `socialdesk outbox`)"
     acked_at = store.tag_added_at(conn, thread.id, "acked")
     if acked_at is not None and (since is None or acked_at >= since):
         return "already acknowledged"

@@ -58,6 +58,9 @@ SKEW = timedelta(seconds=60)
 SETTLE_S = 10.0
 """How long after ``started_at`` a message must stay absent before it counts as not sent."""
 
+REFUSED_PREFIX = "refused by the API: "
+"""Start of ``outbox.error`` when a platform rule refused the send (``ack`` does not retry it)."""
+
 EFFECT_DONE = "+done"
 """Suffix of ``outbox.batch`` meaning: mark the thread done when the send is confirmed."""
 
@@ -372,7 +375,11 @@ def send_one(
         result = _call(client, thread, rec.entry.kind, rec.entry.text)
     except BaseException as exc:
         if _is_rejection(exc):
+            from socialdesk.api.errors import PolicyRefused
+
             reason = exc.message if isinstance(exc, SocialdeskError) else str(exc)
+            if isinstance(exc, PolicyRefused):
+                reason = REFUSED_PREFIX + reason
             with transaction(conn, durable=True):
                 store.mark_failed(conn, outbox_id, reason, now=clock.now())
             raise

@@ -126,6 +126,12 @@ def test_api_refusal_is_failed_others_sent(world: World) -> None:
     assert num == world.thread_of(bad).number and "available" in reason
     assert "acked" not in world.thread_of(bad).tags
     assert all(world.sb.deliveries(world.page, u) for u in ok)
+    rerun = _plan(world)
+    assert rerun.items == ()
+    assert {s.reason for s in rerun.skipped} == {
+        "already acknowledged",
+        "refused by the API earlier (see `socialdesk outbox`)",
+    }
 
 
 def test_invalid_token_stops_run(world: World) -> None:
