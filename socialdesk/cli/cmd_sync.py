@@ -41,6 +41,9 @@ def summary_line(report: SyncReport, page_label: str) -> str:
     )
 
 
+_sleep: Callable[[float], None] = time.sleep
+"""How ``--watch`` waits between rounds (tests replace it)."""
+
 _STAGE_LABELS = {
     "conversations": "conversations",
     "messages": "older messages",
@@ -161,7 +164,7 @@ def sync(
 
                     report_error(exc)
                 first = False
-                time.sleep(interval)
+                _sleep(interval)
         except KeyboardInterrupt:
             return  # Ctrl-C is how --watch ends: not an error
     finally:

@@ -1,0 +1,211 @@
+"""``socialdesk list`` / ``show`` and the shared thread renderer: JSON shapes and safe output."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from socialdesk.cli import app
+from socialdesk.cli.cmd_list import message_json, render_thread_table, thread_json
+from socialdesk.models import (
+    Attachment,
+    Channel,
+    Direction,
+    Message,
+    Person,
+    Status,
+    Thread,
+)
+from tests.conftest import SandboxEnv
+
+runner = CliRunner()
+
+THREAD_KEYS = {
+    "number",
+    "id",
+    "page_id",
+    "channel",
+    "status",
+    "tags",
+    "customer",
+    "awaiting_reply",
+    "request_at",
+    "last_message_at",
+    "window",
+    "snippet",
+}
+MESSAGE_KEYS = {"id", "direction", "author", "text", "attachments", "created_at"}
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+HOSTILE = "Mallory \x1b[2J\x1b]52;c;cm0=\x07\u202etxt.exe\u202c \x9b31m [bold red]x[/bold red]"
+
+
+@pytest.fixture
+def synced(sandbox_env: SandboxEnv) -> SandboxEnv:
+    result = runner.invoke(app, ["sync"])
+    assert result.exit_code == 0, result.output
+    return sandbox_env
+
+
+def _list_json(*args: str) -> list[dict[str, Any]]:
+    result = runner.invoke(app, ["list", "--json", *args])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert isinstance(data, list)
+    return data
+
+
+def test_list_json_has_the_documented_shape(synced: SandboxEnv) -> None:
+    """Default list: open threads awaiting reply, each with the documented fields, times in Z."""
+    rows = _list_json()
+    assert rows
+    for row in rows:
+        assert set(row) >= THREAD_KEYS
+        assert row["status"] == "open" and row["awaiting_reply"] is True
+        assert row["page_id"] == synced.page_id
+        assert set(row["customer"]) == {"id", "name"}
+        assert set(row["window"]) >= {"kind", "closes_at"}
+        assert ISO_Z.match(row["last_message_at"]) and ISO_Z.match(row["request_at"])
+        assert row["channel"] in ("dm", "comment")
+
+
+def test_list_query_sort_and_limit(synced: SandboxEnv) -> None:
+    """A query narrows, --sort newest orders by last message, --limit caps."""
+    comments = _list_json("is:comment", "--limit", "100")
+    assert comments and {r["channel"] for r in comments} == {"comment"}
+    newest = _list_json("", "--sort", "newest", "--limit", "5")
+    assert len(newest) == 5
+    times = [r["last_message_at"] for r in newest]
+    assert times == sorted(times, reverse=True)
+
+
+def test_list_bad_query_and_bad_sort_exit_2(synced: SandboxEnv) -> None:
+    """A bad query term or an unknown sort is a usage error (exit 2) naming the problem."""
+    result = runner.invoke(app, ["list", "is:nonsense"])
+    assert result.exit_code == 2
+    assert "is:nonsense" in result.stderr
+    result = runner.invoke(app, ["list", "--sort", "sideways"])
+    assert result.exit_code == 2
+
+
+def test_list_human_output_is_a_table_without_escapes_or_markup(synced: SandboxEnv) -> None:
+    """The table shows #numbers and windows; hostile names arrive with no escape sequence."""
+    result = runner.invoke(app, ["list", "", "--limit", "200"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert re.search(r"#\d+", out)
+    assert "Mallory" in out
+    assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out
+    assert "\u202e" not in out
+
+
+def test_show_json_adds_messages_note_and_post(synced: SandboxEnv) -> None:
+    """show --json: the thread fields plus messages (oldest first), note, and the post."""
+    comment = _list_json("is:comment", "--limit", "1")[0]
+    result = runner.invoke(app, ["show", f"#{comment['number']}", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= THREAD_KEYS | {"messages", "note", "post"}
+    assert data["post"]["id"]
+    assert data["messages"]
+    for m in data["messages"]:
+        assert set(m) >= MESSAGE_KEYS
+        assert ISO_Z.match(m["created_at"])
+        assert m["direction"] in ("in", "out")
+    stamps = [m["created_at"] for m in data["messages"]]
+    assert stamps == sorted(stamps)
+    dm = _list_json("is:dm", "--limit", "1")[0]
+    result = runner.invoke(app, ["show", dm["id"], "--json"])
+    assert result.exit_code == 0
+    assert "post" not in json.loads(result.stdout)
+
+
+def test_show_human_prints_messages_safely(synced: SandboxEnv) -> None:
+    """show prints timestamps, authors and text; the hostile thread's escapes are neutralised."""
+    rows = _list_json("", "--limit", "500")
+    hostile = next(r for r in rows if "Mallory" in r["customer"]["name"] and r["channel"] == "dm")
+    result = runner.invoke(app, ["show", str(hostile["number"])])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "YOUR SCREEN IS MINE" in out
+    assert "[bold red]markup[/bold red]" in out  # printed literally, never interpreted
+    assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", out)
+
+
+def test_show_unknown_thread_exits_2(synced: SandboxEnv) -> None:
+    """An unknown thread reference is a usage error with a hint."""
+    result = runner.invoke(app, ["show", "#99999"])
+    assert result.exit_code == 2
+    assert "no thread" in result.stderr
+
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _thread(**kw: Any) -> Thread:
+    base: dict[str, Any] = {
+        "number": 7,
+        "id": "t_1",
+        "page_id": "p1",
+        "channel": Channel.DM,
+        "status": Status.OPEN,
+        "customer": Person("u1", HOSTILE),
+        "last_message_at": NOW - timedelta(hours=2),
+        "awaiting_reply": True,
+        "request_at": NOW - timedelta(hours=3),
+        "last_inbound_at": NOW - timedelta(hours=2),
+        "snippet": "line one\nline two \x1b[31mred [bold red]loud[/bold red]",
+        "tags": ("vip",),
+    }
+    base.update(kw)
+    return Thread(**base)
+
+
+def test_thread_json_computes_the_window_and_formats_times() -> None:
+    """thread_json: standard window closes 24 h after the last inbound; times are ISO Z."""
+    data = thread_json(_thread(), NOW)
+    assert data["window"] == {"kind": "standard", "closes_at": "2026-11-21T10:00:00Z"}
+    assert data["request_at"] == "2026-11-20T09:00:00Z"
+    assert data["customer"] == {"id": "u1", "name": HOSTILE}  # JSON keeps the raw value
+    assert data["tags"] == ["vip"] and data["number"] == 7
+    closed = thread_json(_thread(last_inbound_at=NOW - timedelta(days=2)), NOW)
+    assert closed["window"]["kind"] == "closed" and closed["window"]["closes_at"] is None
+
+
+def test_message_json_shape() -> None:
+    """message_json carries direction, author, text, attachments and created_at."""
+    m = Message(
+        id="m_1",
+        thread_id="t_1",
+        direction=Direction.OUT,
+        author=Person("p1", "Shop"),
+        text="",
+        created_at=NOW,
+        attachments=(Attachment("image", url="https://x/y.jpg", name="y.jpg"),),
+    )
+    data = message_json(m)
+    assert data["direction"] == "out" and data["created_at"] == "2026-11-20T12:00:00Z"
+    assert data["author"] == {"id": "p1", "name": "Shop"}
+    assert data["attachments"][0]["kind"] == "image"
+
+
+def test_render_thread_table_sanitises_customer_text() -> None:
+    """The shared renderer puts names and snippets in as cleaned single-line Text."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=160, color_system=None, markup=True)
+    render_thread_table([_thread(), _thread(number=8, id="t_2", tags=())], console, now=NOW)
+    out = buf.getvalue()
+    assert "#7" in out and "#8" in out
+    assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
+    assert "[bold red]loud[/bold red]" in out  # markup in customer text is shown, not applied
+    assert "line one" in out and "line two" in out  # one line per thread
+    assert len(out.strip().splitlines()) == 4  # header, rule, two rows
+    assert "22h" in out  # window time left

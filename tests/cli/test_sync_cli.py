@@ -1,0 +1,105 @@
+"""``socialdesk sync`` against a loopback sandbox: summary line, --json, --watch, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from socialdesk.cli import app
+from socialdesk.paths import resolve_paths
+from socialdesk.store.lock import sync_lock
+from tests.conftest import SandboxEnv
+
+runner = CliRunner()
+
+
+def test_sync_prints_one_summary_line_and_a_second_sync_costs_two_calls(
+    sandbox_env: SandboxEnv,
+) -> None:
+    """First sync imports and prints one line; the next one, with --json, makes ≤ 2 calls."""
+    result = runner.invoke(app, ["sync"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert "conversations" in lines[0] and "calls" in lines[0]
+    result = runner.invoke(app, ["sync", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"page_id", "conversations", "messages", "calls", "duration_s", "skipped"}
+    assert data["page_id"] == sandbox_env.page_id
+    assert data["calls"] <= 2
+    assert data["messages"] == 0 and data["skipped"] is False
+
+
+def test_sync_full_rewalks(sandbox_env: SandboxEnv) -> None:
+    """--full reads every conversation again and says so."""
+    runner.invoke(app, ["sync"])
+    result = runner.invoke(app, ["sync", "--full", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["full"] is True and data["conversations"] >= 12
+
+
+def test_sync_with_a_rejected_token_exits_3_without_leaking_it(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invalidated token: one error line with a hint, exit 3, no traceback, no token."""
+    runner.invoke(app, ["sync"])
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    result = runner.invoke(app, ["sync", "--page", sandbox_env.page_id])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("error: ")
+    assert "hint: " in result.stderr
+    assert "Traceback" not in result.output
+    assert sandbox_env.token not in result.output
+
+
+def test_sync_watch_prints_a_line_per_round_and_stops_on_ctrl_c(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--watch SECONDS loops, one JSON line per round; Ctrl-C ends it with exit 0."""
+    from socialdesk.cli import cmd_sync
+
+    waits: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cmd_sync, "_sleep", fake_sleep)
+    result = runner.invoke(app, ["sync", "--watch", "7", "--json"])
+    assert result.exit_code == 0, result.output
+    rounds = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(rounds) == 2
+    assert rounds[1]["calls"] <= 2
+    assert waits == [7, 7]
+
+
+def test_sync_seconds_without_watch_is_a_usage_error(sandbox_env: SandboxEnv) -> None:
+    """A bare SECONDS argument without --watch is refused with exit 2."""
+    result = runner.invoke(app, ["sync", "30"])
+    assert result.exit_code == 2
+    assert "--watch" in result.stderr
+
+
+def test_sync_skips_with_a_message_while_another_sync_holds_the_lock(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second sync of the same page says it skipped and exits 0 (cron must not alarm)."""
+    from socialdesk.core import sync as core_sync
+
+    real = core_sync.sync_page
+
+    def quick(*args: object, **kwargs: object) -> object:
+        kwargs["lock_wait_s"] = 0.05
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core_sync, "sync_page", quick)
+    with sync_lock(resolve_paths(), sandbox_env.page_id, wait_s=0) as held:
+        assert held
+        result = runner.invoke(app, ["sync"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.stdout
