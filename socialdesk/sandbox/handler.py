@@ -132,6 +132,7 @@ def handle(
         regain = 0
         try:
             req = _parse(method, url, headers, body)
+            method = req.method
             version = _check_version(req)
             token = _authenticate(sb, req, now)
             _check_proof(sb, req, token)
@@ -237,6 +238,12 @@ def _parse(method: str, url: str, headers: Mapping[str, str], body: bytes) -> Re
         else:
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     lowered = {k.lower(): v for k, v in headers.items()}
+    # Graph's method override: a POST carrying `method=GET|DELETE` is served as that method. SDKs
+    # use it to keep parameters (such as debug_token's input_token) out of the URL.
+    override = str(params.get("method", "")).upper()
+    if method == "POST" and override in ("GET", "DELETE"):
+        method = override
+        params.pop("method", None)
     return Request(method, base, segments, query, params, lowered)
 
 

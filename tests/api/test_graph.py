@@ -247,6 +247,10 @@ def test_get_me_debug_token_and_accounts() -> None:
     assert graph.get_me(client).name == "Cafe Lumen"
     info = graph.debug_token(client, TOKEN)
     assert info.type == "PAGE" and info.profile_id == PAGE_ID
+    # The inspected token travels in a POST body (Graph's method override), never in the URL.
+    inspect = recorder.requests[1]
+    assert inspect.method == "POST" and TOKEN not in str(inspect.url)
+    assert b"method=GET" in inspect.content
     assert graph.list_accounts(client) == []
     assert [p.id for p in graph.list_accounts(client)] == ["1", "2"]
     assert "access_token" not in recorder.requests[3].url.params["fields"]

@@ -345,3 +345,11 @@ def test_unread_count_omitted_when_zero() -> None:
     w.sb.add_message(w.page, w.alice, "answer", from_page=True)
     conv = w.get(f"/{w.page}/conversations", user_id=w.alice, fields="unread_count,snippet").json()
     assert conv["data"][0] == {"snippet": "answer", "id": w.sb.conversation_id(w.page, w.alice)}
+
+
+def test_method_override_serves_post_as_get(world: World) -> None:
+    """A POST with method=GET is served as a GET: debug_token without the token in the URL."""
+    resp = world.client.post(V + "/debug_token", data={"input_token": world.token, "method": "GET"})
+    assert resp.status_code == 200
+    assert resp.json()["data"]["is_valid"] is True
+    assert world.token not in str(resp.request.url)
