@@ -206,7 +206,7 @@ def _root(
 
 def _open_inbox() -> None:
     # The inbox (Textual) is imported only here, so every other command starts without it.
-    from socialdesk import tui
+    import socialdesk.tui as tui
 
     opener = getattr(tui, "run_inbox", None)
     if callable(opener):

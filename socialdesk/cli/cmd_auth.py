@@ -59,6 +59,14 @@ class Validated:
         return tuple(s for s in NEEDED_SCOPES if s not in self.info.scopes)
 
 
+def stdin_is_terminal() -> bool:
+    """Whether we may prompt (a function so tests can pretend to be on a terminal)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def read_token(token_stdin: bool, *, prompt: str = "Page access token") -> str:
     """The token from stdin (``--token-stdin``) or a hidden prompt on a terminal."""
     from socialdesk.errors import UsageError
@@ -70,7 +78,7 @@ def read_token(token_stdin: bool, *, prompt: str = "Page access token") -> str:
                 "no token on standard input", hint="pipe the token in: … | --token-stdin"
             )
         return token
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise UsageError(
             "no terminal to ask for the token on",
             hint="pass it on standard input with --token-stdin",

@@ -6,7 +6,6 @@ validated against the API (``GET /me`` + ``/debug_token``) before anything is wr
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -24,11 +23,11 @@ def init(
     ] = False,
 ) -> None:
     """Set up socialdesk: ask for the Page id and token, check them with the API, write config."""
-    from socialdesk.cli.cmd_auth import describe_storage, login, read_token
+    from socialdesk.cli.cmd_auth import describe_storage, login, read_token, stdin_is_terminal
     from socialdesk.core.session import Session
     from socialdesk.errors import UsageError
 
-    interactive = sys.stdin.isatty() and not token_stdin
+    interactive = stdin_is_terminal() and not token_stdin
     if page_id is None and interactive:
         typer.echo("socialdesk needs a Facebook Page id and a Page access token.")
         typer.echo(

@@ -1,0 +1,168 @@
+"""init, auth login/status/logout and pages against a real loopback sandbox."""
+
+from __future__ import annotations
+
+import json
+import stat
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from socialdesk.cli import app
+from socialdesk.config import load_config
+from socialdesk.paths import resolve_paths
+from tests.conftest import SandboxEnv
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> SandboxEnv:
+    """The sandbox, but without SOCIALDESK_TOKEN: tokens come from login."""
+    monkeypatch.delenv("SOCIALDESK_TOKEN")
+    return sandbox_env
+
+
+def _login(env: SandboxEnv, *extra: str, token: str | None = None) -> Any:
+    return runner.invoke(
+        app, ["auth", "login", "--token-stdin", *extra], input=(token or env.token) + "\n"
+    )
+
+
+def test_init_non_interactive_writes_config_and_0600_token(env: SandboxEnv) -> None:
+    """init --page-id --token-stdin validates, names the page, writes config and token."""
+    result = runner.invoke(
+        app, ["init", "--page-id", env.page_id, "--token-stdin"], input=env.token + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    paths = resolve_paths()
+    cfg = load_config(paths)
+    assert cfg.default_page is not None
+    assert cfg.page().id == env.page_id
+    assert stat.S_IMODE(paths.config_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(paths.token_file.stat().st_mode) == 0o600
+    assert json.loads(paths.token_file.read_text())["pages"][env.page_id] == env.token
+    assert env.token not in result.output and env.token not in paths.config_file.read_text()
+
+
+def test_init_interactive_prompts_with_hidden_token(
+    env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal, init asks for the page id and the token; the token is not echoed."""
+    monkeypatch.setattr("socialdesk.cli.cmd_auth.stdin_is_terminal", lambda: True)
+    result = runner.invoke(app, ["init"], input=f"{env.page_id}\n{env.token}\n")
+    assert result.exit_code == 0, result.output
+    assert "Page id" in result.output and env.token not in result.output
+    assert load_config(resolve_paths()).page().id == env.page_id
+
+
+def test_init_refuses_a_token_of_another_page(env: SandboxEnv) -> None:
+    """A token that belongs to another page is an auth error (3) and nothing is written."""
+    result = runner.invoke(
+        app, ["init", "--page-id", "12345", "--token-stdin"], input=env.token + "\n"
+    )
+    assert result.exit_code == 3
+    assert "not to page 12345" in result.stderr
+    assert not resolve_paths().config_file.exists()
+
+
+def test_init_rejects_a_non_numeric_page_id(env: SandboxEnv) -> None:
+    """A page id that is not digits is a usage error before any call."""
+    result = runner.invoke(app, ["init", "--page-id", "shop", "--token-stdin"], input="x\n")
+    assert result.exit_code == 2 and "not a Page id" in result.stderr
+
+
+def test_login_with_invalid_token_exits_3_and_stores_nothing(env: SandboxEnv) -> None:
+    """An invalidated token is refused by the API: exit 3, no token file, token not shown."""
+    env.sandbox.invalidate_token(env.token)  # type: ignore[attr-defined]
+    result = _login(env)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: ")
+    assert env.token not in result.stderr + result.stdout
+    assert not resolve_paths().token_file.exists()
+
+
+def test_login_without_terminal_or_stdin_is_a_usage_error(env: SandboxEnv) -> None:
+    """Without a terminal, login needs --token-stdin (exit 2), never hangs on a prompt."""
+    result = runner.invoke(app, ["auth", "login"], input="")
+    assert result.exit_code == 2 and "--token-stdin" in result.stderr
+
+
+def test_login_empty_stdin(env: SandboxEnv) -> None:
+    """An empty standard input is a usage error."""
+    result = runner.invoke(app, ["auth", "login", "--token-stdin"], input="\n")
+    assert result.exit_code == 2
+
+
+def test_login_warns_about_missing_scopes(env: SandboxEnv) -> None:
+    """A token without pages_messaging logs in but warns which permissions are missing."""
+    token = env.sandbox.issue_token(env.page_id, scopes=["pages_read_engagement"])  # type: ignore[attr-defined]
+    result = _login(env, token=token)
+    assert result.exit_code == 0, result.output
+    assert "pages_messaging" in result.stderr
+
+
+def test_status_reports_source_validity_and_scopes(env: SandboxEnv) -> None:
+    """auth status --json says where the token is, that it is valid, its scopes; no token."""
+    assert _login(env).exit_code == 0
+    result = runner.invoke(app, ["auth", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    (page,) = doc["pages"]
+    assert doc["ok"] is True and page["valid"] is True and page["token_source"] == "file"
+    assert page["page_id"] == env.page_id and "pages_messaging" in page["scopes"]
+    assert page["missing_scopes"] == [] and page["expires_at"] is None
+    assert env.token not in result.stdout
+    human = runner.invoke(app, ["auth", "status"])
+    assert human.exit_code == 0 and "valid    yes" in human.stdout
+
+
+def test_status_with_invalidated_token_exits_3(env: SandboxEnv) -> None:
+    """A token invalidated after login shows as invalid, exit 3."""
+    assert _login(env).exit_code == 0
+    env.sandbox.invalidate_token(env.token)  # type: ignore[attr-defined]
+    result = runner.invoke(app, ["auth", "status", "--json"])
+    assert result.exit_code == 3
+    page = json.loads(result.stdout)["pages"][0]
+    assert page["valid"] is False and page["error"]
+
+
+def test_status_without_any_setup_exits_nonzero(env: SandboxEnv) -> None:
+    """With nothing configured and no token, status is an error, not a crash."""
+    result = runner.invoke(app, ["auth", "status"])
+    assert result.exit_code == 2 and "socialdesk init" in result.stderr
+
+
+def test_env_token_status_and_pages_without_config(sandbox_env: SandboxEnv) -> None:
+    """With only SOCIALDESK_TOKEN set, status and pages discover the token's page."""
+    result = runner.invoke(app, ["auth", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    page = json.loads(result.stdout)["pages"][0]
+    assert page["token_source"] == "env" and page["page_id"] == sandbox_env.page_id
+    pages = runner.invoke(app, ["pages", "--json"])
+    assert pages.exit_code == 0, pages.output
+    (row,) = json.loads(pages.stdout)
+    assert row["id"] == sandbox_env.page_id and row["token"] is True and row["configured"] is False
+
+
+def test_logout_forgets_the_token(env: SandboxEnv) -> None:
+    """logout removes the stored token; status then fails with exit 3."""
+    assert _login(env).exit_code == 0
+    result = runner.invoke(app, ["auth", "logout"])
+    assert result.exit_code == 0 and "Forgot" in result.stdout
+    assert runner.invoke(app, ["auth", "status"]).exit_code == 3
+    again = runner.invoke(app, ["auth", "logout"])
+    assert again.exit_code == 0 and "No token" in again.stdout
+
+
+def test_pages_lists_configured_and_reachable(env: SandboxEnv) -> None:
+    """pages shows the configured page with its Facebook name; --json is pure JSON."""
+    assert _login(env).exit_code == 0
+    result = runner.invoke(app, ["pages", "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["configured"] and row["default"] and row["token"] and row["title"]
+    human = runner.invoke(app, ["pages"])
+    assert human.exit_code == 0 and env.page_id in human.stdout
+    assert "\x1b" not in human.stdout

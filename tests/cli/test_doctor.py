@@ -1,0 +1,157 @@
+"""doctor: every check reports ok/warn/fail truthfully, and the exit code follows."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from socialdesk.cli import app
+from socialdesk.paths import resolve_paths
+from tests.conftest import SandboxEnv
+
+runner = CliRunner()
+
+
+def _doctor(*args: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    result = runner.invoke(app, ["doctor", "--json", *args])
+    doc = json.loads(result.stdout)
+    assert doc["ok"] == (result.exit_code == 0)
+    return result.exit_code, {c["name"]: c for c in doc["checks"]}
+
+
+def _login(env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOCIALDESK_TOKEN")
+    result = runner.invoke(app, ["auth", "login", "--token-stdin"], input=env.token + "\n")
+    assert result.exit_code == 0, result.output
+
+
+def test_healthy_setup_after_sync(sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After login and a sync every check is ok: token, scopes, page, syncs, integrity, modes."""
+    _login(sandbox_env, monkeypatch)
+    assert runner.invoke(app, ["sync"]).exit_code == 0
+    code, checks = _doctor()
+    assert code == 0
+    for name in (
+        "token",
+        "token valid",
+        "scopes",
+        "page reachable",
+        "rate limit",
+        "database integrity",
+        "config file permissions",
+        "database file permissions",
+        "token file permissions",
+    ):
+        assert checks[name]["status"] == "ok", checks[name]
+    syncs = [c for n, c in checks.items() if n.startswith("last sync (")]
+    assert syncs and all(c["status"] == "ok" for c in syncs)
+    assert sandbox_env.token not in json.dumps(checks)
+
+
+def test_never_synced_is_a_warning_not_a_failure(sandbox_env: SandboxEnv) -> None:
+    """No database yet: a warning naming `socialdesk sync`, exit 0."""
+    code, checks = _doctor()
+    assert code == 0
+    assert (
+        checks["database"]["status"] == "warn" and "socialdesk sync" in checks["database"]["detail"]
+    )
+    assert checks["token"]["detail"].startswith("from env")
+
+
+def test_invalid_token_fails_with_exit_3(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invalidated token is a failed check and exit 3."""
+    _login(sandbox_env, monkeypatch)
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    code, checks = _doctor()
+    assert code == 3
+    assert checks["token valid"]["status"] == "fail"
+    assert "auth login" in checks["token valid"]["detail"]
+
+
+def test_env_token_invalid_fails_at_page_discovery(sandbox_env: SandboxEnv) -> None:
+    """With only an invalid SOCIALDESK_TOKEN the page cannot be discovered: exit 3."""
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    code, checks = _doctor()
+    assert code == 3 and checks["page"]["status"] == "fail"
+
+
+def test_missing_scopes_warn(sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scopes the API does not report are listed as a warning."""
+    token = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_messaging"])  # type: ignore[attr-defined]
+    monkeypatch.setenv("SOCIALDESK_TOKEN", token)
+    code, checks = _doctor()
+    assert code == 0
+    assert checks["scopes"]["status"] == "warn"
+    assert "pages_read_engagement" in checks["scopes"]["detail"]
+
+
+def test_readable_token_file_fails(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token file others can read fails (exit 3) and names the chmod fix."""
+    _login(sandbox_env, monkeypatch)
+    os.chmod(resolve_paths().token_file, 0o644)
+    code, checks = _doctor()
+    assert code == 3
+    assert checks["token"]["status"] == "fail"
+    assert checks["token file permissions"]["status"] == "fail"
+    assert "chmod 600" in checks["token file permissions"]["detail"]
+
+
+def test_loose_database_mode_warns(sandbox_env: SandboxEnv) -> None:
+    """A database readable by others is a warning."""
+    assert runner.invoke(app, ["sync"]).exit_code == 0
+    os.chmod(resolve_paths().db_file, 0o644)
+    code, checks = _doctor()
+    assert code == 0 and checks["database file permissions"]["status"] == "warn"
+
+
+def test_failed_sync_is_reported(sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync that failed after a success is a warning naming the error."""
+    _login(sandbox_env, monkeypatch)
+    assert runner.invoke(app, ["sync"]).exit_code == 0
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    assert runner.invoke(app, ["sync"]).exit_code == 3
+    code, checks = _doctor()
+    assert code == 3
+    failed = [c for n, c in checks.items() if n.startswith("last sync (") and c["status"] != "ok"]
+    assert failed and "last run failed" in failed[0]["detail"]
+
+
+def test_corrupt_database_fails() -> None:
+    """A database file that is not SQLite fails the integrity check (exit 1)."""
+    paths = resolve_paths()
+    paths.ensure()
+    paths.db_file.write_bytes(b"this is not a database" * 100)
+    code, checks = _doctor()
+    assert code == 1
+    assert checks["database integrity"]["status"] == "fail"
+
+
+def test_bad_config_fails() -> None:
+    """A config error is reported as a failed check, not a crash."""
+    paths = resolve_paths()
+    paths.ensure()
+    paths.config_file.write_text("[sync]\npol_seconds = 3\n")
+    code, checks = _doctor()
+    assert code == 1
+    assert "unknown key 'sync.pol_seconds'" in checks["config"]["detail"]
+
+
+def test_no_page_configured_fails() -> None:
+    """Without config or token the page check fails and names `socialdesk init`."""
+    code, checks = _doctor()
+    assert code == 1 and "socialdesk init" in checks["page"]["detail"]
+
+
+def test_human_output_is_plain(sandbox_env: SandboxEnv) -> None:
+    """The table is printed without escape sequences when stdout is not a terminal."""
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "token valid" in result.stdout and "\x1b" not in result.stdout

@@ -1,0 +1,210 @@
+"""The layer arrows of ARCHITECTURE.md, enforced by a static import scan and a runtime check."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "socialdesk"
+
+UI = ("textual", "typer", "rich")
+
+
+@dataclass(frozen=True)
+class Import:
+    """One import statement found in a module."""
+
+    module: str
+    """The module that imports (dotted)."""
+    target: str
+    """The imported module (dotted, absolute)."""
+    in_function: bool
+    line: int
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(module: str, is_package: bool, level: int, name: str | None) -> str:
+    if level == 0:
+        return name or ""
+    base = module.split(".")
+    if not is_package:
+        base = base[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, name] if name else base)
+
+
+def _imports(path: Path) -> list[Import]:
+    module = _module_name(path)
+    is_package = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[Import] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    found.append(Import(module, alias.name, in_function, child.lineno))
+            elif isinstance(child, ast.ImportFrom):
+                target = _resolve(module, is_package, child.level, child.module)
+                found.append(Import(module, target, in_function, child.lineno))
+                # `from socialdesk import tui` imports the submodule socialdesk.tui.
+                for alias in child.names:
+                    found.append(
+                        Import(module, f"{target}.{alias.name}", in_function, child.lineno)
+                    )
+            visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
+ALL_IMPORTS = [imp for path in sorted(PACKAGE.rglob("*.py")) for imp in _imports(path)]
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _top(target: str) -> str:
+    return target.split(".")[0]
+
+
+def _is(target: str, *prefixes: str) -> bool:
+    return any(target == p or target.startswith(p + ".") for p in prefixes)
+
+
+def _violations(layers: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+    return [
+        f"{imp.module}:{imp.line} imports {imp.target}"
+        for imp in ALL_IMPORTS
+        if _layer(imp.module) in layers and _is(imp.target, *forbidden)
+    ]
+
+
+def test_the_scan_sees_imports() -> None:
+    """The scanner finds known imports (so an empty result below means something)."""
+    targets = {(i.module, i.target) for i in ALL_IMPORTS}
+    assert ("socialdesk.cli.app", "typer") in targets
+    assert ("socialdesk.config", "socialdesk.paths") in targets
+    assert any(
+        i.module == "socialdesk.cli.app" and i.target == "socialdesk.tui" for i in ALL_IMPORTS
+    )
+
+
+NON_UI = ("api", "store", "core", "models", "sandbox", "errors", "paths", "config", "secrets")
+
+
+@pytest.mark.parametrize("layer", NON_UI)
+def test_non_ui_layers_never_import_ui_libraries(layer: str) -> None:
+    """api/store/core/models/sandbox/errors/paths/config/secrets import no textual/typer/rich."""
+    assert _violations((layer,), UI) == []
+
+
+def test_sanitize_imports_no_ui_library() -> None:
+    """sanitize stays pure standard library: not even rich."""
+    assert _violations(("sanitize",), UI) == []
+
+
+def test_api_is_independent_of_store_core_and_ui() -> None:
+    """api never imports store, core, cli or tui."""
+    forbidden = tuple(f"socialdesk.{x}" for x in ("store", "core", "cli", "tui"))
+    assert _violations(("api",), forbidden) == []
+
+
+def test_store_is_independent_of_api_core_and_ui() -> None:
+    """store never imports api, core, cli or tui."""
+    forbidden = tuple(f"socialdesk.{x}" for x in ("api", "core", "cli", "tui"))
+    assert _violations(("store",), forbidden) == []
+
+
+def test_core_never_imports_the_ui() -> None:
+    """core never imports cli or tui."""
+    assert _violations(("core",), ("socialdesk.cli", "socialdesk.tui")) == []
+
+
+def test_foundations_import_only_foundations() -> None:
+    """config/secrets/sanitize/paths/errors/models import nothing above them."""
+    above = tuple(f"socialdesk.{x}" for x in ("api", "store", "core", "cli", "tui", "sandbox"))
+    layers = ("config", "secrets", "sanitize", "paths", "errors", "models")
+    assert _violations(layers, above) == []
+
+
+def test_sandbox_imports_no_other_socialdesk_layer() -> None:
+    """The sandbox is self-contained (standard library and httpx)."""
+    others = tuple(
+        f"socialdesk.{x}" for x in ("api", "store", "core", "cli", "tui", "config", "secrets")
+    )
+    assert _violations(("sandbox",), others) == []
+
+
+def test_only_tui_imports_textual() -> None:
+    """textual is imported by socialdesk.tui and nothing else."""
+    offenders = [
+        f"{imp.module}:{imp.line}"
+        for imp in ALL_IMPORTS
+        if _top(imp.target) == "textual" and _layer(imp.module) != "tui"
+    ]
+    assert offenders == []
+
+
+def test_cli_imports_tui_only_inside_a_function() -> None:
+    """The CLI imports the inbox lazily, so other commands never load Textual."""
+    offenders = [
+        f"{imp.module}:{imp.line}"
+        for imp in ALL_IMPORTS
+        if _layer(imp.module) == "cli" and _is(imp.target, "socialdesk.tui") and not imp.in_function
+    ]
+    assert offenders == []
+
+
+def _loaded_after(code: str) -> set[str]:
+    script = code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(result.stdout.split())
+
+
+def test_importing_api_store_core_loads_no_ui_library() -> None:
+    """At runtime, importing socialdesk.api/store/core modules loads no typer, rich or textual."""
+    modules = sorted(
+        _module_name(p)
+        for layer in ("api", "store", "core", "models.py", "config.py", "secrets.py", "sanitize.py")
+        for p in (
+            [PACKAGE / layer] if layer.endswith(".py") else sorted((PACKAGE / layer).rglob("*.py"))
+        )
+    )
+    loaded = _loaded_after("\n".join(f"import {m}" for m in modules))
+    assert {m for m in loaded if _top(m) in UI} == set()
+
+
+def test_cli_help_does_not_load_textual() -> None:
+    """`import socialdesk.cli` and rendering --help never load Textual."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "import socialdesk.cli as cli\n"
+        "r = CliRunner().invoke(cli.app, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "for sub in ('sync', 'list', 'doctor', 'auth'):\n"
+        "    if sub in r.output:\n"
+        "        assert CliRunner().invoke(cli.app, [sub, '--help']).exit_code == 0\n"
+    )
+    loaded = _loaded_after(code)
+    assert "socialdesk.cli" in loaded
+    assert not any(_top(m) == "textual" for m in loaded)
+    assert "socialdesk.tui" not in loaded
