@@ -199,9 +199,29 @@ def _root(
 ) -> None:
     """Without a command: open the inbox."""
     _state["debug"] = debug
+    if debug:
+        _debug_logging()
     if ctx.invoked_subcommand is not None:
         return
     _open_inbox()
+
+
+def _debug_logging() -> None:
+    """Log everything at DEBUG on stderr, through the redacting filter (never a token)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    try:
+        from socialdesk.api.redact import RedactingFilter, install_log_filter
+    except ImportError:  # pragma: no cover - api is part of the package
+        pass
+    else:
+        handler.addFilter(RedactingFilter())
+        install_log_filter()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
 
 
 def _open_inbox() -> None:

@@ -6,6 +6,7 @@ accounts edge lists every Page the user manages. Both are shown next to the conf
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -30,7 +31,7 @@ def pages(
     rows: dict[str, dict[str, Any]] = {}
     with Session.open() as session:
         configured = list(session.config.pages.values())
-        if not configured and secrets.load_token(session.paths, "") is not None:
+        if not configured and os.environ.get(secrets.TOKEN_ENV, "").strip():
             configured = [session.page()]  # SOCIALDESK_TOKEN alone: the token's own page
         for page in configured:
             rows[page.id] = {
