@@ -1,0 +1,130 @@
+"""`socialdesk ack` end to end against the loopback sandbox: dry run, plans, confirmation."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.test_reply_cli import new_dm, run, synced
+from tests.conftest import SandboxEnv
+
+THANKS = ("Thanks {first_name}!", "Hi {first_name}, got it.")
+
+
+def _setup(env: SandboxEnv) -> None:
+    assert run("templates", "add", "thanks", *THANKS).exit_code == 0
+    synced(env)
+
+
+def _sent(env: SandboxEnv) -> int:
+    return len(env.sandbox.deliveries(env.page_id))  # type: ignore[attr-defined]
+
+
+def test_dry_run_sends_nothing(sandbox_env: SandboxEnv) -> None:
+    """--dry-run prints the plan (thread, customer, channel, kind, text) and sends nothing."""
+    _setup(sandbox_env)
+    before = _sent(sandbox_env)
+    res = run("ack", "is:awaiting is:dm", "--template", "thanks", "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert "dm_response" in res.stdout and "plan:" in res.stdout
+    data = json.loads(
+        run("ack", "is:awaiting", "--template", "thanks", "--dry-run", "--json").stdout
+    )
+    assert data["items"] and all(i["send_kind"] != "dm_human_agent" for i in data["items"])
+    assert any(s["reason"] == "outside the 24-hour window" for s in data["skipped"])
+    assert _sent(sandbox_env) == before
+
+
+def test_refuses_without_yes_off_terminal(sandbox_env: SandboxEnv) -> None:
+    """Without --yes and without a terminal: exit 2, nothing sent."""
+    _setup(sandbox_env)
+    before = _sent(sandbox_env)
+    res = run("ack", "is:awaiting", "--template", "thanks")
+    assert res.exit_code == 2 and "--yes" in res.output
+    assert _sent(sandbox_env) == before
+
+
+def test_yes_sends_then_rerun_sends_nothing(sandbox_env: SandboxEnv) -> None:
+    """--yes acknowledges, tags acked; exit 5 when the API refused some; a re-run sends none."""
+    _setup(sandbox_env)
+    res = run(
+        "ack", "is:awaiting is:dm", "--template", "thanks", "--yes", "--rate", "100", "--json"
+    )
+    summary = json.loads(res.stdout)
+    assert summary["sent"] > 0
+    assert res.exit_code == (5 if summary["failed"] else 0)
+    n = _sent(sandbox_env)
+    again = run("ack", "is:awaiting is:dm", "--template", "thanks", "--yes", "--json")
+    assert json.loads(again.stdout)["sent"] == 0
+    assert _sent(sandbox_env) == n
+    tagged = json.loads(run("list", "tag:acked", "--json", "--limit", "500").stdout)
+    assert len(tagged) == summary["sent"]
+
+
+def test_failed_exit_5(sandbox_env: SandboxEnv) -> None:
+    """A customer the API refuses makes the run exit 5 and names the reason on stderr."""
+    _setup(sandbox_env)
+    new_dm(sandbox_env, "Bob Blocked", blocked=True)
+    res = run("ack", "from:Bob", "--template", "thanks", "--yes")
+    assert res.exit_code == 5
+    assert "1 failed" in res.stdout and "available" in res.output
+
+
+def test_plan_apply_and_refusals(
+    sandbox_env: SandboxEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--plan writes a 0600 plan; --apply sends it; edited or foreign plans are refused (2)."""
+    _setup(sandbox_env)
+    user, ref = new_dm(sandbox_env, "Pia Plan")
+    plan = tmp_path / "plan.json"
+    res = run("ack", f"{ref} OR from:Pia", "--template", "thanks", "--plan", str(plan))
+    assert res.exit_code == 0, res.output
+    assert os.stat(plan).st_mode & 0o777 == 0o600
+    data: dict[str, Any] = json.loads(plan.read_text())
+    assert data["format"] == 1 and data["db_id"] and data["items"]
+    edited = tmp_path / "edited.json"
+    data["items"][0]["text"] = "SALE! 90% off"
+    edited.write_text(json.dumps(data))
+    res = run("ack", "--apply", str(edited), "--yes")
+    assert res.exit_code == 2 and "checksum" in res.output
+    home = os.environ["SOCIALDESK_HOME"]
+    other_home = tmp_path / "other"
+    other_home.mkdir()
+    monkeypatch.setenv("SOCIALDESK_HOME", str(other_home))
+    res = run("ack", "--apply", str(plan), "--yes")
+    assert res.exit_code == 2 and "another database" in res.output
+    monkeypatch.setenv("SOCIALDESK_HOME", home)
+    before = _sent(sandbox_env)
+    assert run("ack", "--apply", str(plan), "--yes").exit_code == 0
+    assert _sent(sandbox_env) > before
+    assert len(sandbox_env.sandbox.deliveries(sandbox_env.page_id, user)) == 1  # type: ignore[attr-defined]
+    res = run("ack", "--apply", str(plan), "--yes", "--json")
+    assert json.loads(res.stdout)["sent"] == 0
+
+
+def test_apply_skips_changed_thread(sandbox_env: SandboxEnv, tmp_path: Path) -> None:
+    """A thread with a new message after planning is skipped by --apply, saying why."""
+    _setup(sandbox_env)
+    user, _ = new_dm(sandbox_env, "Chad Changed")
+    plan = tmp_path / "plan.json"
+    assert run("ack", "from:Chad", "--template", "thanks", "--plan", str(plan)).exit_code == 0
+    sb: Any = sandbox_env.sandbox
+    sb.advance(2)
+    sb.add_message(sandbox_env.page_id, user, "also, one more thing")
+    synced(sandbox_env)
+    res = run("ack", "--apply", str(plan), "--yes", "--json")
+    out = json.loads(res.stdout)
+    assert out["sent"] == 0
+    assert out["skipped_by_reason"] == {"changed since planning (new message)": 1}
+
+
+def test_usage_errors(sandbox_env: SandboxEnv) -> None:
+    """Missing QUERY/--template, --apply with QUERY, and a typo'd template are usage errors."""
+    _setup(sandbox_env)
+    assert run("ack", "is:awaiting").exit_code == 2
+    assert run("ack", "is:awaiting", "--template", "thanx", "--dry-run").exit_code == 2
+    assert run("ack", "x", "--apply", "p.json").exit_code == 2
