@@ -1,0 +1,96 @@
+"""Triage commands (tag, done, reopen, snooze, note, hide, unhide) and --until parsing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from socialdesk.core.triage import parse_when
+from socialdesk.errors import UsageError
+from tests.cli.test_reply_cli import new_comment, new_dm, run
+from tests.conftest import SandboxEnv
+
+NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday
+WARSAW = ZoneInfo("Europe/Warsaw")  # UTC+1 in March
+
+
+def _show(ref: str) -> dict[str, Any]:
+    res = run("show", ref, "--json")
+    assert res.exit_code == 0, res.output
+    return dict(json.loads(res.stdout))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2h", NOW + timedelta(hours=2)),
+        ("30m", NOW + timedelta(minutes=30)),
+        ("3d", NOW + timedelta(days=3)),
+        ("tomorrow 9:00", datetime(2026, 3, 5, 8, 0, tzinfo=UTC)),
+        ("tomorrow", datetime(2026, 3, 5, 8, 0, tzinfo=UTC)),
+        ("mon 9:00", datetime(2026, 3, 9, 8, 0, tzinfo=UTC)),
+        ("wednesday", datetime(2026, 3, 11, 8, 0, tzinfo=UTC)),
+        ("17:00", datetime(2026, 3, 4, 16, 0, tzinfo=UTC)),
+        ("9:00", datetime(2026, 3, 5, 8, 0, tzinfo=UTC)),
+        ("2026-03-06T10:15", datetime(2026, 3, 6, 9, 15, tzinfo=UTC)),
+        ("2026-03-06T10:15+00:00", datetime(2026, 3, 6, 10, 15, tzinfo=UTC)),
+        ("2026-03-06", datetime(2026, 3, 6, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_parse_when(text: str, expected: datetime) -> None:
+    """--until forms resolve in the configured zone to the next future moment."""
+    assert parse_when(text, now=NOW, tz=WARSAW) == expected
+
+
+@pytest.mark.parametrize("text", ["", "soon", "0h", "25:00", "2020-01-01", "today 8:00", "funday"])
+def test_parse_when_rejects(text: str) -> None:
+    """Unreadable or past times are usage errors."""
+    with pytest.raises(UsageError):
+        parse_when(text, now=NOW, tz=WARSAW)
+
+
+def test_done_reopen_snooze(sandbox_env: SandboxEnv) -> None:
+    """done, reopen and snooze change the status locally, one line per thread."""
+    _, a = new_dm(sandbox_env, "Ann Triage")
+    _, b = new_dm(sandbox_env, "Ben Triage")
+    res = run("done", a, b)
+    assert res.exit_code == 0 and res.stdout.count("\n") == 2
+    assert _show(a)["status"] == "done"
+    assert "already done" in run("done", a).stdout
+    assert run("reopen", a).exit_code == 0 and _show(a)["status"] == "open"
+    res = run("snooze", b, "--until", "2h", "--json")
+    assert json.loads(res.stdout)["threads"][0]["changed"] is True
+    assert _show(b)["status"] == "snoozed"
+    assert run("snooze", b, "--until", "whenever").exit_code == 2
+    assert run("done", a, "#99999").exit_code == 2
+    assert _show(a)["status"] == "open"  # nothing changed: one ref was bad
+
+
+def test_tags_and_note(sandbox_env: SandboxEnv) -> None:
+    """tag adds and --remove removes tags; note sets and clears the note."""
+    _, ref = new_dm(sandbox_env, "Tag Tess")
+    assert run("tag", ref, "vip", "refund").exit_code == 0
+    assert set(_show(ref)["tags"]) == {"vip", "refund"}
+    assert run("tag", ref, "vip", "--remove").exit_code == 0
+    assert _show(ref)["tags"] == ["refund"]
+    assert run("tag", ref, "bad tag").exit_code == 2
+    assert run("note", ref, "called back on Monday").exit_code == 0
+    assert _show(ref)["note"] == "called back on Monday"
+    assert "note cleared" in run("note", ref, "").stdout
+
+
+def test_hide_unhide_comment(sandbox_env: SandboxEnv) -> None:
+    """hide/unhide change the comment on Facebook; a DM cannot be hidden (exit 2)."""
+    _, cid, ref = new_comment(sandbox_env, "Hugo Hide")
+    res = run("hide", ref)
+    assert res.exit_code == 0, res.output
+    sb: Any = sandbox_env.sandbox
+    assert sb.comment(cid).is_hidden is True
+    assert run("unhide", ref, "--json").exit_code == 0
+    assert sb.comment(cid).is_hidden is False
+    _, dm = new_dm(sandbox_env, "Dora Dm")
+    assert run("hide", dm).exit_code == 2
