@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/soak_ack_kill.py --kills 100 [--threads 30] [--kills-per-round 4]
-        [--latency-ms 20] [--rate 20] [--seed 1]
+        [--latency-ms 20] [--rate 10] [--seed 1]
 
 Each round adds ``--threads`` fresh customers who each wrote one DM to a served sandbox
 (loopback), syncs, then starts ``python -m socialdesk ack 'is:awaiting' --template thanks --yes``
@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 from socialdesk.sandbox import Sandbox
@@ -92,9 +91,9 @@ class Harness:
         users = []
         for i in range(n):
             user = self.sb.add_user(f"Cust{round_no}x{i} Soak")
-            self.sb.add_message(
-                self.page, user, f"hello from {i}", at=self.sb.now() - timedelta(minutes=3)
-            )
+            # Stamped "now", like a real new message: sync walks conversations from the newest
+            # down to its watermark, so a message stamped in the past would not be seen.
+            self.sb.add_message(self.page, user, f"hello from {i}")
             users.append(user)
         return users
 
@@ -120,10 +119,10 @@ def soak(
     threads: int = 30,
     kills_per_round: int = 4,
     latency_ms: float = 20.0,
-    rate: float = 20.0,
+    rate: float = 10.0,
     seed: int = 1,
     home: Path | None = None,
-    max_delay_s: float = 2.0,
+    max_delay_s: float = 1.5,
 ) -> SoakResult:
     """Run rounds until ``kills`` kills were made; return what was observed."""
     rng = random.Random(seed)
@@ -175,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=30)
     parser.add_argument("--kills-per-round", type=int, default=4)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     res = soak(
