@@ -16,6 +16,7 @@ from socialdesk.errors import StoreError
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_KIB = 32 * 1024
+WAL_CHECKPOINT_PAGES = 16384
 
 
 def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
@@ -45,6 +46,11 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     if not memory:
         conn.execute("PRAGMA journal_mode = WAL")
+        # Checkpoint every ~64 MiB of WAL instead of every 4 MiB: a synced page of random Graph
+        # ids dirties thousands of index pages, and checkpointing (with its fsyncs) after every
+        # page of results cost a third of the ingest time. The WAL file is truncated back after.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_CHECKPOINT_PAGES * 4096}")
     # Cache rows can be re-fetched, so NORMAL is enough; sends switch to FULL (see transaction).
     conn.execute("PRAGMA synchronous = NORMAL")
     # 32 MiB of page cache (default 2 MiB): random Graph ids make each synced page touch pages
