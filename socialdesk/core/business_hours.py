@@ -7,7 +7,8 @@ by config validation / the ``stats`` command, which report a malformed spec befo
 Grammar (case-insensitive, whitespace around separators ignored)::
 
     spec   := part ("," part)*
-    part   := days range+            e.g. "Mon-Fri 09:00-12:00 13:00-17:00"
+    part   := days ("," days)* range+     e.g. "Mon-Fri 09:00-12:00 13:00-17:00",
+                                       "Mon,Wed 10:00-14:00"
     days   := DAY | DAY "-" DAY      Mon Tue Wed Thu Fri Sat Sun (full names accepted too);
                                      a range may wrap ("Fri-Mon")
     range  := HH:MM "-" HH:MM        local wall-clock time, start < end, "24:00" allowed as an end
@@ -77,29 +78,36 @@ def _minutes(hh: str, mm: str, token: str, part: str, *, end: bool) -> int:
     return h * 60 + m
 
 
+def _days(token: str, part: str) -> list[int]:
+    if "-" in token:
+        first_s, _, last_s = token.partition("-")
+        first, last = _day_index(first_s, part), _day_index(last_s, part)
+        return [(first + i) % 7 for i in range((last - first) % 7 + 1)]
+    return [_day_index(token, part)]
+
+
 def parse_business_hours(spec: str) -> BusinessHours:
     """Parse ``spec``; a :class:`BusinessHoursError` (a ``UsageError`` and a ``ValueError``) names
     the part that is wrong."""
     if not spec or not spec.strip():
         raise BusinessHoursError("business hours: the spec is empty")
     week: list[list[tuple[int, int]]] = [[] for _ in range(7)]
-    for raw_part in spec.split(","):
-        part = raw_part.strip()
+    carried: list[int] = []  # days of "Mon," in "Mon,Wed-Fri 09:00-17:00" (a day list)
+    parts = [p.strip() for p in spec.split(",")]
+    for index, part in enumerate(parts):
         if not part:
             raise BusinessHoursError(f"business hours: empty part in {spec!r}")
         tokens = part.split()
-        if len(tokens) < 2:
-            raise BusinessHoursError(
-                f"business hours: {part!r} needs days and at least one HH:MM-HH:MM range"
-            )
-        days_token, ranges = tokens[0], tokens[1:]
-        if "-" in days_token:
-            first_s, _, last_s = days_token.partition("-")
-            first, last = _day_index(first_s, part), _day_index(last_s, part)
-            days = [(first + i) % 7 for i in range((last - first) % 7 + 1)]
-        else:
-            days = [_day_index(days_token, part)]
-        for token in ranges:
+        days = carried + _days(tokens[0], part)
+        if len(tokens) == 1:
+            if index == len(parts) - 1:
+                raise BusinessHoursError(
+                    f"business hours: {part!r} needs days and at least one HH:MM-HH:MM range"
+                )
+            carried = days
+            continue
+        carried = []
+        for token in tokens[1:]:
             m = _TIME_RANGE_RE.match(token)
             if m is None:
                 raise BusinessHoursError(

@@ -256,9 +256,14 @@ class ToKeep:
 
     def sentence(self) -> str:
         """The human phrasing used by the table and the inbox."""
-        if self.answer == 0 and self.within_minutes is None:
-            return "nothing waiting"
         noun = "request" if self.answer == 1 else "requests"
+        if self.answer == 0:
+            if self.within_minutes is None:
+                return "nothing urgent"
+            return (
+                f"the rate holds; the next waiting request passes 15 min"
+                f" in {self.within_minutes} min"
+            )
         if self.within_minutes is None:
             return f"answer {self.answer} waiting {noun} (already past 15 min)"
         return f"answer {self.answer} waiting {noun} within {self.within_minutes} min"

@@ -31,6 +31,8 @@ def test_parse_simple_and_multi_part() -> None:
     assert bh.week[6] == ()
     split = parse_business_hours("mon 09:00-12:00 13:00-17:00")
     assert split.week[0] == ((540, 720), (780, 1020))
+    listed = parse_business_hours("Mon,Wed-Fri 08:30-16:00")  # config.py's day-list form
+    assert [d for d in range(7) if listed.week[d]] == [0, 2, 3, 4]
 
 
 def test_parse_wrapping_range_and_merge() -> None:
@@ -49,6 +51,7 @@ def test_parse_wrapping_range_and_merge() -> None:
         ("Mon-Fri 09:00-25:00", "09:00-25:00"),
         ("Mon-Fri", "Mon-Fri"),
         ("Mon-Fri 09:00-17:00,", "empty part"),
+        ("Mon-Fri 09:00-17:00, Sat", "Sat"),
         ("", "empty"),
     ],
 )

@@ -220,7 +220,7 @@ def test_badge_earned_pure() -> None:
     slow = build_badge([(n - 5000, n - 5000 + 901)], since=now, now=now)
     assert slow.earned is False
     empty = build_badge([], since=now, now=now)
-    assert (empty.rate, empty.earned, empty.to_keep.sentence()) == (None, False, "nothing waiting")
+    assert (empty.rate, empty.earned, empty.to_keep.sentence()) == (None, False, "nothing urgent")
 
 
 def test_period_resolution() -> None:

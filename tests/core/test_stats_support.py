@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-PAGE = "p1"
+PAGE = "1234567890"
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
