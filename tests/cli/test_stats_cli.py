@@ -201,3 +201,12 @@ def test_never_imports_textual(home: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["period"]["timezone"] == "Europe/Warsaw"
+
+
+def test_sync_first_then_stats(sandbox_env: object) -> None:
+    """--sync syncs the page (sandbox) before computing; the sync time is then reported."""
+    result = runner.invoke(app, ["stats", "--sync", "--day", "today", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["last_sync_at"] is not None
+    assert doc["days"][0]["total"]["inbound"] >= 0
