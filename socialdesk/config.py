@@ -29,10 +29,10 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
 from typing import Any
 
+from socialdesk.business_hours import BusinessHours, parse_business_hours
 from socialdesk.errors import ConfigError, UsageError
 from socialdesk.paths import Paths, atomic_write
 
@@ -60,7 +60,6 @@ TEMPLATE_PLACEHOLDERS: tuple[str, ...] = ("first_name", "name", "page")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PAGE_ID_RE = re.compile(r"^[0-9]{1,40}$")
 _VERSION_RE = re.compile(r"^v[0-9]+\.[0-9]+$")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -110,17 +109,8 @@ class StatsConfig:
     timezone: str = "UTC"
     """IANA timezone days are counted in."""
     business_hours: str | None = None
-    """Like ``"Mon-Fri 09:00-17:00"``; enables the business-hours median."""
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """A parsed ``business_hours`` setting."""
-
-    weekdays: frozenset[int]
-    """Open days, Monday = 0."""
-    start: time
-    end: time
+    """Like ``"Mon-Fri 09:00-17:00, Sat 10:00-14:00"`` (grammar in ``socialdesk.business_hours``);
+    enables the business-hours median."""
 
 
 @dataclass(frozen=True)
@@ -313,36 +303,6 @@ def check_template(name: str, text: str) -> None:
                 f"template {name!r}: placeholder {{{field_name}}} takes no format or conversion",
                 hint=f"placeholders: {allowed}",
             )
-
-
-def parse_business_hours(text: str) -> BusinessHours:
-    """Parse ``"Mon-Fri 09:00-17:00"`` (days may be a list: ``"Mon,Wed-Fri 08:30-16:00"``)."""
-    match = re.fullmatch(
-        r"\s*([A-Za-z,\- ]+?)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text
-    )
-    bad = ValueError(f"{text!r} is not like 'Mon-Fri 09:00-17:00'")
-    if not match:
-        raise bad
-    days: set[int] = set()
-    for part in match.group(1).replace(" ", "").lower().split(","):
-        ends = part.split("-")
-        if len(ends) > 2 or any(e[:3] not in _DAYS or len(e) < 3 for e in ends):
-            raise bad
-        first, last = _DAYS.index(ends[0][:3]), _DAYS.index(ends[-1][:3])
-        day = first
-        while True:
-            days.add(day)
-            if day == last:
-                break
-            day = (day + 1) % 7
-    h1, m1, h2, m2 = (int(match.group(i)) for i in range(2, 6))
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2 != 0):
-        raise bad
-    start = time(h1, m1)
-    end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
-    if end <= start:
-        raise ValueError(f"{text!r}: the end of the day must come after its start")
-    return BusinessHours(weekdays=frozenset(days), start=start, end=end)
 
 
 def _section(reader: _Reader, doc: dict[str, Any], key: str, cls: type[Any]) -> Any:

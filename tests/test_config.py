@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from socialdesk.config import (
     PageConfig,
     check_template,
     load_config,
-    parse_business_hours,
     save_config,
     slug_name,
     update_config,
@@ -151,7 +149,7 @@ def test_wrong_type_names_key_and_expected_type(
         ("[sync]\npoll_seconds = 0\n", "between 5 and"),
         ("[stats]\ntimezone = 'Mars/Olympus'\n", "not a known timezone"),
         ("[stats]\nbusiness_hours = 'weekdays 9-5'\n", "business_hours"),
-        ("[stats]\nbusiness_hours = 'Mon-Fri 17:00-09:00'\n", "after its start"),
+        ("[stats]\nbusiness_hours = 'Mon-Fri 17:00-09:00'\n", "ends before it starts"),
         ("[templates.t]\ntext = []\n", "at least one variant"),
         ("[templates.t]\n", "needs a text"),
         ("[views]\n'a b' = 'is:open'\n", "not a valid name"),
@@ -286,14 +284,16 @@ def test_with_template_checks_placeholders() -> None:
         cfg.with_template("bad", ("Hi {email}",))
 
 
-def test_business_hours_parser() -> None:
-    """Day ranges, lists, wrap-around and 24:00 are understood."""
-    bh = parse_business_hours("Mon-Fri 09:00-17:00")
-    assert bh.weekdays == frozenset(range(5)) and bh.start == time(9) and bh.end == time(17)
-    assert parse_business_hours("Sat,Mon 08:30-24:00").weekdays == frozenset({5, 0})
-    assert parse_business_hours("Fri-Mon 10:00-12:00").weekdays == frozenset({4, 5, 6, 0})
-    with pytest.raises(ValueError):
-        parse_business_hours("Funday 09:00-10:00")
+def test_business_hours_multi_part_spec_is_accepted(tmp_path: Path) -> None:
+    """stats.business_hours takes the full grammar; a malformed one names the key."""
+    good = 'default_page = "shop"\n[pages.shop]\nid = "1"\n[stats]\n'
+    good += 'business_hours = "Mon-Fri 09:00-17:00, Sat 10:00-14:00"\n'
+    paths = Paths(config_dir=tmp_path, data_dir=tmp_path)
+    paths.config_file.write_text(good)
+    assert load_config(paths).stats.business_hours == "Mon-Fri 09:00-17:00, Sat 10:00-14:00"
+    paths.config_file.write_text(good.replace("Sat 10:00", "Funday 10:00"))
+    with pytest.raises(ConfigError, match=r"stats\.business_hours"):
+        load_config(paths)
 
 
 def test_slug_name() -> None:

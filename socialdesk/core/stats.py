@@ -63,7 +63,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from socialdesk.core.business_hours import BusinessCalendar, BusinessHours, parse_business_hours
+from socialdesk.business_hours import BusinessCalendar, BusinessHours, parse_business_hours
 from socialdesk.errors import UsageError
 
 CHANNELS: tuple[str, ...] = ("dm", "comment")

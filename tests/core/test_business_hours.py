@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from socialdesk.core.business_hours import (
+from socialdesk.business_hours import (
     BusinessCalendar,
     BusinessHoursError,
     open_seconds,

@@ -1,8 +1,9 @@
 """Business hours: parse a spec such as ``"Mon-Fri 09:00-17:00, Sat 10:00-14:00"`` and count the
 seconds of an interval that fall inside those hours, in a timezone (DST-correct).
 
-Called by :mod:`socialdesk.core.stats` (the business-hours median of the first response time) and
-by config validation / the ``stats`` command, which report a malformed spec before doing anything.
+Standard library only, so that config validation may import it. Called by
+:mod:`socialdesk.config` (a malformed ``stats.business_hours`` is refused at load) and by
+:mod:`socialdesk.core.stats` (the business-hours median of the first response time).
 
 Grammar (case-insensitive, whitespace around separators ignored)::
 
