@@ -24,7 +24,8 @@ class Harness:
     """A served sandbox plus a private SOCIALDESK_HOME, and the CLI run in subprocesses."""
 
     def __init__(self, home: Path, *, latency_ms: float, seed: int) -> None:
-        self.sb = Sandbox(rate_limit=False, seed=seed)
+        # A huge usage budget: hundreds of runs must not hit the (realistic) hourly call budget.
+        self.sb = Sandbox(rate_limit=False, seed=seed, usage_budget=10**9)
         self.page = self.sb.add_page("Soak Shop")
         self.token = self.sb.issue_token(self.page)
         self.server = self.sb.serve(latency_ms=latency_ms)
