@@ -131,6 +131,10 @@ class MalformedResponse(TransientError):
     """The response body was not the JSON the client expected (truncated, garbled, missing ids)."""
 
 
+class PagingLoop(MalformedResponse):
+    """A ``next`` link led back to a page already read: the walk stopped before its end."""
+
+
 class GraphTimeout(TransientError):
     """The request timed out; ``request_sent`` tells whether it may have been processed."""
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from socialdesk.api.errors import MalformedResponse
+from socialdesk.api.errors import MalformedResponse, PagingLoop
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,12 @@ def _follow(
             return
         seen = visits.get(link, 0)
         if seen and (items or seen >= MAX_REVISITS):
-            log.warning("paging on %s: the next link repeats; stopping", edge or "an edge")
-            return
+            # Stopping quietly would make a cut-short walk look complete (and let a caller move
+            # a watermark past items never read), so a loop is an error the caller must see.
+            raise PagingLoop(
+                f"the Graph API repeated a page of {edge or 'results'}; stopped before the end",
+                hint="try again later: the next run resumes where this one stopped",
+            )
         visits[link] = seen + 1
         response = client.get_url(link, edge=edge)
 

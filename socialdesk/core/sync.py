@@ -22,17 +22,15 @@ The guarantees:
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from socialdesk.api import graph
-from socialdesk.errors import SocialdeskError, UnavailableError
+from socialdesk.errors import SocialdeskError
 from socialdesk.models import Channel, Conversation, Message, Post, SyncReport
 from socialdesk.store import cache, triage, watermarks
 from socialdesk.store.db import transaction
@@ -52,50 +50,8 @@ ProgressFn = Callable[[str, int, int | None], None]
 FOLLOW_PAGE_SIZE = 100
 """Page size when following a long thread's (or busy post's) older messages."""
 
-_PAGING_LOGGER = "socialdesk.api.paging"
-
 _CHUNK = 500
 """Ids per ``IN (…)`` lookup: far below SQLite's variable limit on every supported build."""
-
-
-class _PagingWatch(logging.Handler):
-    """Notices when ``api.paging`` ended a walk early because a ``next`` link repeated.
-
-    The paging helper stops quietly (a log warning) on a repeated link so that a server bug
-    cannot loop forever. For sync a quiet stop is worse than an error: the walk would look
-    complete, the watermark would move past conversations never read, and they would stay
-    missing until ``--full``. So sync watches that warning and treats the walk as failed.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.tripped = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "repeats" in record.getMessage():
-            self.tripped = True
-
-    def check(self, what: str) -> None:
-        """Raise (and reset) when a walk was cut short since the last check."""
-        if self.tripped:
-            self.tripped = False
-            raise UnavailableError(
-                f"the Graph API repeated a page of {what}; this sync stopped before the end",
-                hint="run `socialdesk sync` again: it resumes where this one stopped",
-            )
-
-    @contextmanager
-    def installed(self) -> Iterator[_PagingWatch]:
-        logger = logging.getLogger(_PAGING_LOGGER)
-        level = logger.level
-        if not logger.isEnabledFor(logging.WARNING):
-            logger.setLevel(logging.WARNING)
-        logger.addHandler(self)
-        try:
-            yield self
-        finally:
-            logger.removeHandler(self)
-            logger.setLevel(level)
 
 
 class _Clock(Protocol):
@@ -188,7 +144,6 @@ class _Run:
         self.now = now
         self.full = full
         self.progress = progress
-        self.watch = _PagingWatch()
         self.conversations = 0
         self.messages = 0
         self.posts = 0
@@ -251,7 +206,6 @@ class _Run:
                 break
             self.tick("conversations", seen, None)
         else:
-            self.watch.check("conversations")
             if newest is not None:
                 with transaction(conn):
                     self._advance_conversations(newest)
@@ -286,7 +240,6 @@ class _Run:
             if more:
                 extras[conv.id] = more
                 self.tick("messages", len(more), None)
-        self.watch.check("a conversation's messages")
         with transaction(conn):
             result = cache.upsert_conversations(conn, self.page_id, convs, now=self.now)
             for conv_id, msgs in extras.items():
@@ -328,7 +281,6 @@ class _Run:
                     merged = {c.id: c for c in (*post.comments, *more)}
                     post = dataclasses.replace(post, comments=tuple(merged.values()))
                 posts.append(post)
-            self.watch.check("a post's comments")
             if posts:
                 known_posts = _known_ids(conn, "posts", [p.id for p in posts])
                 known_all = _known_ids(conn, "messages", [c.id for p in posts for c in p.comments])
@@ -345,7 +297,6 @@ class _Run:
                 self.comments += result.messages_new
                 self.reopened += result.reopened
             self.tick("feed", seen, None)
-        self.watch.check("posts")
         with transaction(conn):
             self._advance_feed(started, deep)
         self.tick("feed", seen, seen)
@@ -482,11 +433,10 @@ def _sync_locked(
             calls=int(client.calls) - edge_calls0,
         )
 
-    with run.watch.installed():
-        guarded(EDGE_CONVERSATIONS, run.sync_conversations)
-        deep = full or _deep_sweep_due(conn, page_id, started, deep_sweep_hours)
-        since = None if deep else started - timedelta(days=lookback_days)
-        guarded(EDGE_FEED, lambda: run.sync_feed(since, deep, started))
+    guarded(EDGE_CONVERSATIONS, run.sync_conversations)
+    deep = full or _deep_sweep_due(conn, page_id, started, deep_sweep_hours)
+    since = None if deep else started - timedelta(days=lookback_days)
+    guarded(EDGE_FEED, lambda: run.sync_feed(since, deep, started))
 
     with transaction(conn):
         # Expired snoozes return to open; they are not "reopened by new inbound" in the report.

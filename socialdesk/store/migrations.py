@@ -43,9 +43,13 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         if name in done:
             continue
         # executescript() commits implicitly, so wrap the statements ourselves.
-        statements = "BEGIN IMMEDIATE;\n" + script + (
-            f"\nINSERT INTO schema_migrations (name, applied_at) VALUES ('{name}', "
-            f"{int(time.time())});\nCOMMIT;"
+        statements = (
+            "BEGIN IMMEDIATE;\n"
+            + script
+            + (
+                f"\nINSERT INTO schema_migrations (name, applied_at) VALUES ('{name}', "
+                f"{int(time.time())});\nCOMMIT;"
+            )
         )
         try:
             conn.executescript(statements)

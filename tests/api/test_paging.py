@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 import httpx
 import pytest
 
+from socialdesk.api.errors import PagingLoop
 from socialdesk.api.paging import MAX_REVISITS, iter_from_link, iter_pages, strip_token
+from socialdesk.errors import ExitCode
 from tests.api.conftest import TOKEN, FakeTime, Recorder, load, make_client, ok
 
 
@@ -48,23 +48,25 @@ def test_single_page_makes_one_call() -> None:
     assert client.calls == 1
 
 
-def test_repeating_next_link_stops(caplog: pytest.LogCaptureFixture) -> None:
-    """A next link that repeats ends the walk instead of looping forever."""
+def test_repeating_next_link_raises_after_yielding_what_was_read() -> None:
+    """A next link that repeats ends the walk with PagingLoop (never a silent, partial end)."""
     loop = {
         "data": [{"id": "1"}],
         "paging": {"next": "https://graph.facebook.com/v26.0/111/feed?after=A"},
     }
     recorder = Recorder(lambda request: ok(loop))
     client = make_client(recorder, FakeTime())
-    with caplog.at_level(logging.WARNING):
-        pages = list(iter_pages(client, "/111/feed", edge="feed"))
+    pages: list[list[dict[str, object]]] = []
+    with pytest.raises(PagingLoop) as info:
+        for page in iter_pages(client, "/111/feed", edge="feed"):
+            pages.append(page)
     assert len(pages) == 2
     assert client.calls == 2
-    assert "repeats" in caplog.text
+    assert info.value.exit_code == ExitCode.UNAVAILABLE
 
 
-def test_two_link_cycle_stops() -> None:
-    """Empty pages cycling A → B → A stop after a bounded number of revisits."""
+def test_two_link_cycle_raises() -> None:
+    """Empty pages cycling A → B → A raise after a bounded number of revisits."""
     base = "https://graph.facebook.com/v26.0/111/feed"
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -73,9 +75,9 @@ def test_two_link_cycle_stops() -> None:
         return ok({"data": [], "paging": {"next": nxt}})
 
     client = make_client(Recorder(handler), FakeTime())
-    pages = list(iter_pages(client, "/111/feed"))
-    assert 3 <= len(pages) <= 1 + 2 * MAX_REVISITS
-    assert client.calls == len(pages)
+    with pytest.raises(PagingLoop):
+        list(iter_pages(client, "/111/feed"))
+    assert 3 <= client.calls <= 1 + 2 * MAX_REVISITS
 
 
 def test_empty_page_pointing_at_itself_is_retried_once_more() -> None:
