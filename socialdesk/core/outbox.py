@@ -48,6 +48,7 @@ from socialdesk.models import (
 )
 from socialdesk.store import outbox as store
 from socialdesk.store.db import transaction
+from socialdesk.store.lock import join_senders
 
 if TYPE_CHECKING:
     from socialdesk.api.client import GraphClient
@@ -127,7 +128,13 @@ def _confirm(
 
 
 def recover(conn: sqlite3.Connection, *, now: datetime, page_id: str | None = None) -> int:
-    """``sending → unknown`` and leftover ``queued → failed``; returns the rows made unknown."""
+    """``sending → unknown`` and leftover ``queued → failed``; returns the rows made unknown.
+
+    Only rows of dead processes are touched: while another sender is alive (its shared place
+    in :func:`socialdesk.store.lock.join_senders`), its rows are left alone.
+    """
+    if not join_senders(conn):
+        return 0
     with transaction(conn, durable=True):
         unknown, _ = store.recover_interrupted(conn, now=now, page_id=page_id)
     return unknown
@@ -311,6 +318,7 @@ def queue(
     """
     if not texts:
         raise UsageError("nothing to send")
+    join_senders(conn)  # queued rows of a live process are not orphans
     for t in texts:
         textcheck.check_text(t)
     if private and len(texts) > 1:
@@ -367,6 +375,7 @@ def send_one(
     Returns the final entry when sent; raises the API's error after recording ``failed``, or
     :class:`SendUnknown` after recording ``unknown``.
     """
+    join_senders(conn)  # so that no other process takes this row for an orphan
     rec = store.get(conn, outbox_id)
     with transaction(conn, durable=True):
         if not store.mark_sending(conn, outbox_id, now=clock.now()):

@@ -37,19 +37,6 @@ ACTIVE_STATES: tuple[OutboxState, ...] = (
 )
 """States in which a row may have reached (or may still reach) the customer."""
 
-_SIDE_TABLES = """
-CREATE TABLE IF NOT EXISTS outbox_meta (
-    key    TEXT PRIMARY KEY,
-    value  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox_review (
-    outbox_id    INTEGER PRIMARY KEY,
-    absent_at    INTEGER,
-    resolution   TEXT,
-    resolved_at  INTEGER
-);
-"""
-
 
 @dataclass(frozen=True)
 class OutboxRecord:
@@ -67,16 +54,8 @@ def _ts(dt: datetime) -> int:
     return int(dt.timestamp())
 
 
-def ensure_tables(conn: sqlite3.Connection) -> None:
-    """Create the outbox's side tables if this database does not have them yet (cheap no-op)."""
-    for stmt in _SIDE_TABLES.split(";"):
-        if stmt.strip():
-            conn.execute(stmt)
-
-
 def db_id(conn: sqlite3.Connection) -> str:
     """This database's random identity (created on first use)."""
-    ensure_tables(conn)
     row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'db_id'").fetchone()
     if row is not None:
         return str(row[0])
@@ -222,7 +201,6 @@ def recover_interrupted(
 
 def get(conn: sqlite3.Connection, outbox_id: int) -> OutboxRecord:
     """One row by id; :class:`UsageError` if there is none."""
-    ensure_tables(conn)
     row = conn.execute(f"{_SELECT} WHERE o.id = ?", (outbox_id,)).fetchone()
     if row is None:
         raise UsageError(f"no outbox entry {outbox_id}", hint="see `socialdesk outbox`")
@@ -239,7 +217,6 @@ def list_records(
     limit: int | None = None,
 ) -> list[OutboxRecord]:
     """Rows matching the filters, oldest first (``limit`` keeps the newest)."""
-    ensure_tables(conn)
     clauses: list[str] = []
     params: list[object] = []
     if page_id is not None:
@@ -284,7 +261,6 @@ def sent_message_ids(conn: sqlite3.Connection, thread_id: str) -> set[str]:
 
 def mark_absent(conn: sqlite3.Connection, outbox_id: int, *, now: datetime) -> None:
     """Record that reading the thread back showed this ``unknown`` row's message absent."""
-    ensure_tables(conn)
     conn.execute(
         "INSERT INTO outbox_review (outbox_id, absent_at) VALUES (?, ?)"
         " ON CONFLICT (outbox_id) DO UPDATE SET absent_at = excluded.absent_at",
@@ -296,7 +272,6 @@ def set_resolution(
     conn: sqlite3.Connection, outbox_id: int, resolution: str, *, now: datetime
 ) -> None:
     """Record the operator's (or ack's) resolution of an ``unknown`` row."""
-    ensure_tables(conn)
     conn.execute(
         "INSERT INTO outbox_review (outbox_id, resolution, resolved_at) VALUES (?, ?, ?)"
         " ON CONFLICT (outbox_id) DO UPDATE SET resolution = excluded.resolution,"
@@ -344,7 +319,6 @@ def tag_added_at(conn: sqlite3.Connection, thread_id: str, tag: str) -> datetime
 
 def plan_key(conn: sqlite3.Connection) -> bytes:
     """This database's secret key for signing ack plans (created on first use)."""
-    ensure_tables(conn)
     conn.execute(
         "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('plan_key', ?)",
         (secrets.token_hex(32),),

@@ -190,7 +190,25 @@ CREATE TABLE sync_log (
 CREATE INDEX sync_log_page_edge ON sync_log (page_id, edge, finished_at);
 """
 
+M002_OUTBOX_SIDE_TABLES = """
+-- Key/value facts of this database: 'db_id' (a random identity that ack plan files carry) and
+-- 'plan_key' (the HMAC key that signs ack plans). Never exported.
+CREATE TABLE IF NOT EXISTS outbox_meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+-- What only the operator's review of an `unknown` send adds: when reading the thread back showed
+-- the message absent, and how the operator resolved it ('resent:ID' or 'dropped').
+CREATE TABLE IF NOT EXISTS outbox_review (
+    outbox_id    INTEGER PRIMARY KEY,
+    absent_at    INTEGER,
+    resolution   TEXT,
+    resolved_at  INTEGER
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_outbox_side_tables", M002_OUTBOX_SIDE_TABLES),
 ]
 """Ordered (name, SQL script) pairs; applied in order, each in one transaction."""

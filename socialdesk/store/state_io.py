@@ -33,6 +33,7 @@ TABLES: dict[str, str] = {
     "thread_tag": "thread_tags",
     "triage_log": "triage_log",
     "outbox": "outbox",
+    "outbox_review": "outbox_review",
     "watermark": "watermarks",
 }
 """Line type → table. Columns are read from the schema, so added columns travel too."""

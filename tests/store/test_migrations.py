@@ -81,6 +81,8 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "is_hidden",
     ),
     "triage_log": ("id", "thread_id", "page_id", "action", "detail", "at"),
+    "outbox_meta": ("key", "value"),
+    "outbox_review": ("outbox_id", "absent_at", "resolution", "resolved_at"),
     "watermarks": ("page_id", "edge", "key", "value_at", "value_id", "updated_at"),
 }
 

@@ -37,6 +37,9 @@ def populated() -> sqlite3.Connection:
         " 'reply', 10, 11, 12, 'b2')",
         (PAGE,),
     )
+    conn.execute(
+        "INSERT INTO outbox_review (outbox_id, resolution, resolved_at) VALUES (1, 'dropped', 13)"
+    )
     wm.set_watermark(conn, PAGE, "conversations", at=at(3), id="t2", now=at(9))
     return conn
 
