@@ -9,8 +9,7 @@ States: ``queued → sending → sent | failed | unknown``; ``unknown → sent |
 reconciliation or the operator. Every transition names the state it leaves, so two processes
 racing on one row cannot both move it (the loser sees ``False``).
 
-Two side tables are created here on first use (``CREATE TABLE IF NOT EXISTS``), because they
-belong to the outbox alone:
+Two side tables (migration ``m002_outbox_side_tables``) belong to the outbox alone:
 
 - ``outbox_meta``: key/value; holds ``db_id``, a random identity of this database that ack plans
   carry, so a plan made against another database is refused.
