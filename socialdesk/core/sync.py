@@ -194,9 +194,11 @@ class _Run:
                 newest = at if newest is None else max(newest, at)
                 unchanged = _unchanged(conv, tokens.get(conv.id))
                 if old_at is not None and at <= old_at and unchanged:
-                    # Everything older than this was committed by a walk that completed.
+                    # Everything older than this was committed by a walk that completed. The
+                    # order is not documented, so the rest of this page (already fetched, free)
+                    # is still looked at: a newer conversation listed after this one is kept.
                     reached_watermark = True
-                    break
+                    continue
                 if not unchanged or self.full:
                     changed.append(conv)
             self._store_conversations(changed)
