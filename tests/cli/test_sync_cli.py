@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -103,3 +105,51 @@ def test_sync_skips_with_a_message_while_another_sync_holds_the_lock(
         result = runner.invoke(app, ["sync"])
     assert result.exit_code == 0, result.output
     assert "skipped" in result.stdout
+
+
+def test_token_and_proof_never_reach_the_database_logs_or_exports(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch, isolated_home: object, tmp_path: Path
+) -> None:
+    """After login, syncs (one failing), --debug logs and exports, no file or output holds them."""
+    import hashlib
+    import hmac
+
+    sb: Any = sandbox_env.sandbox
+    token = sandbox_env.token
+    secret = "app-secret-for-the-proof"
+    proof = hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+    sb.require_appsecret_proof(secret)
+    monkeypatch.setenv("SOCIALDESK_APP_SECRET", secret)
+    monkeypatch.delenv("SOCIALDESK_TOKEN")
+    login = runner.invoke(
+        app, ["auth", "login", "--page-id", sandbox_env.page_id, "--token-stdin"], input=token
+    )
+    assert login.exit_code == 0, login.output
+    outputs = [login.output]
+    for args in (["--debug", "sync"], ["sync", "--full", "--json"], ["list", "--json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout + result.stderr)
+    outputs.append(runner.invoke(app, ["show", "1", "--json"]).stdout)
+    sb.invalidate_token(token)
+    failed = runner.invoke(app, ["--debug", "sync"])
+    assert failed.exit_code == 3
+    outputs.append(failed.stdout + failed.stderr)
+    export = tmp_path / "state.jsonl"
+    assert runner.invoke(app, ["state", "export", str(export)]).exit_code == 0
+    paths = resolve_paths()
+    files = [export] + [
+        f
+        for f in Path(paths.data_dir).rglob("*")
+        if f.is_file() and paths.token_dir not in f.parents
+    ]
+    files += [paths.config_file]
+    # The one place the token may be: the 0600 token file (proves the grep below can see it).
+    assert any(token.encode() in f.read_bytes() for f in paths.token_dir.rglob("*") if f.is_file())
+    assert any(f.name.startswith("socialdesk.db") for f in files)
+    for secret_text in (token, proof, secret):
+        needle = secret_text.encode()
+        for f in files:
+            assert needle not in f.read_bytes(), f"{f.name} holds a secret"
+        for out in outputs:
+            assert secret_text not in out
