@@ -166,7 +166,7 @@ def prepare_run(
     settle = core_outbox.settle_seconds() if settle_s is None else settle_s
     report = core_outbox.startup(conn, client, page_id, now=clock.now(), settle_s=settle)
     rounds = 0
-    while rounds < max_wait_rounds and _young_ack_unknowns(conn, page_id):
+    while rounds < max_wait_rounds and _young_ack_unknowns(conn, page_id, clock.now(), settle):
         rounds += 1
         sleep(settle)
         again = core_outbox.reconcile(conn, client, page_id, now=clock.now(), settle_s=settle)
@@ -186,9 +186,19 @@ def prepare_run(
     return report
 
 
-def _young_ack_unknowns(conn: sqlite3.Connection, page_id: str) -> bool:
+def _young_ack_unknowns(
+    conn: sqlite3.Connection, page_id: str, now: datetime, settle: float
+) -> bool:
+    """Unknown ``ack`` rows that waiting the settle delay may still prove absent.
+
+    Older rows whose absence read-back cannot prove (a busy conversation) are not waited for:
+    their threads are skipped until the operator resolves them.
+    """
+    limit = timedelta(seconds=settle)
     return any(
-        rec.entry.origin == "ack" and rec.absent_at is None
+        rec.entry.origin == "ack"
+        and rec.absent_at is None
+        and now - (rec.entry.started_at or rec.entry.created_at) < limit
         for rec in store.list_records(conn, page_id=page_id, states=[OutboxState.UNKNOWN])
     )
 

@@ -144,22 +144,43 @@ def _normal(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n"))
 
 
+READ_BACK_DM = 50
+"""How many of a conversation's newest messages reconciliation reads (one request)."""
+
+
+@dataclass(frozen=True)
+class _ReadBack:
+    messages: list[Message]
+    complete: bool
+    """Whether ``messages`` is the whole thread (else only its newest part)."""
+
+
 def _read_back(
     conn: sqlite3.Connection, client: GraphClient, page_id: str, entry: OutboxEntry
-) -> list[Message] | None:
+) -> _ReadBack | None:
     """The Page's recent messages where ``entry`` would have landed; ``None`` if unknowable."""
     from socialdesk.api import graph
 
-    if entry.kind in (SendKind.DM_RESPONSE, SendKind.DM_HUMAN_AGENT):
-        return graph.get_conversation_messages(client, page_id, entry.thread_id, limit=50)
     if entry.kind is SendKind.COMMENT_PUBLIC:
-        return graph.get_comment_thread(client, page_id, entry.thread_id, limit=100)
-    # A private reply lands in the commenter's Messenger conversation, if we know it.
-    customer = store.thread_customer(conn, entry.thread_id)
-    conv = store.dm_thread_for(conn, page_id, customer) if customer else None
+        # Every page of replies is read: the list is complete.
+        return _ReadBack(graph.get_comment_thread(client, page_id, entry.thread_id), True)
+    if entry.kind in (SendKind.DM_RESPONSE, SendKind.DM_HUMAN_AGENT):
+        conv: str | None = entry.thread_id
+    else:
+        # A private reply lands in the commenter's Messenger conversation, if we know it.
+        customer = store.thread_customer(conn, entry.thread_id)
+        conv = store.dm_thread_for(conn, page_id, customer) if customer else None
     if conv is None:
         return None
-    return graph.get_conversation_messages(client, page_id, conv, limit=50)
+    msgs = graph.get_conversation_messages(client, page_id, conv, limit=READ_BACK_DM)
+    # The client may have shrunk the page after a "reduce the amount of data" answer.
+    asked = min(READ_BACK_DM, client.page_size.get(graph.EDGE_MESSAGES, READ_BACK_DM))
+    return _ReadBack(msgs, len(msgs) < asked)
+
+
+def _covers(back: _ReadBack, since: datetime) -> bool:
+    """Whether the read-back shows everything created since ``since`` (so absence is proof)."""
+    return back.complete or any(m.created_at < since for m in back.messages)
 
 
 def reconcile(
@@ -180,19 +201,19 @@ def reconcile(
     errors: list[str] = []
     for (thread_id, _kind), recs in by_thread.items():
         try:
-            messages = _read_back(conn, client, page_id, recs[0].entry)
+            back = _read_back(conn, client, page_id, recs[0].entry)
         except AuthError:
             raise
         except SocialdeskError as exc:
             errors.append(f"{thread_id}: {exc.message}")
             pending += len(recs)
             continue
-        if messages is None:
+        if back is None:
             pending += len(recs)
             continue
         claimed = store.sent_message_ids(conn, thread_id)
         outs = sorted(
-            (m for m in messages if m.direction is Direction.OUT and m.id not in claimed),
+            (m for m in back.messages if m.direction is Direction.OUT and m.id not in claimed),
             key=lambda m: m.created_at,
         )
         for rec in sorted(recs, key=lambda r: r.entry.id):
@@ -207,7 +228,7 @@ def reconcile(
                 outs.remove(match)
                 _confirm(conn, entry.id, match.id, now=now)
                 found += 1
-            elif now - started >= settle:
+            elif now - started >= settle and _covers(back, started - SKEW):
                 with transaction(conn, durable=True):
                     store.mark_absent(conn, entry.id, now=now)
                 absent += 1
