@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from socialdesk.cli.app import app
 
@@ -270,11 +271,54 @@ def _print_json(data: object) -> None:
 DEFAULT_QUERY = "is:open is:awaiting"
 
 
-@app.command("list")
+class QueryCommand(TyperCommand):
+    """A command whose arguments form a query: ``-tag:vip`` is a negated term, not an option.
+
+    Click would read ``-tag:vip`` as the short options ``-t -a -g …``. Before parsing, every
+    argument that is not one of the command's own options (or an option's value) moves behind
+    a ``--``, in its original order, so ``socialdesk list is:dm -tag:vip --limit 5`` just works.
+    An unknown ``--long`` option stays an option, so a typo is still reported as one.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Typer vendors click privately: options are recognised by duck typing, not isinstance.
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if getattr(param, "param_type_name", "") == "option":
+                for name in (*param.opts, *param.secondary_opts):
+                    flag = getattr(param, "is_flag", False) or getattr(param, "count", False)
+                    takes_value[name] = not flag
+        options: list[str] = []
+        terms: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                terms.extend(args[i + 1 :])
+                break
+            name = arg.split("=", 1)[0]
+            if name in takes_value or arg.startswith("--"):
+                # Known options, and unknown long ones (click then names them): never a term.
+                options.append(arg)
+                if takes_value.get(name) and "=" not in arg and i + 1 < len(args):
+                    options.append(args[i + 1])
+                    i += 1
+            else:
+                terms.append(arg)
+            i += 1
+        return super().parse_args(ctx, [*options, "--", *terms] if terms else options)
+
+
+@app.command("list", cls=QueryCommand)
 def list_(
-    query: Annotated[
-        str | None,
-        typer.Argument(help=f"A query (default: {DEFAULT_QUERY!r}). See README 'Queries'."),
+    query_words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[QUERY]...",
+            help=f"A query (default: {DEFAULT_QUERY!r}); several words are ANDed. "
+            "See README 'Queries'.",
+            show_default=False,
+        ),
     ] = None,
     sort: Annotated[
         str,
@@ -291,6 +335,7 @@ def list_(
     from socialdesk.core.windows import window_for_conn
     from socialdesk.store import threads as store_threads
 
+    query = " ".join(query_words) if query_words else None
     session = Session.open()
     try:
         page_cfg = session.page(page)

@@ -148,13 +148,35 @@ END)"""
 """Unix time the applicable window closes, or NULL; needs the ``qnow`` and ``qha`` parameters."""
 
 
-def _error(text: str, start: int, end: int, message: str, extra: str = "") -> UsageError:
-    shown = "".join(" " if c.isspace() or not c.isprintable() else c for c in text)
-    caret = " " * start + "^" * max(1, end - start)
-    hint = f"{shown}\n{caret}"
-    if extra:
-        hint += f"\n{extra}"
-    return UsageError(f"{message} at position {start + 1}", hint=hint)
+class QueryError(UsageError):
+    """A bad query: the message names the term and its position; ``start``/``end`` span it.
+
+    The hint stays one line (the CLI prints errors as single lines); a UI that can draw a caret
+    under the query (the inbox's search box) uses ``query``, ``start`` and ``end``.
+    """
+
+    def __init__(self, message: str, hint: str, *, query: str, start: int, end: int) -> None:
+        super().__init__(message, hint=hint)
+        self.query = query
+        self.start = start
+        self.end = end
+
+
+SYNTAX_HINT = (
+    "queries: is:dm|comment|open|done|snoozed|awaiting, tag:NAME, from:NAME, older:2h, "
+    'newer:3d, expires:<2h, page:NAME, words, "quoted phrases", -term negates, a OR b'
+)
+"""The one-line summary of the language shown when an error has nothing more specific."""
+
+
+def _error(text: str, start: int, end: int, message: str, extra: str = "") -> QueryError:
+    return QueryError(
+        f"{message} at position {start + 1}",
+        hint=extra or SYNTAX_HINT,
+        query=text,
+        start=start,
+        end=max(end, start + 1),
+    )
 
 
 def parse_duration(value: str) -> int:

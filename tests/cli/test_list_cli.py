@@ -41,6 +41,10 @@ THREAD_KEYS = {
     "snippet",
 }
 MESSAGE_KEYS = {"id", "direction", "author", "text", "attachments", "created_at"}
+# Exactly what the README's "JSON output" section documents: a new field must be documented.
+LIST_DOCUMENTED = THREAD_KEYS | {"snoozed_until"}
+SHOW_DOCUMENTED = LIST_DOCUMENTED | {"messages", "note", "other_threads"}
+MESSAGE_DOCUMENTED = MESSAGE_KEYS | {"parent_id", "is_hidden"}
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 HOSTILE = "Mallory \x1b[2J\x1b]52;c;cm0=\x07\u202etxt.exe\u202c \x9b31m [bold red]x[/bold red]"
 
@@ -65,11 +69,11 @@ def test_list_json_has_the_documented_shape(synced: SandboxEnv) -> None:
     rows = _list_json()
     assert rows
     for row in rows:
-        assert set(row) >= THREAD_KEYS
+        assert set(row) == LIST_DOCUMENTED
         assert row["status"] == "open" and row["awaiting_reply"] is True
         assert row["page_id"] == synced.page_id
         assert set(row["customer"]) == {"id", "name"}
-        assert set(row["window"]) >= {"kind", "closes_at"}
+        assert set(row["window"]) in ({"kind", "closes_at"}, {"kind", "closes_at", "closed_at"})
         assert ISO_Z.match(row["last_message_at"]) and ISO_Z.match(row["request_at"])
         assert row["channel"] in ("dm", "comment")
 
@@ -112,9 +116,13 @@ def test_show_json_adds_messages_note_and_post(synced: SandboxEnv) -> None:
     data = json.loads(result.stdout)
     assert set(data) >= THREAD_KEYS | {"messages", "note", "post"}
     assert data["post"]["id"]
+    assert set(data) == SHOW_DOCUMENTED | {"post"} and set(data["post"]) == {"id", "message"}
     assert data["messages"]
     for m in data["messages"]:
-        assert set(m) >= MESSAGE_KEYS
+        assert set(m) == MESSAGE_DOCUMENTED
+        assert set(m["author"]) == {"id", "name"}
+        for a in m["attachments"]:
+            assert set(a) == {"kind", "url", "name", "mime_type"}
         assert ISO_Z.match(m["created_at"])
         assert m["direction"] in ("in", "out")
     stamps = [m["created_at"] for m in data["messages"]]
@@ -122,7 +130,7 @@ def test_show_json_adds_messages_note_and_post(synced: SandboxEnv) -> None:
     dm = _list_json("is:dm", "--limit", "1")[0]
     result = runner.invoke(app, ["show", dm["id"], "--json"])
     assert result.exit_code == 0
-    assert "post" not in json.loads(result.stdout)
+    assert set(json.loads(result.stdout)) == SHOW_DOCUMENTED
 
 
 def test_show_human_prints_messages_safely(synced: SandboxEnv) -> None:
@@ -209,3 +217,32 @@ def test_render_thread_table_sanitises_customer_text() -> None:
     assert "line one" in out and "line two" in out  # one line per thread
     assert len(out.strip().splitlines()) == 4  # header, rule, two rows
     assert "22h" in out  # window time left
+
+
+def test_list_query_words_and_negated_terms_need_no_quoting(synced: SandboxEnv) -> None:
+    """`list is:dm -tag:x` and `list -is:comment` work unquoted; options may come anywhere."""
+    everything = _list_json("", "--limit", "500")
+    dms = {r["id"] for r in everything if r["channel"] == "dm"}
+    assert dms and len(dms) < len(everything)
+    assert {r["id"] for r in _list_json("-is:comment", "--limit", "500")} == dms
+    assert {
+        r["id"] for r in _list_json("--limit", "500", "is:open", "-is:comment", "-tag:hot")
+    } == {r["id"] for r in everything if r["channel"] == "dm" and r["status"] == "open"}
+    assert {r["id"] for r in _list_json("--limit=500", "--", "-is:comment")} == dms
+
+
+def test_list_unknown_option_and_missing_value_are_usage_errors(synced: SandboxEnv) -> None:
+    """A mistyped --option is never read as a query; --sort without a value is exit 2."""
+    for args in (["--bogus"], ["--sort"], ["is:dm", "--limit"]):
+        result = runner.invoke(app, ["list", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stdout == ""
+
+
+def test_bad_query_error_is_one_line_with_a_one_line_hint(synced: SandboxEnv) -> None:
+    """The error names the term and its position; the hint is a single readable line."""
+    result = runner.invoke(app, ["list", "is:dm", "OR"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: 'OR' needs a term on each side at position 7"
+    assert len(lines) == 2 and lines[1].startswith("hint: ") and "⏎" not in lines[1]
