@@ -79,7 +79,30 @@ class Session:
 
             self.paths.ensure()
             self._db = open_db(self.paths.db_file)
+            self._record_page_names(self._db)
         return self._db
+
+    def _record_page_names(self, conn: sqlite3.Connection) -> None:
+        """Store the configured page names, so ``page:NAME`` queries find every page by name.
+
+        Only names that differ are written (usually nothing); a busy database is not worth
+        failing a read-only command for, so that case is left to the next command.
+        """
+        if not self.config.pages:
+            return
+        from socialdesk.store import cache
+        from socialdesk.store.db import transaction
+
+        stored = dict(conn.execute("SELECT id, name FROM pages").fetchall())
+        stale = [p for p in self.config.pages.values() if stored.get(p.id) != p.name]
+        if not stale:
+            return
+        try:
+            with transaction(conn):
+                for p in stale:
+                    cache.upsert_page(conn, p.id, p.name, now=self.clock.now())
+        except sqlite3.OperationalError:
+            pass
 
     @property
     def db_opened(self) -> bool:
