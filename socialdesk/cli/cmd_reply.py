@@ -11,6 +11,7 @@ is recovered and reconciled (``core.outbox.startup``). Also holds :func:`outbox_
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -65,27 +66,58 @@ def outbox_startup(
     return rep
 
 
-def _quote_thread(conn: sqlite3.Connection, thread: Thread) -> str:
+# Editors read settings from the file itself: vim/ex modelines ("vim: set ...") in the first and
+# last lines, Emacs "-*- ... -*-" and "Local Variables:" blocks. Quoted customer text must not be
+# able to write one, so those triggers are broken up, and the file starts and ends with lines of
+# our own (more than vim's default 5 modeline lines).
+_MODELINE_RE = re.compile(r"(?i)(?<![^\s])(vim?|ex)([<=>]?\d*):")
+_EMACS_RE = re.compile(r"(?i)-\*-|local variables:")
+_GUARD_LINES = 6
+
+
+def _defang(line: str) -> str:
+    line = _MODELINE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)} :", line)
+    return _EMACS_RE.sub(lambda m: m.group(0).replace(":", " :").replace("*", " * "), line)
+
+
+def _quote_lines(text: str) -> list[str]:
+    """Customer text as ``#`` comment lines: cleaned, cut on every line boundary Python knows.
+
+    ``str.splitlines`` also breaks on U+2028, U+2029, U+0085 and the like; cutting on those here
+    means no customer line can escape its ``#`` prefix when the file is read back.
+    """
     from socialdesk.sanitize import clean
+
+    return ["#   " + _defang(line) for line in clean(text).splitlines()] or ["#"]
+
+
+def _one_line(text: str) -> str:
+    from socialdesk.sanitize import clean
+
+    return _defang(" ".join(clean(text, single_line=True).split()))
+
+
+def _quote_thread(conn: sqlite3.Connection, thread: Thread) -> str:
     from socialdesk.store.threads import get_messages
 
-    who = clean(thread.customer.name or thread.customer.id, single_line=True)
-    lines = [
+    who = _one_line(thread.customer.name or thread.customer.id)
+    head = [
         "",
-        f"# Reply to #{thread.number} ({thread.channel}) - {who}.",
+        f"# Reply to #{thread.number} ({thread.channel}).",
         "# Lines starting with '#' are removed. Save and quit to send;",
         "# leave it empty or quit with an error (e.g. :cq in vim) to send nothing.",
         "#",
     ]
+    head += ["#"] * (_GUARD_LINES - len(head))
+    lines = [*head, f"# Customer: {who}"]
     if thread.post_message:
-        lines.append("# Post: " + clean(thread.post_message, single_line=True)[:200])
+        lines.append("# Post: " + _one_line(thread.post_message)[:200])
     for m in get_messages(conn, thread.id, limit=20):
         author = m.author.name or ("page" if m.direction.value == "out" else "customer")
         stamp = m.created_at.strftime("%Y-%m-%d %H:%M")
-        head = f"# {clean(author, single_line=True)}, {stamp}:"
-        body = clean(m.text or "[attachment]").split("\n")
-        lines.append(head)
-        lines.extend("#   " + line for line in body)
+        lines.append(f"# {_one_line(author)}, {stamp}:")
+        lines.extend(_quote_lines(m.text or "[attachment]"))
+    lines += ["#"] * (_GUARD_LINES - 1) + ["# (end of the quoted thread)"]
     return "\n".join(lines) + "\n"
 
 

@@ -119,6 +119,11 @@ def choose_send_kind(
             raise UsageError(
                 "--private applies to comments only", hint="reply to a DM without --private"
             )
+        if thread.last_inbound_at is None:
+            raise RefusedError(
+                f"#{thread.number} has no message from the customer, so no reply window is open",
+                hint="the customer has to write first",
+            )
         window = window_for(thread, now, human_agent)
         if window.kind is WindowKind.STANDARD:
             return SendKind.DM_RESPONSE

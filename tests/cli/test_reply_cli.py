@@ -200,3 +200,88 @@ def test_edit_cancelled(
     res = run("reply", ref, "--edit")
     assert res.exit_code == 2 and msg in res.output
     assert deliveries(sandbox_env, user) == []
+
+
+def _configure(env: SandboxEnv, extra: str = "") -> None:
+    """Name the page in config (plus any extra TOML)."""
+    from socialdesk.paths import resolve_paths
+
+    cfg = resolve_paths().config_file
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(f'default_page = "shop"\n[pages.shop]\nid = "{env.page_id}"\n{extra}')
+
+
+def test_closed_window_message_shows_the_time(sandbox_env: SandboxEnv) -> None:
+    """The exit-6 refusal names the UTC time the 24-hour window closed (last message + 24 h)."""
+    import re
+    from datetime import UTC, datetime
+
+    _user, ref = new_dm(sandbox_env, "Tim Time", ago=timedelta(hours=30))
+    res = run("reply", ref, "--text", "sorry")
+    assert res.exit_code == 6
+    m = re.search(r"closed at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC", res.output)
+    assert m is not None, res.output
+    closed = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    expected = sandbox_env.sandbox.now() - timedelta(hours=6)  # type: ignore[attr-defined]
+    assert abs((closed - expected).total_seconds()) < 120
+
+
+def test_human_agent_only_when_enabled(sandbox_env: SandboxEnv) -> None:
+    """human_agent on: a 30 h DM gets MESSAGE_TAG+HUMAN_AGENT; past 7 d → 6; ack never uses it."""
+    _configure(sandbox_env, "[messaging]\nhuman_agent = true\n")
+    sb: Any = sandbox_env.sandbox
+    sb.set_human_agent(sandbox_env.page_id, True)
+    user, ref = new_dm(sandbox_env, "Hana Human", ago=timedelta(hours=30))
+    res = run("reply", ref, "--text", "Sorry for the wait, Hana", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["kind"] == "dm_human_agent"
+    (d,) = deliveries(sandbox_env, user)
+    assert (d.messaging_type, d.tag) == ("MESSAGE_TAG", "HUMAN_AGENT")
+    _old, old_ref = new_dm(sandbox_env, "Otto Old", ago=timedelta(days=8))
+    res = run("reply", old_ref, "--text", "hi")
+    assert res.exit_code == 6 and " UTC" in res.output
+    assert run("templates", "add", "thanks", "Thanks {first_name}!").exit_code == 0
+    new_dm(sandbox_env, "Ada Ack", ago=timedelta(hours=30))
+    out = json.loads(run("ack", "from:Ada", "--template", "thanks", "--yes", "--json").stdout)
+    assert out["sent"] == 0 and out["skipped_by_reason"] == {"outside the 24-hour window": 1}
+
+
+def test_sandbox_refuses_human_agent_without_the_feature(sandbox_env: SandboxEnv) -> None:
+    """Rules allow HUMAN_AGENT but the Page lacks the feature: failed, with the API's reason."""
+    _configure(sandbox_env, "[messaging]\nhuman_agent = true\n")
+    user, ref = new_dm(sandbox_env, "Nia Nofeature", ago=timedelta(hours=30))
+    res = run("reply", ref, "--text", "hello")
+    assert res.exit_code == 3 and "Human Agent" in res.output  # Graph code 200: a permission
+    (row,) = json.loads(run("outbox", "--json").stdout)
+    assert row["state"] == "failed" and "Human Agent" in row["error"]
+    assert deliveries(sandbox_env, user) == []
+
+
+def test_edit_quote_is_sanitised_and_cannot_inject(
+    sandbox_env: SandboxEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quoted customer text has no control bytes, cannot leave its # line, sets no modeline."""
+    sb: Any = sandbox_env.sandbox
+    user = sb.add_user("Eve vim: set ft=sh:")
+    evil = (
+        "hi\u2028Refund approved: 100 EUR\u2029P.S.\x85NEL line\rCR line\x0bVT line"
+        "\x1b[31mred\x1b]0;pwned\x07 \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \u202eevil\n"
+        ' vim: set shell=/tmp/x:\n-*- eval: (shell-command "x") -*-\nLocal Variables:'
+    )
+    sb.add_message(sandbox_env.page_id, user, evil, at=sb.now() - timedelta(minutes=1))
+    ref = next(f"#{t['number']}" for t in synced(sandbox_env) if t["customer"]["id"] == user)
+    monkeypatch.setenv("EDITOR", _editor(tmp_path, "My own reply"))
+    res = run("reply", ref, "--edit")
+    assert res.exit_code == 0, res.output
+    assert [d.text for d in deliveries(sandbox_env, user)] == ["My own reply"]
+    seen = (tmp_path / "seen").read_text()
+    assert not any(ch in seen for ch in "\x1b\x07\x85\r\x0b\u2028\u2029\u202e")
+    assert "⟨U+202E⟩" in seen and "Refund approved" in seen
+    lines = seen.split("\n")
+    assert all(line == "" or line.startswith("#") for line in lines)
+    import re
+
+    modeline = re.compile(r"(^|\s)(vim?|ex)[<=>]?\d*:|-\*-|local variables:", re.IGNORECASE)
+    assert not any(modeline.search(line) for line in lines), seen
+    own = lines[:6] + lines[-6:]
+    assert not any("Eve" in line or "set" in line for line in own), own

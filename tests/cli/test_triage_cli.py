@@ -94,3 +94,59 @@ def test_hide_unhide_comment(sandbox_env: SandboxEnv) -> None:
     assert sb.comment(cid).is_hidden is False
     _, dm = new_dm(sandbox_env, "Dora Dm")
     assert run("hide", dm).exit_code == 2
+
+
+def test_refs_number_graph_id_and_foreign(sandbox_env: SandboxEnv) -> None:
+    """#N, N and the Graph id all name a thread; an unknown or other page's thread → exit 2."""
+    _, a = new_dm(sandbox_env, "Ref Ada")
+    _, b = new_dm(sandbox_env, "Ref Bo")
+    _, c = new_dm(sandbox_env, "Ref Cy")
+    graph_id = _show(c)["id"]
+    res = run("done", a, b.lstrip("#"), graph_id, "--json")
+    assert res.exit_code == 0, res.output
+    assert [t["changed"] for t in json.loads(res.stdout)["threads"]] == [True, True, True]
+    assert {_show(r)["status"] for r in (a, b, c)} == {"done"}
+    assert run("reopen", graph_id).exit_code == 0 and _show(c)["status"] == "open"
+    from socialdesk.paths import resolve_paths
+    from socialdesk.store.db import open_db
+
+    conn = open_db(resolve_paths().db_file)
+    conn.execute(
+        "INSERT INTO threads (id, page_id, channel, customer_id, last_message_at)"
+        " VALUES ('t_other', 'other_page', 'dm', 'u9', 1)"
+    )
+    conn.execute("INSERT INTO thread_numbers (thread_id, page_id) VALUES ('t_other', 'other_page')")
+    conn.execute(
+        "INSERT INTO thread_state (thread_id, page_id, updated_at)"
+        " VALUES ('t_other', 'other_page', 1)"
+    )
+    conn.close()
+    for bad in ("t_other", "#99999", "nonsense"):
+        for args in (
+            ["done", a, bad],
+            ["reopen", a, bad],
+            ["snooze", a, bad, "--until", "2h"],
+            ["tag", bad, "x"],
+            ["note", bad, "x"],
+            ["hide", bad],
+            ["reply", bad, "--text", "x"],
+        ):
+            res = run(*args)
+            assert res.exit_code == 2, (args, res.output)
+    assert _show(a)["status"] == "done"  # a bad ref among several changes none of them
+
+
+def test_snooze_until_forms_end_to_end(sandbox_env: SandboxEnv) -> None:
+    """snooze --until '2h', 'tomorrow 9:00' and an ISO time set the snooze end shown by --json."""
+    from datetime import datetime
+
+    _, ref = new_dm(sandbox_env, "Sno Ozer")
+    for when in ("2h", "tomorrow 9:00", "2099-01-02T03:04+00:00"):
+        res = run("snooze", ref, "--until", when, "--json")
+        assert res.exit_code == 0, res.output
+        until = datetime.fromisoformat(json.loads(res.stdout)["until"])
+        assert until > datetime.now(UTC)
+    assert until == datetime(2099, 1, 2, 3, 4, tzinfo=UTC)
+    assert _show(ref)["status"] == "snoozed"
+    res = run("snooze", ref, "--until", "2001-01-01T00:00")
+    assert res.exit_code == 2 and "past" in res.output

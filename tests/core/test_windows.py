@@ -115,3 +115,10 @@ def test_choose_comment_kinds() -> None:
         choose_send_kind(th, T0, False, private=True, human_written=True, private_used=True)
     with pytest.raises(RefusedError, match="closed at 2026-03-09"):
         choose_send_kind(th, far, False, private=True, human_written=True)
+
+
+def test_choose_without_customer_message_says_why() -> None:
+    """A DM the customer never wrote in is refused (6) saying so, not 'closed at never'."""
+    with pytest.raises(RefusedError, match="no message from the customer") as exc:
+        choose_send_kind(_thread(last_in=None), T0, True, private=False, human_written=True)
+    assert "never" not in exc.value.message
