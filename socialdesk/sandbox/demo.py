@@ -77,6 +77,15 @@ NAMES = {
     ],
 }
 
+INITIALS = {
+    "en": "JMARLSTE",
+    "pl": "JMAKPWZT",
+    "lv": "AJKMLEDI",
+    "no": "AEHKLOST",
+    "ru": "АВДЕИМНС",
+}
+"""Middle initials that tell apart demo customers who share a name."""
+
 CUSTOMER = {
     "en": [
         "Hi! Is the merino cardigan still available in size M?",
@@ -207,7 +216,10 @@ def build_demo(
         names = NAMES[lang]
         name = names[i % len(names)]
         if i >= len(names):
-            name = f"{name} {i // len(names) + 1}"
+            # Another customer with the same name gets a middle initial (never "Emma Wilson 2").
+            first, last = name.split(" ", 1)
+            letters = INITIALS[lang]
+            name = f"{first} {letters[(i // len(names) - 1) % len(letters)]}. {last}"
         return st.add_user(name, None, blocked)
 
     def dm(uid: str, text: str, at: datetime, *, from_page: bool = False, **kw: Any) -> None:
@@ -366,7 +378,7 @@ class Activity:
         self.rng = random.Random(f"activity:{seed}")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sandbox-activity", daemon=True)
-        self._lang = {name: lang for lang, names in NAMES.items() for name in names}
+        self._lang = {name.split()[0]: lang for lang, names in NAMES.items() for name in names}
 
     def start(self) -> None:
         """Start the timer thread."""
@@ -383,10 +395,8 @@ class Activity:
             self.tick()
 
     def _lang_of(self, name: str) -> str:
-        for base, lang in self._lang.items():
-            if name.startswith(base):
-                return lang
-        return "en"
+        first = name.split(" ", 1)[0]
+        return self._lang.get(first, "en")
 
     def tick(self) -> None:
         """One customer action (also callable directly from tests)."""

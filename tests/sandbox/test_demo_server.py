@@ -164,3 +164,15 @@ def test_serve_forever_stall_and_stop() -> None:
         stop.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_demo_customers_have_realistic_distinct_names() -> None:
+    """Repeated demo names get a middle initial, never a number suffix ("Emma Wilson 2")."""
+    import re
+
+    sb, page_id, _ = build_demo(seed=0, threads=120)
+    st = sb.state
+    dm_names = [st.users[st.conversations[c].user_id].name for c in st.pages[page_id].conversations]
+    assert not [n for n in dm_names if re.search(r"\d", n) and "Mallory" not in n]
+    assert [n for n in dm_names if re.fullmatch(r"\w+ \w\. \w+", n)]
+    assert len(set(dm_names)) >= 0.95 * len(dm_names)
