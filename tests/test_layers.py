@@ -208,3 +208,30 @@ def test_cli_help_does_not_load_textual() -> None:
     assert "socialdesk.cli" in loaded
     assert not any(_top(m) == "textual" for m in loaded)
     assert "socialdesk.tui" not in loaded
+
+
+def test_running_non_inbox_commands_never_loads_textual() -> None:
+    """Really running sync, list, show, doctor, state, pages, auth, stats and demo: no Textual."""
+    code = (
+        "import os\n"
+        "from typer.testing import CliRunner\n"
+        "from socialdesk.sandbox import build_demo\n"
+        "import socialdesk.cli as cli\n"
+        "sb, page_id, token = build_demo(threads=12)\n"
+        "sb.rate_limit = False\n"
+        "server = sb.serve(host='127.0.0.1', port=0)\n"
+        "os.environ['SOCIALDESK_GRAPH_URL'] = server.base_url\n"
+        "os.environ['SOCIALDESK_TOKEN'] = token\n"
+        "run = lambda *a: CliRunner().invoke(cli.app, list(a))\n"
+        "for args in (['sync'], ['list'], ['list', '--json', ''], ['show', '1'],\n"
+        "             ['state', 'export'], ['pages'], ['auth', 'status'], ['doctor'],\n"
+        "             ['demo', '--no-serve', '--threads', '12']):\n"
+        "    r = run(*args)\n"
+        "    assert r.exit_code in (0, 1), (args, r.output)\n"
+        "run('stats')\n"
+        "server.shutdown()\n"
+    )
+    loaded = _loaded_after(code)
+    assert "socialdesk.cli.cmd_sync" in loaded and "socialdesk.store.db" in loaded
+    assert not any(_top(m) == "textual" for m in loaded)
+    assert "socialdesk.tui" not in loaded
