@@ -106,6 +106,13 @@ def validate_token(session: Session, token: str, expected_page_id: str | None = 
             raise
         except GraphError:
             info = None
+    except TokenInvalid as exc:
+        # This *is* the login: "run auth login" would send the user in a circle.
+        exc.hint = (
+            "the API rejected this token: copy a fresh Page access token (Graph API Explorer "
+            "or Meta Business Suite) and try again"
+        )
+        raise
     finally:
         client.close()
     if info is not None and not info.is_valid:

@@ -107,7 +107,7 @@ def sync(
     from socialdesk.cli import output
     from socialdesk.core.session import Session
     from socialdesk.core.sync import sync_page
-    from socialdesk.errors import UnavailableError, UsageError
+    from socialdesk.errors import SocialdeskError, UnavailableError, UsageError
     from socialdesk.store import cache
     from socialdesk.store.db import transaction
 
@@ -167,5 +167,8 @@ def sync(
                 _sleep(interval)
         except KeyboardInterrupt:
             return  # Ctrl-C is how --watch ends: not an error
+    except SocialdeskError as exc:
+        session.annotate_error(exc)
+        raise
     finally:
         session.close()

@@ -58,6 +58,7 @@ class Session:
         self._db: sqlite3.Connection | None = None
         self._clients: dict[str, GraphClient] = {}
         self._discovered: PageConfig | None = None
+        self._env_token_used = False
 
     @classmethod
     def open(
@@ -124,6 +125,7 @@ class Session:
 
     def _discover_page(self) -> PageConfig:
         token = os.environ.get(secrets.TOKEN_ENV, "").strip()
+        self._env_token_used = True
         client = self.client_for_token(token)
         try:
             me = client.get("me", {"fields": "id,name"}, edge="me")
@@ -141,6 +143,8 @@ class Session:
     def token(self, page: PageConfig) -> str:
         """The page's token; AuthError naming the fix when there is none."""
         token = secrets.load_token(self.paths, page.id)
+        if token and token == os.environ.get(secrets.TOKEN_ENV, "").strip():
+            self._env_token_used = True
         if not token:
             raise AuthError(
                 f"no token for page {page.name} ({page.id})",
@@ -181,6 +185,19 @@ class Session:
             db, self._db = self._db, None
             db.close()
 
+    def annotate_error(self, exc: BaseException) -> None:
+        """Make an auth error's hint name ``SOCIALDESK_TOKEN`` when this session used that token.
+
+        ``auth login`` cannot fix a rejected token that the environment overrides; the hint
+        says which variable to fix instead. Called by :meth:`__exit__` and by commands that
+        close the session themselves.
+        """
+        if isinstance(exc, AuthError) and self._env_token_used:
+            exc.hint = (
+                f"the token comes from {secrets.TOKEN_ENV}: set it to a valid Page token "
+                "(or unset it to use the one stored by `socialdesk auth login`)"
+            )
+
     def __enter__(self) -> Session:
         return self
 
@@ -190,4 +207,6 @@ class Session:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is not None:
+            self.annotate_error(exc)
         self.close()

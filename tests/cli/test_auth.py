@@ -81,6 +81,7 @@ def test_login_with_invalid_token_exits_3_and_stores_nothing(env: SandboxEnv) ->
     assert result.stderr.startswith("error: ")
     assert env.token not in result.stderr + result.stdout
     assert not resolve_paths().token_file.exists()
+    assert "fresh Page access token" in result.stderr  # not "run auth login" from auth login
 
 
 def test_login_without_terminal_or_stdin_is_a_usage_error(env: SandboxEnv) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +114,19 @@ def test_token_and_proof_never_reach_the_database_logs_or_exports(
     sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch, isolated_home: object, tmp_path: Path
 ) -> None:
     """After login, syncs (one failing), --debug logs and exports, no file or output holds them."""
-    import hashlib
-    import hmac
+    root = logging.getLogger()
+    # --debug installs a root handler for the process; put logging back for the next tests.
+    handlers, level = list(root.handlers), root.level
+    try:
+        _check_no_secret_anywhere(sandbox_env, monkeypatch, tmp_path)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
+
+def _check_no_secret_anywhere(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     sb: Any = sandbox_env.sandbox
     token = sandbox_env.token
     secret = "app-secret-for-the-proof"
@@ -153,3 +166,14 @@ def test_token_and_proof_never_reach_the_database_logs_or_exports(
             assert needle not in f.read_bytes(), f"{f.name} holds a secret"
         for out in outputs:
             assert secret_text not in out
+
+
+def test_rejected_env_token_hint_names_the_variable_not_auth_login(
+    sandbox_env: SandboxEnv,
+) -> None:
+    """SOCIALDESK_TOKEN overrides the stored token, so its rejection names the variable."""
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    result = runner.invoke(app, ["sync"])
+    assert result.exit_code == 3
+    assert "hint: the token comes from SOCIALDESK_TOKEN" in result.stderr
+    assert len(result.stderr.splitlines()) == 2
