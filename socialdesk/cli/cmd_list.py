@@ -214,7 +214,9 @@ def render_thread_detail(
     if window.closed_at is not None:
         shown += f" since {iso(window.closed_at)}"
     elif window.closes_at is not None:
-        shown += f" left (closes {iso(window.closes_at)})"
+        # The kind is already named before the colon: no "(private)" suffix here.
+        left = human_span((window.closes_at - now).total_seconds())
+        shown = f"{left} left (closes {iso(window.closes_at)})"
     console.print(Text(f"{state} · {window.kind.value} window: {shown}", style="dim"))
     if thread.post_id is not None:
         post = Text("post: ", style="dim")

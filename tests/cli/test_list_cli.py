@@ -246,3 +246,12 @@ def test_bad_query_error_is_one_line_with_a_one_line_hint(synced: SandboxEnv) ->
     lines = result.stderr.splitlines()
     assert lines[0] == "error: 'OR' needs a term on each side at position 7"
     assert len(lines) == 2 and lines[1].startswith("hint: ") and "⏎" not in lines[1]
+
+
+def test_show_names_the_window_once(synced: SandboxEnv) -> None:
+    """show's window line reads "<kind> window: 6d 23h left (closes …)", kind named once."""
+    comment = _list_json("is:comment is:awaiting", "--limit", "1")[0]
+    result = runner.invoke(app, ["show", str(comment["number"])])
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[1]
+    assert re.search(r"private_reply window: \S+( \S+)? left \(closes \S+Z\)$", line), line
