@@ -8,6 +8,9 @@ directories (platformdirs) are used:
 - data: ``<data dir>/socialdesk.db``, ``<data dir>/secrets/tokens.json`` (when no keyring works),
   ``<data dir>/logs/``, ``<data dir>/locks/``
 
+Directories socialdesk creates are 0700 and its files 0600: they hold customers' messages and
+possibly the token.
+
 :func:`atomic_write` is the one way files we own (config, token file, exports) are written.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,15 +54,50 @@ class Paths:
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def lock_dir(self) -> Path:
+        return self.data_dir / "locks"
+
     def lock_file(self, name: str) -> Path:
         """A lock file for ``name`` (e.g. ``sync-<page id>``)."""
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-        return self.data_dir / "locks" / f"{safe}.lock"
+        return self.lock_dir / f"{safe}.lock"
 
     def ensure(self) -> None:
-        """Create the directories (data private to the user)."""
-        self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create the directories, 0700 (private to the user), missing parents included.
+
+        Existing directories keep their mode (``SOCIALDESK_HOME`` may name a directory the user
+        shares on purpose); ``doctor`` warns when the data directory is readable by others.
+        The locks directory is ours alone, so it is tightened if needed.
+        """
+        make_private_dir(self.config_dir)
+        make_private_dir(self.data_dir)
+        make_private_dir(self.lock_dir, tighten=True)
+
+
+def make_private_dir(path: Path, *, tighten: bool = False) -> None:
+    """Create ``path`` and any missing parent with mode 0700; ``tighten`` chmods an existing one.
+
+    ``Path.mkdir(parents=True, mode=...)`` applies ``mode`` to the last component only: parents
+    (e.g. a new ``SOCIALDESK_HOME`` above ``secrets/``) would get the umask's 0755.
+    """
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        # A concurrent command may create it meanwhile.
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+    if tighten:
+        try:
+            if stat.S_IMODE(path.stat().st_mode) != 0o700:
+                os.chmod(path, 0o700)
+        except OSError:
+            pass  # not ours (or vanished): the caller's own checks report it
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
@@ -67,7 +106,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     The file is created with ``mode`` (0600 by default) before any byte is written, so there is
     no window in which others can read it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)

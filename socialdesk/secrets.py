@@ -4,10 +4,11 @@ Order of lookup, first hit wins:
 
 1. ``SOCIALDESK_TOKEN`` / ``SOCIALDESK_APP_SECRET`` in the environment (cron, CI, the sandbox);
 2. the system keyring (service ``socialdesk``, user ``page:<page id>`` / ``app_secret``) when a
-   real backend works;
+   known secure backend (:data:`SECURE_BACKENDS`) works: a plaintext "keyring" is not one;
 3. a JSON file, ``paths.token_file``, mode 0600 inside a 0700 directory. A token file that
    group or others can read is refused (research/PERF_RELIABILITY.md §9).
 
+A token with whitespace, control or non-ASCII characters is refused wherever it comes from.
 Storing goes to the keyring when one works, else to the file. Nothing here ever logs, prints or
 puts a secret into an error message. Called by ``core/session.py`` and the ``init``/``auth``/
 ``doctor`` commands.
@@ -23,18 +24,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from socialdesk.errors import AuthError, UsageError
-from socialdesk.paths import Paths, atomic_write
+from socialdesk.paths import Paths, atomic_write, make_private_dir
 
 __all__ = [
     "APP_SECRET_ENV",
     "KEYRING_SERVICE",
+    "SECURE_BACKENDS",
     "TOKEN_ENV",
     "SecretSource",
     "TokenInfo",
+    "check_token",
     "check_token_file",
     "delete_app_secret",
     "delete_token",
+    "env_token",
     "keyring_available",
+    "keyring_backend_name",
     "load_app_secret",
     "load_token",
     "store_app_secret",
@@ -59,6 +64,15 @@ class TokenInfo:
     source: SecretSource
     location: str
     """``SOCIALDESK_TOKEN``, ``keyring:socialdesk/page:<id>`` or the file path."""
+    backend: str | None = None
+    """The keyring backend's name (``SecretService``…) when ``source`` is ``keyring``."""
+
+    @property
+    def describe(self) -> str:
+        """For humans: ``keyring (SecretService)``, ``file <path>``, ``env SOCIALDESK_TOKEN``."""
+        if self.source == "keyring":
+            return f"keyring ({self.backend or 'unknown backend'})"
+        return f"{self.source} {self.location}"
 
 
 def _page_user(page_id: str) -> str:
@@ -67,58 +81,103 @@ def _page_user(page_id: str) -> str:
 
 # --- keyring ---------------------------------------------------------------------------------
 
+SECURE_BACKENDS: dict[tuple[str, str], str] = {
+    ("keyring.backends.SecretService", "Keyring"): "SecretService",
+    ("keyring.backends.libsecret", "Keyring"): "libsecret",
+    ("keyring.backends.kwallet", "DBusKeyring"): "KWallet",
+    ("keyring.backends.kwallet", "DBusKeyringKWallet4"): "KWallet",
+    ("keyring.backends.macOS", "Keyring"): "macOS Keychain",
+    ("keyring.backends.Windows", "WinVaultKeyring"): "Windows Credential Locker",
+}
+"""(module, class) of the keyring backends that really keep secrets → the name we show.
 
-def _keyring() -> Any | None:
-    """The keyring module if a real backend works, else None (never raises)."""
+Anything else (keyrings.alt's plaintext/"encrypted" files, the fail and null backends, third
+party backends) is not "the system keyring": the 0600 file is used instead, and says so.
+"""
+
+
+def _secure_name(backend: object) -> str | None:
+    cls = type(backend)
+    return SECURE_BACKENDS.get((cls.__module__, cls.__qualname__))
+
+
+def _secure_backend(backend: object) -> tuple[Any, str] | None:
+    """``backend`` (or, for a chainer, its best secure member) with its display name."""
+    name = _secure_name(backend)
+    if name is not None:
+        return backend, name
+    members = getattr(backend, "backends", None)
+    if type(backend).__module__ == "keyring.backends.chainer" and members is not None:
+        # The chainer writes to its first viable member, which may be a plaintext one: use the
+        # secure member directly instead.
+        ranked = sorted(members, key=lambda b: getattr(b, "priority", 0), reverse=True)
+        for member in ranked:
+            name = _secure_name(member)
+            if name is not None:
+                return member, name
+    return None
+
+
+def _keyring() -> tuple[Any, str] | None:
+    """A working secure keyring backend and its name, else None (never raises)."""
     try:
         import keyring
-        from keyring.backends import fail
 
-        backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 1) <= 0:
+        found = _secure_backend(keyring.get_keyring())
+        if found is None:
+            return None
+        backend, name = found
+        if getattr(backend, "priority", 1) <= 0:
             return None
         # A probe read: locked or absent Secret Service sessions fail here, not at store time.
-        keyring.get_password(KEYRING_SERVICE, "probe")
+        backend.get_password(KEYRING_SERVICE, "probe")
     except Exception:
         return None
-    return keyring
+    return backend, name
 
 
 def keyring_available() -> bool:
-    """Whether a working system keyring backend is present."""
+    """Whether a working, secure system keyring backend is present."""
     return _keyring() is not None
 
 
+def keyring_backend_name() -> str | None:
+    """The display name of the keyring backend in use (``SecretService``…), or None."""
+    found = _keyring()
+    return None if found is None else found[1]
+
+
 def _kr_get(user: str) -> str | None:
-    kr = _keyring()
-    if kr is None:
+    found = _keyring()
+    if found is None:
         return None
     try:
-        value = kr.get_password(KEYRING_SERVICE, user)
+        value = found[0].get_password(KEYRING_SERVICE, user)
     except Exception:
         return None
     return value if isinstance(value, str) and value else None
 
 
 def _kr_set(user: str, value: str) -> bool:
-    kr = _keyring()
-    if kr is None:
+    found = _keyring()
+    if found is None:
         return False
     try:
-        kr.set_password(KEYRING_SERVICE, user, value)
+        found[0].set_password(KEYRING_SERVICE, user, value)
     except Exception:
         return False
     return True
 
 
 def _kr_delete(user: str) -> bool:
-    kr = _keyring()
-    if kr is None:
+    found = _keyring()
+    if found is None:
         return False
+    backend = found[0]
     try:
-        if kr.get_password(KEYRING_SERVICE, user) is None:
+        if backend.get_password(KEYRING_SERVICE, user) is None:
             return False
-        kr.delete_password(KEYRING_SERVICE, user)
+        backend.delete_password(KEYRING_SERVICE, user)
     except Exception:
         return False
     return True
@@ -166,18 +225,18 @@ def _read_file(paths: Paths) -> dict[str, Any]:
 
 
 def _write_file(paths: Paths, doc: dict[str, Any]) -> None:
-    directory = paths.token_dir
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # mkdir's mode only applies to a new directory; tighten an existing one we own.
-    if stat.S_IMODE(directory.stat().st_mode) != 0o700:
-        os.chmod(directory, 0o700)
+    # 0700 for the directory and any parent it needs (a new SOCIALDESK_HOME); an existing
+    # secrets directory is ours alone, so it is tightened.
+    make_private_dir(paths.token_dir, tighten=True)
     doc["version"] = _FILE_VERSION
     atomic_write(paths.token_file, (json.dumps(doc, indent=1) + "\n").encode(), mode=0o600)
 
 
 def _file_get(paths: Paths, page_id: str) -> str | None:
     value = _read_file(paths)["pages"].get(page_id)
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    return check_token(value, f"the token file {paths.token_file} (page {page_id})")
 
 
 # --- public API ------------------------------------------------------------------------------
@@ -195,23 +254,76 @@ def _validate(secret: str, what: str) -> str:
     return value
 
 
+_TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
+"""Printable ASCII without space: every character an access token (or app secret) may hold."""
+
+
+def check_token(value: str, source: str) -> str:
+    """``value`` if it holds only printable ASCII and no whitespace, else AuthError naming
+    ``source`` (never the value).
+
+    A token with a CR/LF would otherwise break the ``Authorization`` header: httpx refuses it
+    as a protocol error, which looked like a network failure and was retried six times.
+    """
+    bad = next((ch for ch in value if ch not in _TOKEN_CHARS), None)
+    if bad is None:
+        return value
+    if bad in "\r\n":
+        what = "a line break"
+    elif bad.isspace():
+        what = "whitespace"
+    elif ord(bad) < 0x80:
+        what = "a control character"
+    else:
+        what = "a non-ASCII character"
+    raise AuthError(
+        f"the token from {source} contains {what}, so it cannot be a valid token",
+        hint="store the token alone, on one line, exactly as Meta shows it",
+    )
+
+
+def _env_secret(var: str) -> str | None:
+    value = os.environ.get(var, "").strip()
+    return check_token(value, var) if value else None
+
+
+def env_token() -> str | None:
+    """``SOCIALDESK_TOKEN`` (outer whitespace stripped) or None; AuthError if it is malformed."""
+    return _env_secret(TOKEN_ENV)
+
+
+def _keyring_label(page_id: str) -> str:
+    return f"the system keyring ({KEYRING_SERVICE}/{_page_user(page_id)})"
+
+
 def token_info(paths: Paths, page_id: str) -> TokenInfo | None:
     """Where the token for ``page_id`` would be read from, or None when there is none."""
     if os.environ.get(TOKEN_ENV, "").strip():
         return TokenInfo("env", TOKEN_ENV)
     if _kr_get(_page_user(page_id)) is not None:
-        return TokenInfo("keyring", f"keyring:{KEYRING_SERVICE}/{_page_user(page_id)}")
+        return TokenInfo(
+            "keyring",
+            f"keyring:{KEYRING_SERVICE}/{_page_user(page_id)}",
+            backend=keyring_backend_name(),
+        )
     if _file_get(paths, page_id) is not None:
         return TokenInfo("file", str(paths.token_file))
     return None
 
 
 def load_token(paths: Paths, page_id: str) -> str | None:
-    """The token for ``page_id``: ``SOCIALDESK_TOKEN``, else keyring, else the 0600 file."""
-    env = os.environ.get(TOKEN_ENV, "").strip()
+    """The token for ``page_id``: ``SOCIALDESK_TOKEN``, else keyring, else the 0600 file.
+
+    A token holding whitespace, control or non-ASCII characters is an AuthError naming where
+    it came from (see :func:`check_token`).
+    """
+    env = env_token()
     if env:
         return env
-    return _kr_get(_page_user(page_id)) or _file_get(paths, page_id)
+    stored = _kr_get(_page_user(page_id))
+    if stored is not None:
+        return check_token(stored, _keyring_label(page_id))
+    return _file_get(paths, page_id)
 
 
 def store_token(
@@ -261,14 +373,16 @@ def _file_remove(paths: Paths, *, pages: Sequence[str] = (), app_secret: bool = 
 
 def load_app_secret(paths: Paths) -> str | None:
     """The app secret (enables ``appsecret_proof``): env, else keyring, else the file."""
-    env = os.environ.get(APP_SECRET_ENV, "").strip()
+    env = _env_secret(APP_SECRET_ENV)
     if env:
         return env
     value = _kr_get(_APP_SECRET_USER)
     if value:
-        return value
+        return check_token(value, f"the system keyring ({KEYRING_SERVICE}/{_APP_SECRET_USER})")
     stored = _read_file(paths).get("app_secret")
-    return stored if isinstance(stored, str) and stored else None
+    if not isinstance(stored, str) or not stored:
+        return None
+    return check_token(stored, f"the token file {paths.token_file} (app secret)")
 
 
 def store_app_secret(paths: Paths, secret: str) -> SecretSource:

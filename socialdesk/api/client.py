@@ -37,6 +37,7 @@ from socialdesk.api.pacer import Pacer
 from socialdesk.api.paging import strip_token
 from socialdesk.api.redact import install_log_filter, redact, register_secret
 from socialdesk.api.retry import RetryPolicy
+from socialdesk.errors import AuthError
 from socialdesk.models import RateUsage
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ DEFAULT_BASE_URL = "https://graph.facebook.com"
 BASE_URL_ENV = "SOCIALDESK_GRAPH_URL"
 USER_AGENT = f"socialdesk/{socialdesk.__version__}"
 _VERSION_RE = re.compile(r"^v\d+\.\d+$")
+_TOKEN_RE = re.compile(r"[!-~]+\Z")
 _VERSIONED_PATH_RE = re.compile(r"^/?v\d+\.\d+(/|$)")
 _USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
 
@@ -155,6 +157,13 @@ class GraphClient:
         """
         if not token:
             raise ValueError("a Graph client needs a token")
+        if not _TOKEN_RE.match(token):
+            # A CR/LF in the header is an httpx protocol error that looked like a network
+            # failure (retried, exit 4); no request is worth making with such a token.
+            raise AuthError(
+                "the access token contains whitespace, control or non-ASCII characters",
+                hint="store the token alone, on one line, exactly as Meta shows it",
+            )
         if not _VERSION_RE.match(version):
             raise ValueError(f"bad Graph API version {version!r} (expected like v26.0)")
         register_secret(token)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from socialdesk.api.redact import redact
+from socialdesk.api.surrogates import scrub
 from socialdesk.errors import (
     AuthError,
     RefusedError,
@@ -162,7 +163,8 @@ def _as_int(value: object) -> int | None:
 
 
 def _as_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    # Error messages end up in sync_log and on the terminal: no lone surrogates past here.
+    return scrub(value) if isinstance(value, str) and value else None
 
 
 def permissions_named(text: str) -> list[str]:

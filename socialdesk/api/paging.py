@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from socialdesk.api.errors import MalformedResponse, PagingLoop
+from socialdesk.api.surrogates import scrub
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def next_link(container: Mapping[str, Any] | None) -> str | None:
     link = paging.get("next")
     if not isinstance(link, str) or not link:
         return None
-    return strip_token(link)
+    return strip_token(scrub(link))
 
 
 # An empty page may legitimately point at the same page again (the server skipped filtered items

@@ -3,7 +3,9 @@
 The API omits fields that have no data (GRAPH_API.md §1), so every optional field is read
 defensively and absorbed when missing or of the wrong type. A missing id is the one thing that
 cannot be absorbed: it raises :class:`MalformedResponse`. Attachments are never dropped: shapes
-this module does not know become ``Attachment(kind="unknown")``. Called by ``api/graph.py``.
+this module does not know become ``Attachment(kind="unknown")``. Every string taken from the JSON
+goes through :func:`text` or :func:`_str`, which replace lone surrogates with U+FFFD. Called by
+``api/graph.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from socialdesk.api.errors import MalformedResponse
 from socialdesk.api.paging import next_link
+from socialdesk.api.surrogates import scrub
 from socialdesk.models import (
     Attachment,
     Conversation,
@@ -34,9 +37,14 @@ def _malformed(what: str) -> MalformedResponse:
     return MalformedResponse(f"the Graph API returned {what}", _HINT)
 
 
+def text(value: object) -> str:
+    """``value`` if it is a string (lone surrogates made U+FFFD, see api/surrogates), else ""."""
+    return scrub(value) if isinstance(value, str) else ""
+
+
 def _str(value: object) -> str | None:
     if isinstance(value, str):
-        return value
+        return scrub(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return None
@@ -139,7 +147,7 @@ def _message_attachments(obj: Mapping[str, Any]) -> tuple[Attachment, ...]:
     found = [parse_message_attachment(item) for item in _items(obj.get("attachments"))]
     sticker = obj.get("sticker")
     if isinstance(sticker, str) and sticker:
-        found.append(Attachment("sticker", url=sticker))
+        found.append(Attachment("sticker", url=text(sticker)))
     elif isinstance(sticker, Mapping):
         found.append(Attachment("sticker", url=_str(sticker.get("url"))))
     for share in _items(obj.get("shares")):
@@ -159,13 +167,12 @@ def parse_message(
 ) -> Message:
     """A Messenger message; ``out`` when ``from.id`` is the page."""
     author = parse_person(obj.get("from"))
-    text = obj.get("message")
     return Message(
         id=require_id(obj, "message"),
         thread_id=thread_id,
         direction=Direction.OUT if author.id == page_id else Direction.IN,
         author=author,
-        text=text if isinstance(text, str) else "",
+        text=text(obj.get("message")),
         created_at=_required_time(obj.get("created_time"), fallback_time, "message"),
         attachments=_message_attachments(obj),
     )
@@ -247,7 +254,6 @@ def parse_comment(
     comment_id = require_id(obj, "comment")
     parent_id = _str(_mapping(obj.get("parent")).get("id")) or None
     author = parse_person(obj.get("from"))
-    text = obj.get("message")
     attachment = obj.get("attachment")
     attachments: tuple[Attachment, ...] = ()
     if isinstance(attachment, Mapping):
@@ -257,7 +263,7 @@ def parse_comment(
         thread_id=thread_id or parent_id or comment_id,
         direction=Direction.OUT if author.id == page_id else Direction.IN,
         author=author,
-        text=text if isinstance(text, str) else "",
+        text=text(obj.get("message")),
         created_at=_required_time(obj.get("created_time"), fallback_time, "comment"),
         attachments=attachments,
         parent_id=parent_id,
@@ -274,12 +280,11 @@ def parse_post(obj: Mapping[str, Any], *, page_id: str) -> Post:
     comments = tuple(
         parse_comment(c, page_id=page_id, fallback_time=created) for c in _items(comments_obj)
     )
-    message = obj.get("message")
     return Post(
         id=post_id,
         page_id=page_id,
         created_at=created,
-        message=message if isinstance(message, str) else "",
+        message=text(obj.get("message")),
         permalink=_str(obj.get("permalink_url")) or None,
         updated_at=updated,
         comments=comments,
@@ -304,7 +309,9 @@ def parse_token_info(obj: Mapping[str, Any]) -> TokenInfo:
         type=_str(obj.get("type")) or "",
         app_id=_str(obj.get("app_id")) or None,
         profile_id=_str(obj.get("profile_id")) or None,
-        scopes=tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else (),
+        scopes=tuple(text(s) for s in scopes if isinstance(s, str))
+        if isinstance(scopes, list)
+        else (),
         expires_at=expires_at,
     )
 

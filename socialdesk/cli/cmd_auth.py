@@ -68,8 +68,13 @@ def stdin_is_terminal() -> bool:
 
 
 def read_token(token_stdin: bool, *, prompt: str = "Page access token") -> str:
-    """The token from stdin (``--token-stdin``) or a hidden prompt on a terminal."""
+    """The token from stdin (``--token-stdin``) or a hidden prompt on a terminal.
+
+    Outer whitespace (the trailing newline) is stripped; a token with whitespace, control or
+    non-ASCII characters inside is an AuthError naming the source.
+    """
     from socialdesk.errors import UsageError
+    from socialdesk.secrets import check_token
 
     if token_stdin:
         token = sys.stdin.readline().strip()
@@ -77,7 +82,7 @@ def read_token(token_stdin: bool, *, prompt: str = "Page access token") -> str:
             raise UsageError(
                 "no token on standard input", hint="pipe the token in: … | --token-stdin"
             )
-        return token
+        return check_token(token, "standard input")
     if not stdin_is_terminal():
         raise UsageError(
             "no terminal to ask for the token on",
@@ -86,7 +91,7 @@ def read_token(token_stdin: bool, *, prompt: str = "Page access token") -> str:
     token = str(typer.prompt(prompt, hide_input=True)).strip()
     if not token:
         raise UsageError("the token is empty")
-    return token
+    return check_token(token, "the prompt")
 
 
 def validate_token(session: Session, token: str, expected_page_id: str | None = None) -> Validated:
@@ -162,25 +167,41 @@ class LoginResult:
 def login(
     session: Session, token: str, page_id: str | None, *, make_default: bool = False
 ) -> LoginResult:
-    """Validate ``token``, store it for its page and add the page to the config."""
+    """Validate ``token``, add its page to the config, then store the token.
+
+    The config is written first: if that fails (unwritable file, invalid config), no token is
+    left behind. If storing the token then fails, the previous config is put back.
+    """
     from socialdesk import secrets
-    from socialdesk.config import PageConfig, update_config
+    from socialdesk.config import PageConfig, load_config, save_config
     from socialdesk.sanitize import clean
 
     validated = validate_token(session, token, page_id)
     page = PageConfig(name=_unique_name(session, validated.page), id=validated.page.id)
-    stored_in = secrets.store_token(session.paths, page.id, token)
     session.paths.ensure()
-    with update_config(session.paths) as editor:
-        editor.config = editor.config.with_page(page, make_default=make_default)
-    session.config = editor.config
+    had_file = session.paths.config_file.exists()
+    original = load_config(session.paths)
+    updated = original.with_page(page, make_default=make_default)
+    if updated != original or not had_file:
+        save_config(session.paths, updated)
+    try:
+        stored_in = secrets.store_token(session.paths, page.id, token)
+    except BaseException:
+        if not had_file:
+            session.paths.config_file.unlink(missing_ok=True)
+        elif updated != original:
+            save_config(session.paths, original)
+        raise
+    session.config = updated
     return LoginResult(page, clean(validated.page.name, single_line=True), stored_in, validated)
 
 
 def describe_storage(session: Session, stored_in: str) -> str:
-    """Where the token went, for humans."""
+    """Where the token went, for humans (names the keyring backend)."""
+    from socialdesk import secrets
+
     if stored_in == "keyring":
-        return "the system keyring"
+        return f"the system keyring ({secrets.keyring_backend_name() or 'unknown backend'})"
     return f"{session.paths.token_file} (mode 0600; no system keyring available)"
 
 
@@ -229,6 +250,8 @@ def status_of(session: Session, page: PageConfig) -> dict[str, Any]:
         "page_id": page.id,
         "token_source": source.source if source else None,
         "token_location": source.location if source else None,
+        "token_backend": source.backend if source else None,
+        "token_storage": source.describe if source else None,
         "valid": False,
         "page_title": None,
         "type": None,
@@ -292,7 +315,7 @@ def _print_status(s: dict[str, Any]) -> None:
     title = f" — {s['page_title']}" if s["page_title"] else ""
     typer.echo(f"{s['page']} ({s['page_id']}){title}")
     rows = [
-        ("token", f"{s['token_source']} ({s['token_location']})" if s["token_source"] else "none"),
+        ("token", s["token_storage"] or "none"),
         ("valid", "yes" if s["valid"] else f"no: {s['error']}"),
     ]
     if s["type"]:

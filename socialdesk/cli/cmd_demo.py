@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -164,20 +161,12 @@ def _serve_until_stopped(root: Path, base_url: str, throwaway: bool) -> None:
     for command in ("sync", "list", "show 1", "list 'is:comment'", "doctor"):
         typer.echo(f"  {env} socialdesk {command}")
     typer.echo("Customers keep writing every few seconds. Ctrl-C stops the demo.")
-    stop = threading.Event()
+    from socialdesk.cli.serving import stop_on_sigterm
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, on_signal)
-    try:
-        while not stop.wait(0.5):
+    with stop_on_sigterm() as stop:
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
             pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     typer.echo("Demo stopped." + (" Its files were removed." if throwaway else ""))

@@ -3,8 +3,10 @@
 Each check is ``ok``, ``warn`` or ``fail`` with one line of detail: the config, the page, the
 token (present, file permissions, valid per ``/debug_token``), the page being reachable, the
 scopes the API reports against the ones socialdesk needs, the last successful sync per edge,
-rate-limit headroom from the latest usage headers, ``PRAGMA integrity_check``, and file
-permissions. Exit 0 when nothing fails; 3 when a token check fails; otherwise 1.
+rate-limit headroom from the latest usage headers, ``PRAGMA integrity_check``, file
+permissions and the modes of the directories socialdesk keeps them in (0700 expected), and which
+keyring backend (or the file) holds the tokens. Exit 0 when nothing fails; 3 when a token
+check fails; otherwise 1.
 """
 
 from __future__ import annotations
@@ -84,6 +86,22 @@ def _check_files(report: _Report, session: Session) -> None:
             )
         else:
             report.add(f"{label} permissions", "ok", f"{path} is {mode:04o}")
+    dirs = [("data directory", paths.data_dir)]
+    if paths.config_dir != paths.data_dir:
+        dirs.append(("config directory", paths.config_dir))
+    dirs += [("secrets directory", paths.token_dir), ("locks directory", paths.lock_dir)]
+    for label, path in dirs:
+        mode = _mode(path)
+        if mode is None:
+            continue
+        if mode & 0o077:
+            report.add(
+                f"{label} permissions",
+                "warn",
+                f"{path} is {mode:04o}: other users can list or enter it; run `chmod 700 {path}`",
+            )
+        else:
+            report.add(f"{label} permissions", "ok", f"{path} is {mode:04o}")
 
 
 def _check_token(report: _Report, session: Session, page: PageConfig) -> str | None:
@@ -104,7 +122,7 @@ def _check_token(report: _Report, session: Session, page: PageConfig) -> str | N
             auth=True,
         )
         return None
-    report.add("token", "ok", f"from {info.source} ({info.location})")
+    report.add("token", "ok", f"from {info.describe}")
     return token
 
 
@@ -233,10 +251,20 @@ def _check_syncs(report: _Report, session: Session, page: PageConfig) -> None:
 
 def run_checks(session: Session, page_ref: str | None) -> list[Check]:
     """Every check, in order (the page-dependent ones are skipped when no page resolves)."""
+    from socialdesk import secrets
     from socialdesk.errors import SocialdeskError
 
     report = _Report()
     report.add("config", "ok", f"{session.paths.config_file}")
+    backend = secrets.keyring_backend_name()
+    if backend is not None:
+        report.add("keyring", "ok", f"keyring ({backend})")
+    else:
+        report.add(
+            "keyring",
+            "ok",
+            f"no secure system keyring; tokens are kept in file {session.paths.token_file}",
+        )
     page: PageConfig | None = None
     try:
         page = session.page(page_ref)

@@ -6,10 +6,7 @@ a short how-to goes to stderr. It serves until SIGINT or SIGTERM.
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -56,6 +53,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the sandbox Graph API on loopback; print its base URL and a Page token."""
+    from socialdesk.cli.serving import stop_on_sigterm
     from socialdesk.errors import UsageError
     from socialdesk.sandbox import build_demo
     from socialdesk.sandbox.server import serve_forever
@@ -68,15 +66,6 @@ def serve(
         except ValueError as exc:
             raise UsageError(f"bad --faults spec: {exc}") from None
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, on_signal)
-
     def on_ready(base_url: str) -> None:
         sys.stdout.write(f"{base_url}\n{token}\n")
         sys.stdout.flush()
@@ -86,19 +75,17 @@ def serve(
         )
         sys.stderr.flush()
 
-    try:
-        serve_forever(
-            sandbox,
-            host,
-            port,
-            latency_ms=latency_ms,
-            activity_s=activity,
-            on_ready=on_ready,
-            stop=stop,
-            seed=seed,
-        )
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with stop_on_sigterm() as stop:
+        try:
+            serve_forever(
+                sandbox,
+                host,
+                port,
+                latency_ms=latency_ms,
+                activity_s=activity,
+                on_ready=on_ready,
+                stop=stop,
+                seed=seed,
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

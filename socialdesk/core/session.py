@@ -124,8 +124,8 @@ class Session:
         return self.config.page(ref)
 
     def _discover_page(self) -> PageConfig:
-        token = os.environ.get(secrets.TOKEN_ENV, "").strip()
         self._env_token_used = True
+        token = secrets.env_token() or ""
         client = self.client_for_token(token)
         try:
             me = client.get("me", {"fields": "id,name"}, edge="me")

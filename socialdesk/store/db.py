@@ -7,12 +7,34 @@ connection per unit of work; connections are not shared across threads.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from socialdesk.errors import StoreError
+from socialdesk.paths import make_private_dir
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_param(value: str) -> str:
+    """Every ``str`` bound to a statement: lone surrogates become U+FFFD.
+
+    sqlite3 encodes parameters as strict UTF-8, so one lone surrogate (a JSON ``"\\ud800"``
+    that got past the api layer, a non-UTF-8 byte in a command-line argument) would raise
+    UnicodeEncodeError and abort the whole sync or command, every run. The API parser already
+    replaces them; this is the store's own guard. ASCII strings return at once (cheap).
+    """
+    if value.isascii():
+        return value
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+# Registering an adapter for ``str`` makes sqlite3 call it for every text parameter of every
+# connection in the process (only socialdesk's own store uses sqlite3 here).
+sqlite3.register_adapter(str, _text_param)
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_KIB = 32 * 1024
@@ -27,7 +49,7 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     memory = str(path) == ":memory:"
     if not memory:
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(p.parent)
         if not p.exists():
             # Create it 0600 before SQLite does: it holds customers' messages.
             fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)

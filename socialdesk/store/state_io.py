@@ -82,7 +82,9 @@ def export_state(conn: sqlite3.Connection, out: TextIO) -> int:
             for row in conn.execute(f"SELECT {order} FROM {table} ORDER BY {order}"):
                 obj: dict[str, Any] = {"type": kind}
                 obj.update(zip(names, tuple(row), strict=True))
-                out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+                # ASCII only: a C1, bidi or line-separator character in a note must not reach a
+                # terminal that `cat`s the export raw. json.loads restores it exactly.
+                out.write(json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n")
                 count += 1
     finally:
         if own:

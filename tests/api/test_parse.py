@@ -13,6 +13,7 @@ from socialdesk.api.parse import (
     parse_conversation,
     parse_message,
     parse_message_attachment,
+    parse_page,
     parse_post,
     parse_send_result,
     parse_time,
@@ -258,3 +259,60 @@ def test_send_result_shapes() -> None:
     assert parse_send_result({"recipient_id": "7001", "message_id": "m_X"}).message_id == "m_X"
     result = parse_send_result({"id": "5001_9010"})
     assert result.message_id == "5001_9010" and result.recipient_id is None
+
+
+_JSON_LONE = (
+    '{"id": "c1", "updated_time": "2026-11-22T09:50:48+0000", "snippet": "cut \\ud83d",'
+    ' "participants": {"data": [{"id": "u1", "name": "Lone\\ud800Sur"}, {"id": "%s"}]},'
+    ' "messages": {"data": [{"id": "m1", "created_time": "2026-11-22T09:50:48+0000",'
+    ' "from": {"id": "u1", "name": "Lone\\ud800Sur"}, "message": "text \\udfff",'
+    ' "attachments": {"data": [{"name": "f\\udc00.pdf", "mime_type": "application/pdf",'
+    ' "file_url": "https://x/\\ud800"}]}}],'
+    ' "paging": {"next": "https://graph.facebook.com/v26.0/c1/messages?after=\\ud800"}}}'
+)
+
+
+def _encodable(value: object) -> None:
+    """Every string reachable in ``value`` (a model) encodes as UTF-8."""
+    if isinstance(value, str):
+        value.encode("utf-8")
+    elif isinstance(value, tuple):
+        for item in value:
+            _encodable(item)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            _encodable(getattr(value, name))
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    """Lone surrogates from JSON escapes (names, text, snippet, attachments) become U+FFFD."""
+    import json
+
+    conv = parse_conversation(json.loads(_JSON_LONE % PAGE_ID), page_id=PAGE_ID)
+    _encodable(conv)
+    assert conv.customer.name == "Lone\ufffdSur"
+    assert conv.snippet == "cut \ufffd"
+    [message] = conv.messages
+    assert message.text == "text \ufffd" and message.author.name == "Lone\ufffdSur"
+    assert message.attachments[0].name == "f\ufffd.pdf"
+    assert message.attachments[0].url == "https://x/\ufffd"
+    post = parse_post(
+        {
+            "id": "p1",
+            "created_time": 0,
+            "message": "post \ud800",
+            "comments": {"data": [{"id": "k1", "from": {"id": "u"}, "message": "c \udbff"}]},
+        },
+        page_id=PAGE_ID,
+    )
+    assert post.message == "post \ufffd" and post.comments[0].text == "c \ufffd"
+    assert parse_page({"id": "1", "name": "Pa\udfffge"}).name == "Pa\ufffdge"
+
+
+def test_graph_error_message_with_lone_surrogate_is_scrubbed() -> None:
+    """A Graph error message holding a lone surrogate is stored/printed as U+FFFD."""
+    from socialdesk.api.errors import classify
+
+    err = classify(400, {"error": {"message": "bad \ud800", "code": 100}})
+    err.message.encode("utf-8")
+    assert "\ufffd" in err.message

@@ -150,3 +150,20 @@ def test_import_validates_every_line(inp: io.StringIO, message: str) -> None:
         state_io.import_state(conn, inp)
     assert err.value.message.startswith(message)
     assert conn.execute("SELECT count(*) FROM thread_tags").fetchone()[0] == 0
+
+
+def test_export_is_ascii_and_round_trips_hostile_text() -> None:
+    """Notes with C1/bidi/line-separator/ESC characters are escaped in the file, kept exactly."""
+    hostile = "evil\u009b31m \u202eegnahc\u202c\u2028next\u2029\u0085\x1b[2J é 😀"
+    src = db()
+    load(src, [CONVS[0]])
+    triage.set_note(src, "t1", hostile, now=at(6))
+    dumped = export(src)
+    assert dumped.isascii()
+    for ch in ("\u009b", "\u202e", "\u2028", "\u2029", "\u0085", "\x1b"):
+        assert ch not in dumped
+    dst = db()
+    state_io.import_state(dst, io.StringIO(dumped))
+    note = dst.execute("SELECT note FROM thread_state WHERE thread_id = 't1'").fetchone()[0]
+    assert note == hostile
+    assert rows_of(export(dst)) == rows_of(dumped)

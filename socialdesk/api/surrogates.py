@@ -1,0 +1,23 @@
+"""Lone UTF-16 surrogates out of strings decoded from Graph JSON.
+
+JSON may carry ``"\\ud800"`` (Graph's truncated ``snippet`` can even split a UTF-16 pair), which
+Python decodes to a lone surrogate: a ``str`` that cannot be encoded as UTF-8, so SQLite, a
+terminal or a file write raises on it. ``api/parse.py``, ``api/errors.py`` and
+``api/paging.py`` pass every string they take from a response through :func:`scrub`, so
+nothing past the api boundary ever holds one.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["scrub"]
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(value: str) -> str:
+    """``value`` with every lone surrogate replaced by U+FFFD (the replacement character)."""
+    if value.isascii():
+        return value
+    return _LONE_SURROGATE.sub("\ufffd", value)
