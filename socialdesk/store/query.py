@@ -49,9 +49,10 @@ never carry FTS5 syntax (``NEAR``, ``AND``, ``*``, column filters).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from socialdesk.errors import UsageError
 
@@ -80,6 +81,20 @@ _DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _FILTER = re.compile(r"([A-Za-z_]+):(.*)", re.DOTALL)
 _KEY = re.compile(r"[A-Za-z_]+")
 _TOKEN_CHAR = re.compile(r"[^\W_]")  # what FTS5's unicode61 tokenizer keeps: letters, digits
+
+
+TextPlan = Literal["in", "probe", "set"]
+"""How a text term is evaluated; every plan selects exactly the same threads.
+
+- ``in``: the set of thread ids of every FTS match (one ``messages`` lookup per match); cheap
+  when the term is rare.
+- ``probe``: per thread, its messages (index ``messages_thread_created``) each checked against
+  the FTS index by rowid; cheap when the caller walks threads in an index order and stops after
+  ``LIMIT`` rows, whatever the term's frequency; ruinous over every thread.
+- ``set``: per thread, its messages' rowids checked against the FTS matches materialised once as
+  a rowid set (no ``messages`` lookup per match); the cheaper plan for a common term when every
+  candidate thread must be visited (a sort no index gives).
+"""
 
 
 @dataclass(frozen=True)
@@ -319,8 +334,9 @@ def _like_escape(value: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, now_s: int) -> None:
+    def __init__(self, now_s: int, text_plan: Callable[[str], TextPlan] | None) -> None:
         self.now_s = now_s
+        self.text_plan = text_plan
         self.params: dict[str, Any] = {}
 
     def param(self, value: Any) -> str:
@@ -336,7 +352,21 @@ class _Compiler:
     def _positive(self, t: Term) -> str:
         if t.kind in ("word", "phrase"):
             if _TOKEN_CHAR.search(t.value):
-                match = self.param(f"text : {_fts_string(t.value)}")
+                fts = f"text : {_fts_string(t.value)}"
+                plan = self.text_plan(fts) if self.text_plan is not None else "in"
+                match = self.param(fts)
+                if plan == "probe":
+                    # CROSS JOIN pins the order: the thread's messages first, then FTS by rowid.
+                    return (
+                        "EXISTS (SELECT 1 FROM messages m CROSS JOIN messages_fts f"
+                        " ON f.rowid = m.rowid WHERE m.thread_id = t.id"
+                        f" AND f.messages_fts MATCH {match})"
+                    )
+                if plan == "set":
+                    return (
+                        "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.rowid IN"
+                        f" (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {match}))"
+                    )
                 return (
                     "t.id IN (SELECT m.thread_id FROM messages m WHERE m.rowid IN ("
                     f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH {match}))"
@@ -393,17 +423,31 @@ class _Compiler:
         )
 
 
-def compile_query(text: str | None, *, now: datetime, human_agent: bool = False) -> CompiledQuery:
+def _is_text(term: Term) -> bool:
+    return term.kind in ("word", "phrase")
+
+
+def compile_query(
+    text: str | None,
+    *,
+    now: datetime,
+    human_agent: bool = False,
+    text_plan: Callable[[str], TextPlan] | None = None,
+) -> CompiledQuery:
     """Compile a query (``None``: :data:`DEFAULT_QUERY`; ``""``: everything) to SQL.
 
     The result is a boolean expression over the aliases ``t`` (threads) and ``s``
-    (thread_state), with named parameters including ``qnow`` and ``qha``.
+    (thread_state), with named parameters including ``qnow`` and ``qha``. ``text_plan`` is
+    given each text term's FTS5 match string and picks its :data:`TextPlan` (default ``in``);
+    the plan changes the speed, never the result.
     """
     query = parse_query(DEFAULT_QUERY if text is None else text)
     now_s = int(now.timestamp())
-    c = _Compiler(now_s)
+    c = _Compiler(now_s, text_plan)
     parts = []
-    for group in query.groups:
+    # Groups without text first: SQLite tests AND-ed terms in order, so the cheap column tests
+    # reject a thread before any per-thread FTS work is spent on it.
+    for group in sorted(query.groups, key=lambda g: any(_is_text(t) for t in g)):
         sqls = [c.term(t) for t in group]
         parts.append(sqls[0] if len(sqls) == 1 else "(" + " OR ".join(sqls) + ")")
     params = dict(c.params)

@@ -5,18 +5,29 @@ Threads come back as :class:`socialdesk.models.Thread` (cache row joined with op
 Listing reads only ``threads``, ``thread_state``, ``thread_numbers``, ``thread_tags`` and
 ``posts`` (never ``messages``, unless the query searches text), so it stays fast with 100k
 threads.
+
+Free-text search (PRODUCT.md §10: top 50 of 1M messages ≤ 50 ms) picks a plan per text term
+(:data:`socialdesk.store.query.TextPlan`) from how many messages the term matches, counted by
+FTS5 up to :data:`MATCH_CAP`: a rare term becomes the set of its threads; a common one is
+tested per thread, while threads are walked in sort order through ``threads_page_last`` until
+``limit`` rows are found (``newest``, and the part of ``expires`` without an open window), or
+against its rowid set materialised once (otherwise). The ``expires`` sort is run in its two
+parts (open windows, closing soonest first; then the rest, newest first), so the second part,
+which holds almost every thread, is an index walk too.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from socialdesk.errors import UsageError
 from socialdesk.models import Channel, Direction, Message, Person, Status, Thread, utc
 from socialdesk.store.cache import parse_attachments
-from socialdesk.store.query import CLOSES_SQL, compile_query
+from socialdesk.store.query import CLOSES_SQL, TextPlan, compile_query
 
 SORTS = ("expires", "newest", "oldest")
 
@@ -124,14 +135,68 @@ def resolve_thread(
     return thread
 
 
+_FTS_TOKEN = re.compile(r"[^\W_]+")
+MATCH_CAP = 50_000
+"""FTS matches are counted up to this many (counting 50k rowids takes ~2 ms)."""
+IN_US_PER_MATCH = 1.5
+"""Cost of the ``in`` plan: a ``messages`` lookup per FTS match (µs, measured)."""
+SET_MIN_MATCHES = 20_000
+"""Below this many matches, ``in`` beats materialising the rowid set for every thread."""
+PROBE_US = {"word": 12.0, "phrase": 50.0}
+"""Cost of one per-message FTS probe by rowid (µs, measured; a phrase reads positions)."""
+
+
+def _text_planner(
+    conn: sqlite3.Connection, *, walk: bool, limit: int | None
+) -> Callable[[str], TextPlan]:
+    """The plan chooser for :func:`compile_query`.
+
+    ``walk``: threads are visited in index order and the visit stops after ``limit`` rows. The
+    walk's cost is estimated as if matches were spread evenly over threads: ``limit / p``
+    threads visited, ``p`` the share of threads with a match, each message of each probed.
+    """
+    sizes: list[int] = []
+
+    def plan(match: str) -> TextPlan:
+        matches = int(
+            conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?"
+                " LIMIT ?)",
+                (match, MATCH_CAP),
+            ).fetchone()[0]
+        )
+        in_cost = matches * IN_US_PER_MATCH
+        if walk and limit is not None and matches:
+            if not sizes:
+                # max(rowid) is a cheap stand-in for count(*) (one b-tree descent).
+                sizes.extend(
+                    int(conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {t}").fetchone()[0])
+                    for t in ("messages", "threads")
+                )
+            n_messages, n_threads = max(sizes[0], matches, 1), max(sizes[1], 1)
+            per_thread = n_messages / n_threads
+            p = 1.0 - (1.0 - matches / n_messages) ** per_thread
+            # The match string is `text : "..."`: more than one token after the column name is
+            # a phrase (or a word FTS5 splits, like "e-mail", which is searched as one).
+            phrase = len(_FTS_TOKEN.findall(match)) > 2
+            probe = PROBE_US["phrase" if phrase else "word"]
+            walk_cost = max(limit, 1) / max(p, 1e-9) * per_thread * probe
+            if walk_cost < in_cost:
+                return "probe"
+        return "set" if matches >= SET_MIN_MATCHES else "in"
+
+    return plan
+
+
 def _listing_sql(
     query: str | None,
     *,
     page_id: str | None,
     now: datetime,
     human_agent: bool,
+    text_plan: Callable[[str], TextPlan] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    compiled = compile_query(query, now=now, human_agent=human_agent)
+    compiled = compile_query(query, now=now, human_agent=human_agent, text_plan=text_plan)
     params = dict(compiled.params)
     where = f"({compiled.where})"
     if page_id is not None:
@@ -158,12 +223,73 @@ def list_threads(
     """
     if sort not in _ORDER:
         raise UsageError(f"unknown sort '{sort}'", hint="use one of: " + ", ".join(SORTS))
-    where, params = _listing_sql(query, page_id=page_id, now=now, human_agent=human_agent)
-    sql = f"{_SELECT} WHERE {where} ORDER BY {_ORDER[sort]}"
+    # threads_page_last gives last_message_at order only within one page.
+    walkable = page_id is not None and limit is not None
+    if sort == "expires" and limit is not None:
+        # The expires order is "open window, closing soonest" then "no open window, newest":
+        # the same rows as one ORDER BY, but the second part can be walked by index.
+        rows = _select(
+            conn,
+            query,
+            f"({CLOSES_SQL}) IS NOT NULL",
+            f"{CLOSES_SQL}, t.last_message_at DESC, n.number",
+            page_id=page_id,
+            now=now,
+            human_agent=human_agent,
+            limit=max(0, limit),
+            walk=False,
+        )
+        if len(rows) < limit:
+            rows += _select(
+                conn,
+                query,
+                f"({CLOSES_SQL}) IS NULL",
+                "t.last_message_at DESC, n.number",
+                page_id=page_id,
+                now=now,
+                human_agent=human_agent,
+                limit=limit - len(rows),
+                walk=walkable,
+            )
+        return [thread_from_row(r, now=now) for r in rows]
+    rows = _select(
+        conn,
+        query,
+        "1",
+        _ORDER[sort],
+        page_id=page_id,
+        now=now,
+        human_agent=human_agent,
+        limit=None if limit is None else max(0, limit),
+        walk=walkable and sort == "newest",
+    )
+    return [thread_from_row(r, now=now) for r in rows]
+
+
+def _select(
+    conn: sqlite3.Connection,
+    query: str | None,
+    extra: str,
+    order: str,
+    *,
+    page_id: str | None,
+    now: datetime,
+    human_agent: bool,
+    limit: int | None,
+    walk: bool,
+) -> list[sqlite3.Row]:
+    where, params = _listing_sql(
+        query,
+        page_id=page_id,
+        now=now,
+        human_agent=human_agent,
+        text_plan=_text_planner(conn, walk=walk, limit=limit),
+    )
+    sql = f"{_SELECT} WHERE {extra} AND {where} ORDER BY {order}"
     if limit is not None:
         sql += " LIMIT :limit"
-        params["limit"] = max(0, limit)
-    return [thread_from_row(r, now=now) for r in conn.execute(sql, params)]
+        params["limit"] = limit
+    return list(conn.execute(sql, params))
 
 
 def count_threads(

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import re
 import sqlite3
+import unicodedata
 from datetime import timedelta
 
 import pytest
 
 from socialdesk.errors import UsageError
-from socialdesk.models import Attachment, Person, Status
+from socialdesk.models import Attachment, Person, Status, Thread
 from socialdesk.store import cache, threads, triage
 from socialdesk.store.db import transaction
 from socialdesk.store.query import (
     QueryError,
+    Term,
     compile_query,
     parse_duration,
     parse_query,
@@ -267,3 +271,163 @@ def test_window_closes_at_matches_rules() -> None:
     assert window_closes_at("comment", li, T0 + timedelta(days=6)) == li + timedelta(days=7)
     assert window_closes_at("comment", li, T0 + timedelta(days=8)) is None
     assert window_closes_at("dm", None, T0) is None
+
+
+# ---- text plans against a brute-force evaluation --------------------------------------------
+
+_VOCAB = ("order", "price", "café", "cafe", "Zamówienie", "refund", "size", "hello", "x-ray")
+_PLAN_QUERIES = (
+    "",
+    "order",
+    "cafe",
+    "zamowienie",
+    "-order",
+    "order OR refund",
+    "-price OR size",
+    '"price order"',
+    '-"price order"',
+    "hello is:awaiting",
+    "order -refund is:open",
+    "price tag:vip OR refund",
+    "size newer:3h",
+    '"x-ray" is:done',
+    'order "refund size" -hello',
+)
+
+
+def _fold(text: str) -> list[str]:
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)
+    )
+    return re.findall(r"[^\W_]+", plain)
+
+
+def _brute(
+    threads_msgs: dict[str, list[str]],
+    rows: dict[str, Thread],
+    text: str,
+) -> set[str]:
+    """The thread ids matching ``text`` by the module docstring, evaluated in Python."""
+    q = parse_query(text)
+
+    def has(tid: str, value: str) -> bool:
+        want = _fold(value)
+        for body in threads_msgs[tid]:
+            toks = _fold(body)
+            if any(toks[i : i + len(want)] == want for i in range(len(toks) - len(want) + 1)):
+                return True
+        return False
+
+    def term(tid: str, t: Term) -> bool:
+        th = rows[tid]
+        if t.kind in ("word", "phrase"):
+            ok = has(tid, t.value)
+        elif t.key == "is" and t.value == "awaiting":
+            ok = th.awaiting_reply
+        elif t.key == "is" and t.value == "open":
+            ok = th.status is Status.OPEN
+        elif t.key == "is" and t.value == "done":
+            ok = th.status is Status.DONE
+        elif t.key == "tag":
+            ok = t.value in th.tags
+        elif t.key == "newer":
+            ref = th.request_at or th.last_message_at
+            ok = ref >= NOW - timedelta(seconds=parse_duration(t.value))
+        else:
+            raise AssertionError(t)
+        return ok != t.negated
+
+    return {tid for tid in rows if all(any(term(tid, t) for t in g) for g in q.groups)}
+
+
+def _reference_order(found: list[Thread], sort: str) -> list[str]:
+    if sort == "newest":
+        key = sorted(found, key=lambda t: (-t.last_message_at.timestamp(), -t.number))
+    elif sort == "oldest":
+        key = sorted(found, key=lambda t: ((t.request_at or t.last_message_at), t.number))
+    else:
+
+        def k(t: Thread) -> tuple[int, float, float, int]:
+            closes = window_closes_at(t.channel.value, t.last_inbound_at, NOW)
+            return (
+                closes is None,
+                closes.timestamp() if closes else 0.0,
+                -t.last_message_at.timestamp(),
+                t.number,
+            )
+
+        key = sorted(found, key=k)
+    return [t.id for t in key]
+
+
+@pytest.fixture(scope="module")
+def random_db() -> tuple[sqlite3.Connection, dict[str, list[str]]]:
+    """Forty threads with random texts from a small vocabulary, states, tags and times."""
+    rng = random.Random(7)
+    conn = db()
+    convs = []
+    texts: dict[str, list[str]] = {}
+    for i in range(40):
+        cust = person(f"c{i}", f"Customer {i}")
+        msgs = []
+        start = rng.randrange(-4000, 590, 300)  # coarse, so threads tie on times
+        for j in range(rng.randint(1, 4)):
+            body = " ".join(rng.choice(_VOCAB) for _ in range(rng.randint(1, 5)))
+            direction = "in" if j == 0 or rng.random() < 0.6 else "out"
+            # Equal times on purpose: the sorts' tie-breaks are compared too.
+            minutes = min(start + j * rng.choice((0, 5)), 599)
+            msgs.append(msg(f"r{i}_{j}", minutes, direction, body, author=cust))
+        texts[f"rt{i}"] = [m.text for m in msgs]
+        convs.append(conv(f"rt{i}", msgs, customer=cust))
+    load(conn, convs)
+    with transaction(conn):
+        for i in range(0, 40, 3):
+            triage.set_status(conn, f"rt{i}", Status.DONE, now=NOW)
+        for i in range(0, 40, 4):
+            triage.add_tags(conn, f"rt{i}", ["vip"], now=NOW)
+    return conn, texts
+
+
+@pytest.mark.parametrize("plan", ["in", "probe", "set"])
+def test_every_text_plan_selects_what_brute_force_selects(
+    random_db: tuple[sqlite3.Connection, dict[str, list[str]]], plan: str
+) -> None:
+    """Each text plan (in, probe, set) selects the threads a Python evaluation of the query does."""
+    conn, texts = random_db
+    rows = {t.id: t for t in threads.list_threads(conn, "", page_id=PAGE, now=NOW, limit=None)}
+    for text in _PLAN_QUERIES:
+        c = compile_query(text, now=NOW, text_plan=lambda _m: plan)  # type: ignore[arg-type,return-value]
+        got = {
+            r[0]
+            for r in conn.execute(
+                "SELECT t.id FROM threads t JOIN thread_state s ON s.thread_id = t.id"
+                f" WHERE {c.where}",
+                c.params,
+            )
+        }
+        assert got == _brute(texts, rows, text), text
+
+
+@pytest.mark.parametrize("forced", [False, True])
+@pytest.mark.parametrize("sort", ["expires", "newest", "oldest"])
+def test_listing_order_and_limits_match_brute_force(
+    random_db: tuple[sqlite3.Connection, dict[str, list[str]]],
+    sort: str,
+    forced: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """list_threads returns the brute-force set in the documented order, at every limit and plan."""
+    conn, texts = random_db
+    rows = {t.id: t for t in threads.list_threads(conn, "", page_id=PAGE, now=NOW, limit=None)}
+    if forced:
+        # Make every text term "common": walks probe per thread, full sorts use the rowid set.
+        monkeypatch.setattr(threads, "IN_US_PER_MATCH", 1e12)
+        monkeypatch.setattr(threads, "SET_MIN_MATCHES", 1)
+    for text in _PLAN_QUERIES:
+        want = _reference_order([rows[i] for i in _brute(texts, rows, text)], sort)
+        for limit in (None, 0, 1, 3, 7, 50):
+            got = threads.list_threads(conn, text, page_id=PAGE, now=NOW, sort=sort, limit=limit)
+            expect = want if limit is None else want[:limit]
+            assert [t.id for t in got] == expect, (text, sort, limit)
+        every = threads.list_threads(conn, text, page_id=None, now=NOW, sort=sort, limit=5)
+        assert [t.id for t in every] == want[:5], (text, sort)
