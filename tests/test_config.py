@@ -308,3 +308,20 @@ def test_non_utf8_file(paths: Paths) -> None:
     Path(paths.config_file).write_bytes(b"\xff\xfe[sync]")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(paths)
+
+
+def test_ensure_and_save_create_private_directories(tmp_path: Path) -> None:
+    """Paths.ensure and save_config create missing directories (parents too) 0700, files 0600."""
+    from socialdesk.config import Config, save_config
+
+    paths = Paths(config_dir=tmp_path / "c" / "cfg", data_dir=tmp_path / "d" / "data")
+    save_config(paths, Config())
+    assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o700
+    assert stat.S_IMODE(paths.config_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(paths.config_file.stat().st_mode) == 0o600
+    paths.ensure()
+    for directory in (tmp_path / "d", paths.data_dir, paths.lock_dir):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    os.chmod(paths.lock_dir, 0o755)
+    paths.ensure()
+    assert stat.S_IMODE(paths.lock_dir.stat().st_mode) == 0o700

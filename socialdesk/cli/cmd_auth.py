@@ -77,7 +77,13 @@ def read_token(token_stdin: bool, *, prompt: str = "Page access token") -> str:
     from socialdesk.secrets import check_token
 
     if token_stdin:
-        token = sys.stdin.readline().strip()
+        # Bytes, so that only LF ends the line: text mode would end it at a lone CR too and
+        # silently drop what follows ("tok\rX" must be refused, not read as "tok").
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is not None:
+            token = buffer.readline().decode("utf-8", "replace").strip()
+        else:
+            token = sys.stdin.readline().strip()
         if not token:
             raise UsageError(
                 "no token on standard input", hint="pipe the token in: … | --token-stdin"

@@ -167,3 +167,80 @@ def test_pages_lists_configured_and_reachable(env: SandboxEnv) -> None:
     human = runner.invoke(app, ["pages"])
     assert human.exit_code == 0 and env.page_id in human.stdout
     assert "\x1b" not in human.stdout
+
+
+@pytest.mark.parametrize("bad", ["EAAB\rX-Evil: 1", "EAAB\x1bX", "EAAB tok", "EAABé"])
+def test_login_refuses_a_malformed_stdin_token(env: SandboxEnv, bad: str) -> None:
+    """A token with CR/control/space/non-ASCII inside: exit 3 naming standard input, no call."""
+    env.sandbox.reset_counters()  # type: ignore[attr-defined]
+    result = _login(env, token=bad)
+    assert result.exit_code == 3, result.output
+    assert "standard input" in result.stderr and bad not in result.stderr
+    assert env.sandbox.calls == 0  # type: ignore[attr-defined]
+    assert not resolve_paths().token_file.exists()
+
+
+def test_malformed_env_token_exits_3_without_retries(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SOCIALDESK_TOKEN with a CR/LF is an auth error (3) naming the variable, not 6 retries."""
+    monkeypatch.setenv("SOCIALDESK_TOKEN", sandbox_env.token + "\r\nX")
+    sandbox_env.sandbox.reset_counters()  # type: ignore[attr-defined]
+    result = runner.invoke(app, ["sync"])
+    assert result.exit_code == 3, result.output
+    assert "SOCIALDESK_TOKEN" in result.stderr
+    assert sandbox_env.sandbox.calls == 0  # type: ignore[attr-defined]
+
+
+def test_login_leaves_no_token_when_the_config_cannot_be_written(
+    env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If saving the config fails, auth login stores no token (the config is written first)."""
+    from socialdesk.errors import ConfigError
+
+    def fail(*args: object) -> None:
+        raise ConfigError("cannot write the config")
+
+    monkeypatch.setattr("socialdesk.config.save_config", fail)
+    result = _login(env)
+    assert result.exit_code != 0
+    assert not resolve_paths().token_file.exists()
+
+
+def test_login_restores_the_config_when_storing_the_token_fails(
+    env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the token cannot be stored, the page added to the config is taken out again."""
+    from socialdesk.errors import AuthError
+
+    def fail(*args: object, **kw: object) -> str:
+        raise AuthError("token file damaged")
+
+    monkeypatch.setattr("socialdesk.secrets.store_token", fail)
+    result = _login(env)
+    assert result.exit_code == 3
+    assert not resolve_paths().config_file.exists()
+
+
+def test_login_trailing_newline_and_storage_named(env: SandboxEnv) -> None:
+    """The stdin token's trailing CR/LF is stripped; status names where the token lives."""
+    result = runner.invoke(app, ["auth", "login", "--token-stdin"], input=env.token + "\r\n")
+    assert result.exit_code == 0, result.output
+    token_file = resolve_paths().token_file
+    assert f"Token stored in {token_file}" in result.stdout
+    status = runner.invoke(app, ["auth", "status"])
+    assert f"file {token_file}" in status.stdout
+    doc = json.loads(runner.invoke(app, ["auth", "status", "--json"]).stdout)
+    assert doc["pages"][0]["token_storage"] == f"file {token_file}"
+
+
+def test_login_creates_a_new_home_0700(
+    env: SandboxEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """auth login into a SOCIALDESK_HOME that does not exist yet creates it 0700."""
+    home = tmp_path / "fresh" / "sd"
+    monkeypatch.setenv("SOCIALDESK_HOME", str(home))
+    assert _login(env).exit_code == 0
+    for directory in (home.parent, home, home / "secrets"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    monkeypatch.setenv("SOCIALDESK_HOME", str(tmp_path / "home"))

@@ -155,3 +155,28 @@ def test_human_output_is_plain(sandbox_env: SandboxEnv) -> None:
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "token valid" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_directory_modes_are_checked(sandbox_env: SandboxEnv) -> None:
+    """A data directory others can read is a warning naming chmod 700; a 0700 one is ok."""
+    assert runner.invoke(app, ["sync"]).exit_code == 0
+    paths = resolve_paths()
+    os.chmod(paths.data_dir, 0o755)
+    code, checks = _doctor()
+    check = checks["data directory permissions"]
+    assert code == 0 and check["status"] == "warn" and "chmod 700" in check["detail"]
+    os.chmod(paths.data_dir, 0o700)
+    code, checks = _doctor()
+    assert checks["data directory permissions"]["status"] == "ok"
+    assert checks["locks directory permissions"]["status"] == "ok"
+
+
+def test_doctor_names_the_token_storage(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a secure keyring, doctor says tokens are in the file, and the token check too."""
+    _login(sandbox_env, monkeypatch)
+    token_file = str(resolve_paths().token_file)
+    _code, checks = _doctor()
+    assert token_file in checks["keyring"]["detail"] and "no secure" in checks["keyring"]["detail"]
+    assert checks["token"]["detail"] == f"from file {token_file}"

@@ -57,3 +57,21 @@ def test_bad_fault_spec_is_a_usage_error() -> None:
     """A malformed --faults spec is exit 2 with the parser's message."""
     result = runner.invoke(app, ["sandbox", "serve", "--faults", "bogus=1"])
     assert result.exit_code == 2 and "--faults" in result.stderr
+
+
+def test_stop_on_sigterm_sets_the_event_and_restores_the_handler() -> None:
+    """SIGTERM inside stop_on_sigterm() sets the event; the previous handler is back after."""
+    from socialdesk.cli.serving import stop_on_sigterm
+
+    calls: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    try:
+        with stop_on_sigterm() as stop:
+            assert not stop.is_set()
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stop.wait(5)
+        assert calls == []
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert calls == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
