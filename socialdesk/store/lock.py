@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from socialdesk.paths import Paths
+from socialdesk.paths import Paths, make_private_dir
 
 POLL_S = 0.05
 """Pause between two attempts while waiting for the lock."""
@@ -36,7 +36,7 @@ def sync_lock(
     body runs either way: it must check the value and skip the sync when it is ``False``.
     """
     path = paths.lock_file(f"sync-{page_id}")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = monotonic() + wait_s
