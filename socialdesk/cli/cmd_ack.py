@@ -62,14 +62,16 @@ def _plan_json(plan: Plan) -> dict[str, object]:
     }
 
 
-def _print_plan(plan: Plan) -> None:
+def _print_plan(plan: Plan, *, err: bool = False) -> None:
+    """The plan, one line per thread and a count line (on stderr with ``err``)."""
+    say = note_line if err else echo_line
     for line in _plan_lines(plan):
-        echo_line(line)
+        say(line)
     counts: dict[str, int] = {}
     for s in plan.skipped:
         counts[s.reason] = counts.get(s.reason, 0) + 1
     tail = f"; skipped {len(plan.skipped)} ({_skip_summary(counts)})" if plan.skipped else ""
-    echo_line(f"plan: {len(plan.items)} to send{tail}")
+    say(f"plan: {len(plan.items)} to send{tail}")
 
 
 def _summary(report: AckReport) -> str:
@@ -185,9 +187,16 @@ def ack(
             report = core_ack.AckReport(skipped=list(plan.skipped))
         else:
             if not yes:
-                _print_plan(plan)
-                if not typer.confirm(f"Send {len(plan.items)} acknowledgements?", default=False):
-                    echo_line("nothing sent")
+                # The plan and the question go to stderr: stdout keeps only the outcome (pure
+                # JSON with --json), and a redirected stdout cannot hide the question.
+                _print_plan(plan, err=True)
+                if not typer.confirm(
+                    f"Send {len(plan.items)} acknowledgements?", default=False, err=True
+                ):
+                    if as_json:
+                        output.print_json({**core_ack.AckReport().as_dict(), "cancelled": True})
+                    else:
+                        echo_line("ack: cancelled; nothing sent")
                     return
             assert client is not None
             with output.progress("acknowledging", total=len(plan.items)) as bar:

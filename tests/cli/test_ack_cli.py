@@ -54,6 +54,7 @@ def test_yes_sends_then_rerun_sends_nothing(sandbox_env: SandboxEnv) -> None:
     res = run(
         "ack", "is:awaiting is:dm", "--template", "thanks", "--yes", "--rate", "100", "--json"
     )
+    assert "acknowledging" not in res.output  # no progress bar off a terminal
     summary = json.loads(res.stdout)
     assert summary["sent"] > 0
     assert res.exit_code == (5 if summary["failed"] else 0)
@@ -128,3 +129,90 @@ def test_usage_errors(sandbox_env: SandboxEnv) -> None:
     assert run("ack", "is:awaiting").exit_code == 2
     assert run("ack", "is:awaiting", "--template", "thanx", "--dry-run").exit_code == 2
     assert run("ack", "x", "--apply", "p.json").exit_code == 2
+
+
+def _ack_on_terminal(args: list[str], answer: str, *, stdout_tty: bool) -> tuple[int, str, str]:
+    """Run `socialdesk ACK ARGS` with a pseudo-terminal as stdin/stderr (and stdout if asked),
+    answer the confirmation question, return (exit code, stdout, terminal output)."""
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "socialdesk", "ack", *args],
+        stdin=slave,
+        stdout=slave if stdout_tty else subprocess.PIPE,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    os.close(slave)
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"acknowledgements?" in seen:
+            os.write(master, answer.encode() + b"\r")
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    if not answered:
+        proc.kill()  # the question never showed on the terminal: a failure, not a hang
+    out = proc.stdout.read().decode() if proc.stdout is not None else ""
+    code = proc.wait(timeout=30)
+    os.close(master)
+    assert answered, seen.decode(errors="replace")
+    return code, out, seen.decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_confirmation_on_a_terminal(sandbox_env: SandboxEnv) -> None:
+    """On a terminal ack shows the plan and asks: 'n' sends nothing; 'y' sends. Question and plan
+    go to the terminal even when stdout is redirected, and --json keeps stdout pure JSON."""
+    _setup(sandbox_env)
+    user, _ = new_dm(sandbox_env, "Yan Yesno")
+    args = ["from:Yan", "--template", "thanks", "--json"]
+    code, out, term = _ack_on_terminal(args, "n", stdout_tty=False)
+    assert code == 0, term
+    assert json.loads(out)["sent"] == 0 and json.loads(out)["cancelled"] is True
+    assert "Yan Yesno" in term and "plan: 1 to send" in term
+    assert sandbox_env.sandbox.deliveries(sandbox_env.page_id, user) == []  # type: ignore[attr-defined]
+    code, _out, term = _ack_on_terminal(args[:-1], "y", stdout_tty=True)
+    assert code == 0, term
+    assert "ack: 1 sent" in term
+    assert "acknowledging" in term  # the progress bar, on a terminal only
+    assert len(sandbox_env.sandbox.deliveries(sandbox_env.page_id, user)) == 1  # type: ignore[attr-defined]
+
+
+def test_invalid_token_exit_3_nothing_sent(sandbox_env: SandboxEnv) -> None:
+    """Sending with a revoked token: exit 3, nothing delivered, no outbox row marked sent."""
+    from tests.cli.test_reply_cli import _configure
+
+    _configure(sandbox_env)  # the page is known without asking the API
+    _setup(sandbox_env)
+    new_dm(sandbox_env, "Ivy Invalid")
+    before = _sent(sandbox_env)
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    res = run("ack", "is:awaiting", "--template", "thanks", "--yes", "--json")
+    assert res.exit_code == 3, res.output
+    out = json.loads(res.stdout)
+    assert (out["sent"], out["failed"]) == (0, 1) and "access token" in out["stopped"]
+    assert _sent(sandbox_env) == before
+    from socialdesk.paths import resolve_paths
+    from socialdesk.store.db import open_db
+
+    conn = open_db(resolve_paths().db_file)
+    states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
+    conn.close()
+    assert "sent" not in states and "sending" not in states

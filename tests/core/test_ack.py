@@ -231,3 +231,20 @@ def test_prepare_run_settles_interrupted_ack_rows(world: World) -> None:
     assert len(world.sb.deliveries(world.page, a)) == 1
     assert len(world.sb.deliveries(world.page, b)) == 1
     assert OutboxState.SENDING not in {r.entry.state for r in store.list_records(world.conn)}
+
+
+def test_apply_skips_window_closed_since_planning(world: World) -> None:
+    """Applied after the 24-hour window closed: that DM is skipped, saying so (no HUMAN_AGENT)."""
+    from socialdesk.core.clock import FixedClock
+
+    late = world.dm("Lara Late", ago=timedelta(hours=23, minutes=50))
+    fresh = world.dm("Fred Fresh")
+    world.sb.set_human_agent(world.page, True)
+    world.sync()
+    plan = _plan(world)
+    assert {it.customer_id for it in plan.items} == {late, fresh}
+    world.clock = FixedClock(world.clock.now() + timedelta(minutes=20))
+    report = _apply(world, plan)
+    assert report.skipped_by_reason() == {"window closed since planning": 1}
+    assert world.sb.deliveries(world.page, late) == []
+    assert [d.messaging_type for d in world.sb.deliveries(world.page, fresh)] == ["RESPONSE"]
