@@ -57,6 +57,13 @@ def validate_text(text: str, *, where: str = "template") -> None:
     """Refuse unknown placeholders and any brace syntax other than ``{name}`` / ``{{`` / ``}}``."""
     if not text.strip():
         raise UsageError(f"{where}: a variant is empty")
+    bad = sorted({ch for ch in text if _UNSAFE.match(ch)})  # textcheck would refuse them
+    if bad:
+        names = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
+        raise UsageError(
+            f"{where}: holds control or bidirectional characters ({names})",
+            hint="they would be refused at every send; remove them",
+        )
     try:
         fields = list(string.Formatter().parse(text))
     except ValueError as exc:

@@ -38,3 +38,12 @@ def test_typo_in_config_refused_at_load() -> None:
     cfg.write_text('[templates.thanks]\ntext = ["Hi {frist_name}"]\n')
     res = run("templates")
     assert res.exit_code == 2 and "frist_name" in res.output
+
+
+def test_add_refuses_bidi_and_control_characters() -> None:
+    """A variant with a bidi override or an escape byte is refused at add time (exit 2)."""
+    for text in ("Thanks \u202e{first_name}", "Hi\x1b[31m {name}"):
+        res = run("templates", "add", "evil", text)
+        assert res.exit_code == 2 and "U+" in res.output, res.output
+    assert not resolve_paths().config_file.exists()
+    assert run("templates", "add", "ok", "Two\nlines\tfine {page}").exit_code == 0

@@ -106,3 +106,22 @@ def test_split_roundtrip_property(text: str) -> None:
         assert len(p) <= 20 or len(clusters) == 1
     assert "".join("".join(parts).split()) == "".join(text.split())
     assert "".join(graphemes(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        pytest.param("a" + FLAG_PL * 1100, FLAG_PL, id="flags-at-odd-offset"),
+        pytest.param(("e\u0301\u0302") * 800, "e\u0301\u0302", id="stacked-combining-marks"),
+        pytest.param("x" + FAMILY * 400, FAMILY, id="zwj-family-at-odd-offset"),
+        pytest.param("b" + (THUMB + HEART) * 700, THUMB + HEART, id="skin-tone-and-vs16"),
+    ],
+)
+def test_split_cuts_only_between_clusters(text: str, unit: str) -> None:
+    """Flags, combining marks and ZWJ/modifier emoji are never cut, whatever the offset."""
+    parts = prepare(text, split=True)
+    assert len(parts) >= 2 and "".join(parts) == text
+    assert [g for p in parts for g in graphemes(p)] == graphemes(text)
+    for p in parts:
+        assert len(p) <= 2000
+        assert set(graphemes(p.lstrip("axb"))) <= set(graphemes(unit))
