@@ -1,10 +1,13 @@
 """Make untrusted text (customer names, messages, comments) safe to show and to export.
 
 Customer text can carry terminal escape sequences (colour, cursor moves, OSC 8 links, window
-title writes, DCS payloads), raw control bytes, and invisible characters that reorder or hide
-text (bidi overrides, zero-width joiners). :func:`clean` removes the first two entirely and
-makes the invisible ones visible as ``⟨U+202E⟩``, so what the operator sees is what was sent.
-:func:`csv_cell` also keeps a cell from being read as a spreadsheet formula.
+title and clipboard writes, DCS payloads), raw control bytes, and invisible characters that
+reorder or hide text (bidi overrides, zero-width joiners). :func:`clean` removes the first two
+entirely and makes the invisible ones visible as ``⟨U+202E⟩``, so what the operator sees is
+what was sent. Lone surrogates (JSON from the API may carry ``"\\ud800"``) are shown the same
+way, because they cannot be encoded and would crash the write to the terminal or a file.
+Unicode line/paragraph separators become newlines. :func:`csv_cell` also keeps a cell from
+being read as a spreadsheet formula.
 
 Called by the CLI's output helpers, the inbox, and the stats/state exports. Pure standard
 library: no Rich, no Textual (the layer test enforces it).
@@ -39,13 +42,21 @@ VISIBLE: frozenset[str] = frozenset(
     + [chr(c) for c in range(0x2066, 0x206A)]  # LRI RLI FSI PDI
     + ["\u200e", "\u200f", "\u061c"]  # LRM RLM ALM
     + ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]  # zero-width space/joiners, WJ, BOM
+    + ["\u180e", "\u2061", "\u2062", "\u2063", "\u2064"]  # MVS, invisible math operators
+    + ["\ufff9", "\ufffa", "\ufffb"]  # interlinear annotation marks (can hide text)
 )
-_VISIBLE_RE = re.compile("[" + "".join(sorted(VISIBLE)) + "]")
+SURROGATES = "\ud800-\udfff"
+"""Lone surrogates: not encodable as UTF-8, so shown as ``⟨U+D800⟩`` too."""
+_VISIBLE_RE = re.compile("[" + "".join(sorted(VISIBLE)) + SURROGATES + "]")
+# U+2028/U+2029 break lines in some renderers and not in others: make them plain newlines.
+_SEPARATOR_RE = re.compile("[\u2028\u2029]")
 
 FORBIDDEN: frozenset[str] = frozenset(
     [chr(c) for c in range(0x00, 0x20) if chr(c) not in "\t\n"]
     + [chr(c) for c in range(0x7F, 0xA0)]
     + sorted(VISIBLE)
+    + [chr(c) for c in range(0xD800, 0xE000)]
+    + ["\u2028", "\u2029"]
 )
 """Characters that never appear in the output of :func:`clean`."""
 
@@ -68,6 +79,7 @@ def clean(text: str, *, single_line: bool = False) -> str:
     out = _SEQUENCE_RE.sub("", out)
     out = _LATE_CONTROL_RE.sub("", out)
     out = _VISIBLE_RE.sub(_show, out)
+    out = _SEPARATOR_RE.sub("\n", out)
     if single_line:
         out = out.replace("\t", " ").replace("\n", " ⏎ ")
     return out

@@ -14,6 +14,7 @@ import io
 import os
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,41 +27,60 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "csv")
 
-STATS_HELP = """Response statistics from the local database (definitions below; PRODUCT.md §7).
+STATS_HELP = """Response statistics from the local database (PRODUCT.md §7).
 
 \b
-Days are local calendar days in stats.timezone (a DST change day is 23 or 25 h).
-A request is an inbound message arriving when its thread is not already awaiting
-reply (the previous message is outbound, or there is none). Its first response
-time (FRT) is the time to the next outbound message of the thread, whoever sent it
-(socialdesk, Meta's inbox, the phone app). Per day of the request, per channel
-(dm, comment) and in total:
+Definitions. Days are local calendar days in stats.timezone (a DST change
+day is 23 or 25 h). A request is an inbound message arriving when its thread
+is not already awaiting reply (the previous message is outbound, or there is
+none); more inbound messages before a reply belong to the same request. Its
+first response time (FRT) is the time to the next outbound message of the
+thread, whoever sent it (socialdesk, Meta's inbox, the phone app). Per day
+of the request, per channel (dm, comment) and in total:
   inbound        inbound messages that day
   requests       requests that day
   responded      requests answered by now; responded_24h: within 24 h
   pending        unanswered and younger than 24 h now (left out of the rate)
   missed         unanswered and 24 h old or more
   response_rate  responded_24h / (requests - pending); empty when 0 / 0
-  median_s p90_s FRT percentiles in seconds, nearest-rank (value at rank
-                 ceil(p*n/100); an even count's median is the lower middle)
-  mean_s         mean FRT; median_bh_s: median counting business hours only
-                 (stats.business_hours, e.g. "Mon-Fri 09:00-17:00, Sat 10:00-14:00")
+  median_s       FRT median in seconds; p90_s: 90th percentile; both
+                 nearest-rank (the value at rank ceil(p*n/100), so an even
+                 count's median is the lower middle value)
+  mean_s         mean FRT in seconds
+  median_bh_s    FRT median counting only business hours (stats.
+                 business_hours, e.g. "Mon-Fri 09:00-17:00"; else empty)
   done           threads marked done that day
   backlog        threads awaiting reply at the end of the day (today: now)
 
 \b
-Meta badge estimate (DMs, trailing 7 days from now): a badge request is an inbound
-DM that is the thread's first message or follows 24 h with no message either way.
-rate = answered / (requests - waiting under 24 h); earned when rate >= 90 % and
-the median response time <= 15 min. "to keep: answer N waiting requests within M
-minutes": N = max(0, ceil(0.9 * requests) - answered), at most the waiting ones;
-M = minutes before the soonest waiting request passes 15 min.
+Meta badge estimate (DMs, the 7 days before now; Meta's rule as best
+known): a badge request is an inbound DM that is the thread's first message
+or follows 24 h with no message either way. rate = answered / (requests -
+waiting), waiting = unanswered and under 24 h old; "earned" when rate >= 90 %
+and the median response time <= 15 min. "To keep the badge: answer N waiting
+requests within M minutes": N = max(0, ceil(0.9 * requests) - answered), at
+most the waiting ones; M = minutes before the soonest waiting request passes
+15 min.
 
 \b
-CSV columns (stable): day, channel, inbound, requests, responded, responded_24h,
-pending, missed, response_rate, median_s, p90_s, mean_s, median_bh_s, done,
-backlog; one row per day for dm, comment and total. --append adds only days not
-already in the file and writes the header only for a new file.
+CSV columns (stable, in this order): day, channel, inbound, requests,
+responded, responded_24h, pending, missed, response_rate, median_s, p90_s,
+mean_s, median_bh_s, done, backlog; one row per day and channel (dm,
+comment, then total); an empty cell is "no value". No cell starts a formula.
+JSON (stable): {page_id, period {since, until, timezone}, business_hours,
+channel, generated_at, last_sync_at, days [{day, channels {dm, comment:
+FIGURES}, total: FIGURES}], badge {since, until, rate, median_response_s,
+requests, answered, waiting, earned, to_keep {answer, within_minutes}}},
+FIGURES being the CSV's figure columns; null is "no value"; times in UTC.
+
+\b
+Files are written atomically with mode 0600. --append adds only the days not
+already in the CSV (header only for a new file), so re-running is harmless;
+it refuses a CSV with other columns. stats reads the local database only: it
+warns on stderr when the last sync is older than the period's end (--sync
+syncs first). Bad input (unknown timezone, malformed business hours, a day
+in the future, a missing --output directory, a foreign CSV) exits 2 and
+writes nothing.
 
 \b
 Examples:
@@ -82,13 +102,19 @@ def _resolve_format(fmt: str | None, output: Path | None, append: bool, as_json:
             raise _fail_usage("--json contradicts --format " + str(fmt))
         fmt = "json"
     if fmt is None:
-        suffix = output.suffix.lower() if output is not None else ""
-        fmt = "csv" if append or suffix == ".csv" else "json" if suffix == ".json" else "table"
+        if output is None:
+            fmt = "table"
+        else:
+            fmt = "json" if output.suffix.lower() == ".json" and not append else "csv"
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise _fail_usage(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if append and (fmt != "csv" or output is None):
         raise _fail_usage("--append needs --format csv and --output FILE")
+    if fmt == "table" and output is not None:
+        raise _fail_usage(
+            "--format table prints to the terminal", hint="use --format csv or json with --output"
+        )
     return fmt
 
 
@@ -101,6 +127,10 @@ def _check_output(output: Path) -> None:
         )
     if output.is_dir():
         raise _fail_usage(f"--output: {str(output)!r} is a directory")
+    if output.exists() and not output.is_file():
+        raise _fail_usage(f"--output: {str(output)!r} is not a regular file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _fail_usage(f"--output: cannot create files in {str(parent)!r}")
 
 
 def existing_csv_days(path: Path) -> tuple[set[str], str]:
@@ -144,18 +174,44 @@ def csv_text(report: StatsReport, *, header: bool = True, skip_days: set[str] | 
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``, mode 0600."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``, mode 0600.
+
+    On any failure ``path`` keeps its previous content and no temporary file is left."""
+    from socialdesk.errors import SocialdeskError
+
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            os.fchmod(fh.fileno(), 0o600)
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise SocialdeskError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}",
+            hint="the file was left as it was",
+        ) from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk (best effort).
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _pct(rate: float | None) -> str:
@@ -168,19 +224,63 @@ def _dur(seconds: float | None) -> str:
     return "–" if seconds is None else human_duration(seconds)
 
 
-def badge_line(report: StatsReport) -> str:
-    """One line: the badge estimate and what keeps it."""
+def badge_lines(report: StatsReport) -> list[str]:
+    """The badge estimate, the figures that decide it, and what keeps it (the table's footer)."""
     b = report.badge
     verdict = "earned" if b.earned else "not earned"
-    return (
-        f"Meta badge estimate (DMs, last 7 days): {verdict} · rate {_pct(b.rate)}"
-        f" · median response {_dur(b.median_response_s)} · {b.requests} requests"
-        f" · to keep it: {b.to_keep.sentence()}"
-    )
+    return [
+        f"Meta badge estimate (DMs, last 7 days): {verdict}",
+        f"  rate {_pct(b.rate)} (90% needed) · median response"
+        f" {_dur(b.median_response_s)} (15m at most)",
+        f"  {b.requests} requests: {b.answered} answered, {b.waiting} waiting",
+        f"  to keep the badge: {b.to_keep.sentence()}",
+    ]
+
+
+def badge_line(report: StatsReport) -> str:
+    """The badge estimate on one line."""
+    return " ·".join(line.strip() for line in badge_lines(report))
+
+
+# (label, Figures attribute, formatter) of the one-day table, top to bottom.
+_DAY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("inbound messages", "inbound", "n"),
+    ("requests", "requests", "n"),
+    ("answered", "responded", "n"),
+    ("  within 24 h", "responded_24h", "n"),
+    ("pending (< 24 h old)", "pending", "n"),
+    ("missed", "missed", "n"),
+    ("response rate", "response_rate", "pct"),
+    ("first response: median", "median_s", "dur"),
+    ("  90th percentile", "p90_s", "dur"),
+    ("  mean", "mean_s", "dur"),
+    ("  median, business hours", "median_bh_s", "dur"),
+    ("threads marked done", "done", "n"),
+    ("awaiting reply at day end", "backlog", "n"),
+)
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if kind == "pct":
+        return _pct(value)
+    if kind == "dur":
+        return _dur(value)
+    return str(value)
+
+
+def _local_today(report: StatsReport) -> date:
+    from zoneinfo import ZoneInfo
+
+    return report.generated_at.astimezone(ZoneInfo(report.timezone)).date()
 
 
 def render_table(report: StatsReport, page_label: str) -> None:
-    """The at-a-glance table on stdout."""
+    """The at-a-glance table on stdout (fits 80 columns).
+
+    One day: a figure per row, a column per channel and the total. Several days: a row per
+    day with the main figures of the total (or of ``--channel``); per-channel days are in the
+    CSV/JSON.
+    """
     from rich.text import Text
 
     from socialdesk.cli.output import console, customer_text, make_table
@@ -192,52 +292,50 @@ def render_table(report: StatsReport, page_label: str) -> None:
         if period.since == period.until
         else f"{period.since.isoformat()} – {period.until.isoformat()}"
     )
-    title = customer_text(f"{page_label} · {span} ({report.timezone})", single_line=True)
+    scope = f"{report.channel} only" if report.channel else "all channels"
+    title = customer_text(f"{page_label} · {span} ({report.timezone}) · {scope}", single_line=True)
     con.print(title, style="bold")
     bh = report.business_hours is not None
-    many = len(report.days) > 1
     right: dict[str, Any] = {"justify": "right", "no_wrap": True}
-    left: dict[str, Any] = {"no_wrap": True}
-    columns: list[str | tuple[str, dict[str, Any]]] = [
-        *([("day", left)] if many else []),
-        ("channel", left),
-    ]
-    # Short headers keep a month of rows readable in 100 columns; --help spells them out.
-    headers = ("in", "req", "ans", "≤24h", "pend", "miss", "rate", "med", "p90", "mean",
-               *(["med bh"] if bh else []), "done", "backlog")  # fmt: skip
-    columns.extend((name, right) for name in headers)
-    table = make_table(*columns)
-    table.padding = (0, 0, 0, 1)
-    table.collapse_padding = True
-    for d in report.days:
-        for name, f in [*d.channels.items(), ("total", d.total)]:
-            cells = [
-                *([d.day.isoformat()] if many else []),
-                name,
-                str(f.inbound),
-                str(f.requests),
-                str(f.responded),
-                str(f.responded_24h),
-                str(f.pending),
-                str(f.missed),
-                _pct(f.response_rate),
-                _dur(f.median_s),
-                _dur(f.p90_s),
-                _dur(f.mean_s),
-                *([_dur(f.median_bh_s)] if bh else []),
-                str(f.done),
-                str(f.backlog),
-            ]
-            table.add_row(*[Text(c, style="bold" if name == "total" else "") for c in cells])
-    con.print(table)
-    con.print(
-        Text(
-            "in = inbound messages, req = requests, ans = answered, ≤24h = answered within"
-            " 24 h, pend = pending, miss = missed, med/p90/mean = first response time",
-            style="dim",
+    if len(report.days) == 1:
+        day = report.days[0]
+        names = [*day.channels, "total"]
+        table = make_table(("", {"no_wrap": True}))
+        for name in names:  # channel names come from the database: never markup
+            table.add_column(customer_text(name, single_line=True), **right)
+        figures = [*day.channels.values(), day.total]
+        for label, attr, kind in _DAY_ROWS:
+            if attr == "median_bh_s" and not bh:
+                continue
+            if attr == "backlog" and period.until >= _local_today(report):
+                label = "awaiting reply now"
+            cells = [_fmt(getattr(f, attr), kind) for f in figures]
+            table.add_row(Text(label), *[Text(c) for c in cells])
+        con.print(table)
+    else:
+        headers = ["day", "in", "req", "≤24h", "pend", "miss", "rate", "median", "p90",
+                   *(["med bh"] if bh else []), "done", "backlog"]  # fmt: skip
+        table = make_table(("day", {"no_wrap": True}), *[(h, right) for h in headers[1:]])
+        # The box's column divider is the only gap, so a month of rows fits 80 columns.
+        table.padding = (0, 0, 0, 0)
+        for d in report.days:
+            f = d.total
+            cells = [d.day.isoformat(), str(f.inbound), str(f.requests), str(f.responded_24h),
+                     str(f.pending), str(f.missed), _pct(f.response_rate), _dur(f.median_s),
+                     _dur(f.p90_s), *([_dur(f.median_bh_s)] if bh else []), str(f.done),
+                     str(f.backlog)]  # fmt: skip
+            table.add_row(*[Text(c) for c in cells])
+        con.print(table)
+        con.print(
+            Text(
+                "in = inbound messages, req = requests, ≤24h = answered within 24 h, pend ="
+                " pending, miss = missed; median/p90 = first response time; backlog = awaiting"
+                " reply at day end. Per channel: --channel dm|comment, or --format csv.",
+                style="dim",
+            )
         )
-    )
-    con.print(Text(badge_line(report)))
+    for line in badge_lines(report):
+        con.print(Text(line))
 
 
 def _warn(text: str) -> None:
@@ -354,8 +452,6 @@ def stats(
                     f" the end of the period; run `socialdesk sync` or use --sync"
                 )
         if out_fmt == "table":
-            if output is not None:
-                raise _fail_usage("--format table prints to the terminal; use csv or json")
             render_table(report, page_cfg.name or page_cfg.id)
             return
         if out_fmt == "json":

@@ -127,9 +127,14 @@ def make_table(*columns: str | tuple[str, dict[str, Any]], title: str | None = N
 
 # --- JSON ------------------------------------------------------------------------------------
 
-# Characters JSON allows raw inside strings but a terminal may act on (DEL, C1) or that reorder
-# text (bidi, zero-width): written as \\u escapes, which parse back to the same string.
-_JSON_UNSAFE_RE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+# Characters JSON allows raw inside strings but a terminal may act on (DEL, C1), that reorder or
+# hide text (bidi, zero-width, line separators), or that cannot be encoded at all (lone
+# surrogates, which JSON from the API may carry as "\\ud800" escapes): written as \\u escapes,
+# which parse back to the same string.
+_JSON_UNSAFE_RE = re.compile(
+    "[\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
 
 
 def json_default(value: Any) -> Any:

@@ -161,3 +161,52 @@ def test_report_error_returns_code(capsys: pytest.CaptureFixture[str]) -> None:
     """report_error prints both lines and returns the exit code."""
     assert report_error(RefusedError("no", "because")) == 6
     assert capsys.readouterr().err == "error: no\nhint: because\n"
+
+
+def test_main_builds_only_the_invoked_command() -> None:
+    """main() hands Typer only the named command; its help equals the full tree's, and the
+    full registration is back afterwards."""
+    from typer.main import get_command
+
+    from socialdesk.cli import command_names, invoked_name, only_command
+
+    full = get_command(app)
+    names = command_names(app)
+    assert names is not None and sorted(names) == sorted(full.commands)  # type: ignore[attr-defined]
+    before = (list(app.registered_commands), list(app.registered_groups))
+    for name in names:
+        expected = runner.invoke(app, [name, "--help"]).stdout
+        with only_command(app, ["--debug", name, "--help"]) as trimmed:
+            assert trimmed
+            built = get_command(app)
+            assert list(built.commands) == [name]  # type: ignore[attr-defined]
+            assert runner.invoke(app, [name, "--help"]).stdout == expected
+    assert (app.registered_commands, app.registered_groups) == before
+    assert invoked_name(["--version"]) == "" and invoked_name(["--help", "stats"]) is None
+    with only_command(app, ["no-such-command"]) as trimmed:
+        assert not trimmed
+
+
+def test_cli_start_loads_no_pydantic_textual_or_httpx(isolated_home: object) -> None:
+    """`python -m socialdesk stats --json` and `list --json` load no pydantic (Typer ≥ 0.29
+    pulls it in), Textual or httpx: these are the start-up budget's big imports."""
+    import os
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from socialdesk.cli import main\n"
+        "sys.argv = ['socialdesk'] + sys.argv[1:]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'pydantic', 'textual', 'httpx'}\n"
+        "sys.stderr.write('HEAVY=' + ','.join(sorted(heavy)) + '\\n')\n"
+    )
+    for args in (["stats", "--json"], ["list", "--json"], ["--version"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            env={**os.environ},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "HEAVY=\n" in proc.stderr, (args, proc.stderr)
