@@ -150,3 +150,17 @@ def test_snooze_until_forms_end_to_end(sandbox_env: SandboxEnv) -> None:
     assert _show(ref)["status"] == "snoozed"
     res = run("snooze", ref, "--until", "2001-01-01T00:00")
     assert res.exit_code == 2 and "past" in res.output
+
+
+def test_customer_text_printed_clean_and_literal(sandbox_env: SandboxEnv) -> None:
+    """A name with escapes, markup and bidi prints cleaned and literally (outcome lines, plans)."""
+    name = "\x1b]0;pwn\x07[red]Mal[/red] \u202eEvil"
+    _, ref = new_dm(sandbox_env, name)
+    assert run("templates", "add", "thanks", "Thanks {first_name}!").exit_code == 0
+    for args in (["done", ref], ["tag", ref, "vip"], ["reopen", ref]):
+        res = run(*args)
+        assert res.exit_code == 0, res.output
+        assert "[red]Mal[/red] ⟨U+202E⟩Evil" in res.stdout
+        assert not any(ch in res.output for ch in "\x1b\x07\u202e")
+    res = run("ack", "from:Mal", "--template", "thanks", "--dry-run")
+    assert "[red]Mal[/red]" in res.stdout and "\x1b" not in res.output
