@@ -388,7 +388,7 @@ def stats(
         str | None,
         typer.Option(
             "--format",
-            help="table, json or csv (default: table; csv/json when --output ends so).",
+            help="table, json or csv (default: table; with --output: json for *.json, else csv).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
