@@ -277,32 +277,52 @@ def _check_name(name: str, key: str, path: Path | None = None) -> None:
         )
 
 
-def check_template(name: str, text: str) -> None:
-    """Raise ConfigError if ``text`` is empty or uses a placeholder other than the allowed ones."""
+# Characters a template may not hold: every send would refuse them (core.textcheck).
+_TEMPLATE_UNSAFE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def template_problem(text: str) -> tuple[str, str | None] | None:
+    """The first problem of one template variant as ``(message, hint)``, or ``None``.
+
+    The single definition of a valid variant: not empty, no control or bidirectional
+    characters, braces only as ``{first_name}`` ``{name}`` ``{page}`` or ``{{`` ``}}``. Used at
+    config load (:func:`check_template`) and by ``templates add`` (``core.templates``).
+    """
+    allowed = ", ".join("{" + p + "}" for p in TEMPLATE_PLACEHOLDERS)
     if not text.strip():
-        raise ConfigError(f"template {name!r} has an empty variant")
+        return "a variant is empty", None
+    bad = sorted({ch for ch in text if _TEMPLATE_UNSAFE.match(ch)})
+    if bad:
+        names = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
+        return (
+            f"holds control or bidirectional characters ({names})",
+            "they would be refused at every send; remove them",
+        )
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise ConfigError(
-            f"template {name!r} is malformed: {exc}",
-            hint="write a literal brace as {{ or }}",
-        ) from None
-    allowed = ", ".join("{" + p + "}" for p in TEMPLATE_PLACEHOLDERS)
+        return f"unbalanced braces in {text!r} ({exc})", "write {{ and }} for literal braces"
     for _literal, field_name, spec, conversion in parsed:
         if field_name is None:
             continue
-        if field_name not in TEMPLATE_PLACEHOLDERS:
-            shown = "{" + field_name + "}" if field_name else "{}"
-            raise ConfigError(
-                f"template {name!r} uses unknown placeholder {shown}",
-                hint=f"placeholders: {allowed}; write a literal brace as {{{{ or }}}}",
+        if field_name not in TEMPLATE_PLACEHOLDERS or spec or conversion:
+            shown = "{" + field_name + (f"!{conversion}" if conversion else "")
+            shown += (f":{spec}" if spec else "") + "}"
+            return (
+                f"unknown placeholder {shown}",
+                f"placeholders: {allowed}; write a literal brace as {{{{ or }}}}",
             )
-        if spec or conversion:
-            raise ConfigError(
-                f"template {name!r}: placeholder {{{field_name}}} takes no format or conversion",
-                hint=f"placeholders: {allowed}",
-            )
+    return None
+
+
+def check_template(name: str, text: str) -> None:
+    """Raise ConfigError naming template ``name`` if a variant is not valid (see above)."""
+    problem = template_problem(text)
+    if problem is not None:
+        message, hint = problem
+        raise ConfigError(f"template {name!r}: {message}", hint=hint)
 
 
 def _section(reader: _Reader, doc: dict[str, Any], key: str, cls: type[Any]) -> Any:

@@ -85,6 +85,21 @@ def clean(text: str, *, single_line: bool = False) -> str:
     return out
 
 
+def strip(text: str) -> str:
+    """``text`` with escape sequences, control and invisible characters *removed*, on one line.
+
+    For untrusted text that leaves socialdesk inside a message (a customer's name filled into a
+    template): the customer must receive neither escape payloads nor ``⟨U+…⟩`` markers.
+    """
+    if not text:
+        return ""
+    out = _EARLY_CONTROL_RE.sub("", text)
+    out = _SEQUENCE_RE.sub("", out)
+    out = _LATE_CONTROL_RE.sub("", out)
+    out = _VISIBLE_RE.sub("", out)
+    return " ".join(out.split())
+
+
 def is_clean(text: str, *, single_line: bool = False) -> bool:
     """Whether ``text`` holds none of the characters :func:`clean` removes or replaces."""
     if single_line and ("\n" in text or "\t" in text):

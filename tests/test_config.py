@@ -175,10 +175,11 @@ def test_unquoted_page_id_is_accepted(paths: Paths) -> None:
         ("Hi {0}", "unknown placeholder {0}"),
         ("Hi {}", "unknown placeholder {}"),
         ("Hi {name.upper}", "unknown placeholder {name.upper}"),
-        ("Hi {name!r}", "takes no format"),
-        ("Hi {name:>10}", "takes no format"),
-        ("Hi {name", "malformed"),
-        ("   ", "empty variant"),
+        ("Hi {name!r}", "unknown placeholder {name!r}"),
+        ("Hi {name:>10}", "unknown placeholder {name:>10}"),
+        ("Hi {name", "unbalanced braces"),
+        ("   ", "a variant is empty"),
+        ("Hi \u202e{name}", "control or bidirectional characters (U+202E)"),
     ],
 )
 def test_template_placeholders_checked_at_load(paths: Paths, text: str, fragment: str) -> None:

@@ -276,25 +276,31 @@ def build_plan(
     indexes = assign_variants(
         template.name, [th.customer.id for th in eligible], len(template.variants)
     )
-    items = tuple(
-        PlanItem(
-            number=th.number,
-            thread_id=th.id,
-            customer_id=th.customer.id,
-            customer_name=th.customer.name,
-            channel=str(th.channel),
-            kind=_kind(th),
-            text=render(template.variants[i], customer_name=th.customer.name, page_name=name),
-            last_message_at=int(th.last_message_at.timestamp()),
-            last_inbound_at=_ts(th.last_inbound_at),
-            status=str(th.status),
-        )
-        for th, i in zip(eligible, indexes, strict=True)
-    )
-    for item in items:
-        from socialdesk.core.textcheck import check_text
+    from socialdesk.core.textcheck import check_text
 
-        check_text(item.text)
+    items: list[PlanItem] = []
+    for th, i in zip(eligible, indexes, strict=True):
+        text = render(template.variants[i], customer_name=th.customer.name, page_name=name)
+        try:
+            check_text(text)
+        except SocialdeskError as exc:
+            # One customer's unusual name must not stop everyone else's acknowledgement.
+            skipped.append(Skipped(th.number, th.id, f"reply refused: {exc.message}"))
+            continue
+        items.append(
+            PlanItem(
+                number=th.number,
+                thread_id=th.id,
+                customer_id=th.customer.id,
+                customer_name=th.customer.name,
+                channel=str(th.channel),
+                kind=_kind(th),
+                text=text,
+                last_message_at=int(th.last_message_at.timestamp()),
+                last_inbound_at=_ts(th.last_inbound_at),
+                status=str(th.status),
+            )
+        )
     with transaction(conn):
         ident = store.db_id(conn)
     return Plan(
@@ -305,7 +311,7 @@ def build_plan(
         template=template.name,
         done=done,
         created_at=now,
-        items=items,
+        items=tuple(items),
         skipped=tuple(skipped),
     )
 
@@ -362,7 +368,9 @@ def plan_to_json(plan: Plan, conn: sqlite3.Connection) -> dict[str, Any]:
 
 def write_plan(path: Path, plan: Plan, conn: sqlite3.Connection) -> None:
     """Write the plan file atomically, mode 0600 (it holds customers' names)."""
-    data = json.dumps(plan_to_json(plan, conn), indent=2, ensure_ascii=False) + "\n"
+    # ASCII-only: a plan file is meant to be read (`cat`, an editor), and customer names must
+    # not carry control, bidi or line-separator characters to whoever reads it.
+    data = json.dumps(plan_to_json(plan, conn), indent=2, ensure_ascii=True) + "\n"
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=".ack-plan-", dir=directory)

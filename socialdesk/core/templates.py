@@ -2,8 +2,8 @@
 
 Called by ``core.ack`` (one rendered text per thread), the ``reply --template`` command and the
 ``templates`` commands (``add`` validates before the config is written). Templates live in the
-config as ``[templates.NAME] text = ["variant", ...]``; the config module also rejects an unknown
-placeholder when it loads, using :func:`validate_text`.
+config as ``[templates.NAME] text = ["variant", ...]``; what makes a variant valid is defined once,
+in ``config.template_problem``, used when the config loads and by :func:`validate_text`.
 
 Placeholders: ``{first_name}``, ``{name}``, ``{page}``; ``{{``/``}}`` are literal braces. Nothing
 else is allowed inside braces (no attribute access, indexing, conversions or format specs), so a
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from socialdesk.config import template_problem
 from socialdesk.errors import UsageError
+from socialdesk.sanitize import strip
 
 PLACEHOLDERS: tuple[str, ...] = ("first_name", "name", "page")
 """The only names a template may use."""
@@ -31,8 +32,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 FALLBACK_NAME = "there"
 """Stands in for a customer name the API did not give ("Hi there")."""
-
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -54,33 +53,11 @@ def validate_name(name: str) -> str:
 
 
 def validate_text(text: str, *, where: str = "template") -> None:
-    """Refuse unknown placeholders and any brace syntax other than ``{name}`` / ``{{`` / ``}}``."""
-    if not text.strip():
-        raise UsageError(f"{where}: a variant is empty")
-    bad = sorted({ch for ch in text if _UNSAFE.match(ch)})  # textcheck would refuse them
-    if bad:
-        names = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
-        raise UsageError(
-            f"{where}: holds control or bidirectional characters ({names})",
-            hint="they would be refused at every send; remove them",
-        )
-    try:
-        fields = list(string.Formatter().parse(text))
-    except ValueError as exc:
-        raise UsageError(
-            f"{where}: unbalanced braces in {text!r} ({exc})",
-            hint="write {{ and }} for literal braces",
-        ) from exc
-    for _, field, spec, conversion in fields:
-        if field is None:
-            continue
-        if field not in PLACEHOLDERS or spec or conversion:
-            shown = "{" + field + (f"!{conversion}" if conversion else "")
-            shown += (f":{spec}" if spec else "") + "}"
-            raise UsageError(
-                f"{where}: unknown placeholder {shown}",
-                hint="placeholders are " + ", ".join("{" + p + "}" for p in PLACEHOLDERS),
-            )
+    """:class:`UsageError` for an invalid variant (the rule is ``config.template_problem``)."""
+    problem = template_problem(text)
+    if problem is not None:
+        message, hint = problem
+        raise UsageError(f"{where}: {message}", hint=hint)
 
 
 def get_template(templates: Mapping[str, Sequence[str]], name: str) -> Template:
@@ -100,8 +77,12 @@ def get_template(templates: Mapping[str, Sequence[str]], name: str) -> Template:
 
 
 def _safe(value: str) -> str:
-    """A customer or page name made fit for an outgoing message (controls and bidi removed)."""
-    return " ".join(_UNSAFE.sub("", value).split())
+    """A customer or page name made fit for an outgoing message.
+
+    Escape sequences go whole (not just their ESC byte, which would leave payloads such as
+    ``]52;c;…`` in the text sent to the customer), with control, bidi and invisible characters.
+    """
+    return strip(value)
 
 
 def render(text: str, *, customer_name: str, page_name: str) -> str:

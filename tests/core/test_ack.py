@@ -248,3 +248,33 @@ def test_apply_skips_window_closed_since_planning(world: World) -> None:
     assert report.skipped_by_reason() == {"window closed since planning": 1}
     assert world.sb.deliveries(world.page, late) == []
     assert [d.messaging_type for d in world.sb.deliveries(world.page, fresh)] == ["RESPONSE"]
+
+
+def test_one_unsendable_reply_is_skipped_not_fatal(world: World) -> None:
+    """A rendered reply over the limit skips that thread with the reason; the others are planned."""
+    ok = world.dm("Ann Lee")
+    long_name = world.dm("L" * 2100)
+    world.sync()
+    plan = ack.build_plan(
+        world.conn,
+        page_id=world.page,
+        query="is:awaiting",
+        template=Template("hi", ("Hello {name}",)),
+        now=world.clock.now(),
+    )
+    assert [it.customer_id for it in plan.items] == [ok]
+    (skip,) = plan.skipped
+    assert skip.thread_id == world.thread_of(long_name).id
+    assert skip.reason.startswith("reply refused:") and "2000" in skip.reason
+
+
+def test_plan_file_is_ascii_even_with_hostile_names(world: World, tmp_path: Path) -> None:
+    """Customer names with bidi, C1 and line separators are escaped in the plan file."""
+    world.dm("Eve \u202eRoot\u2028\x85x")
+    world.sync()
+    plan = _plan(world)
+    path = tmp_path / "plan.json"
+    ack.write_plan(path, plan, world.conn)
+    raw = path.read_bytes()
+    assert raw.isascii()
+    assert ack.read_plan(path, world.conn) == plan

@@ -28,10 +28,10 @@ def test_render_placeholders() -> None:
 
 
 def test_render_cleans_names_and_falls_back() -> None:
-    """Control and bidi characters leave the name; an empty name reads 'there'."""
-    assert render("Hi {first_name}", customer_name="\u202eEvil\x1b[2J", page_name="") == (
-        "Hi Evil[2J"
-    )
+    """Escape sequences (whole, payload included), controls and bidi leave the name."""
+    assert render("Hi {first_name}", customer_name="\u202eEvil\x1b[2J", page_name="") == ("Hi Evil")
+    hostile = "Mallory \x1b]52;c;cm0gLXJmIH4K\x07\x9b31mRoot\u2028x"
+    assert render("Hi {name}", customer_name=hostile, page_name="") == "Hi Mallory 31mRoot x"
     assert render("Hi {first_name}", customer_name="  ", page_name="") == "Hi there"
     assert render("Hi {name}", customer_name="{page}", page_name="P") == "Hi {page}"
 
