@@ -162,7 +162,8 @@ app = typer.Typer(
     help=(
         "A terminal-first social inbox for a Facebook Page: Messenger conversations and comments, "
         "bulk acknowledgements and response statistics.\n\n"
-        "Run without a command to open the inbox."
+        "Without a command it will open the full-screen inbox (coming in a later version); "
+        "`socialdesk demo` tries everything on the built-in sandbox."
     ),
     epilog=f"{EXIT_CODES_HELP}\n\n{ENV_HELP}",
     context_settings={"help_option_names": ["-h", "--help"]},

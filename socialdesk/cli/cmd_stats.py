@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "csv")
 
-STATS_HELP = """Response statistics from the local database (PRODUCT.md §7).
+STATS_HELP = """Response statistics from the local database: response rate and times per day.
 
 \b
 Definitions. Days are local calendar days in stats.timezone (a DST change
