@@ -11,7 +11,7 @@ Who reads what:
 | ``[messaging]`` | ``human_agent`` | ``core/windows.py``, ``core/outbox.py`` |
 | ``[stats]`` | ``timezone``, ``business_hours`` | ``core/stats.py`` |
 | ``[templates.NAME]`` | ``text`` (a string or a list of variants) | ``core/templates.py`` |
-| ``[views]`` | ``NAME = "query"`` | ``list``, the inbox |
+| ``[views]`` | ``NAME = "query"`` | the inbox (next issue); validated now |
 
 The file is read with :mod:`tomllib` and validated strictly: an unknown key, a wrong type or a bad
 value is a :class:`~socialdesk.errors.ConfigError` naming the file, the key and what was expected,
