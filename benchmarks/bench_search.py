@@ -33,6 +33,7 @@ QUERIES: tuple[tuple[str, str | None, str], ...] = (
     ("free word (common)", "delivery", "newest"),
     ("free word (rare)", "bestilling", "newest"),
     ("quoted phrase", '"price order"', "newest"),
+    ("free word, oldest", "delivery", "oldest"),
     ("two words OR", "refund OR zamówienie", "newest"),
     ("word + filters", "price is:dm is:awaiting", "expires"),
     ("default listing", None, "expires"),

@@ -13,11 +13,17 @@ tested per thread, while threads are walked in sort order through ``threads_page
 ``limit`` rows are found (``newest``, and the part of ``expires`` without an open window), or
 against its rowid set materialised once (otherwise). The ``expires`` sort is run in its two
 parts (open windows, closing soonest first; then the rest, newest first), so the second part,
-which holds almost every thread, is an index walk too.
+which holds almost every thread, is an index walk too. The ``oldest`` sort (one page, with a
+limit) is three index walks merged in Python: awaiting threads by ``request_at``
+(``threads_awaiting``), threads without ``request_at`` by ``last_message_at``
+(``threads_page_last``), and the never-written remainder. A walk may also use the ``set``
+plan when the term's matches were all counted (a phrase: each probe reads positions).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 import sqlite3
 from collections.abc import Callable
@@ -144,27 +150,37 @@ SET_MIN_MATCHES = 20_000
 """Below this many matches, ``in`` beats materialising the rowid set for every thread."""
 PROBE_US = {"word": 12.0, "phrase": 50.0}
 """Cost of one per-message FTS probe by rowid (µs, measured; a phrase reads positions)."""
+SET_US_PER_MATCH = 0.2
+"""Cost of materialising one FTS match into the ``set`` plan's rowid set (µs, measured)."""
+SET_CHECK_US = 0.5
+"""Cost of checking one message of a walked thread against that rowid set (µs, measured)."""
 
 
 def _text_planner(
-    conn: sqlite3.Connection, *, walk: bool, limit: int | None
+    conn: sqlite3.Connection, *, walk: bool, limit: int | None, counts: dict[str, int] | None = None
 ) -> Callable[[str], TextPlan]:
     """The plan chooser for :func:`compile_query`.
 
     ``walk``: threads are visited in index order and the visit stops after ``limit`` rows. The
     walk's cost is estimated as if matches were spread evenly over threads: ``limit / p``
-    threads visited, ``p`` the share of threads with a match, each message of each probed.
+    threads visited, ``p`` the share of threads with a match, each message of each probed
+    (``probe``) or looked up in the materialised rowid set (``set``, only when every match was
+    counted: then materialising costs about what counting did). ``counts`` caches match counts
+    across the parts of one listing, which would otherwise count the same term again.
     """
     sizes: list[int] = []
+    cache: dict[str, int] = {} if counts is None else counts
 
     def plan(match: str) -> TextPlan:
-        matches = int(
-            conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?"
-                " LIMIT ?)",
-                (match, MATCH_CAP),
-            ).fetchone()[0]
-        )
+        if match not in cache:
+            cache[match] = int(
+                conn.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?"
+                    " LIMIT ?)",
+                    (match, MATCH_CAP),
+                ).fetchone()[0]
+            )
+        matches = cache[match]
         in_cost = matches * IN_US_PER_MATCH
         if walk and limit is not None and matches:
             if not sizes:
@@ -180,9 +196,13 @@ def _text_planner(
             # a phrase (or a word FTS5 splits, like "e-mail", which is searched as one).
             phrase = len(_FTS_TOKEN.findall(match)) > 2
             probe = PROBE_US["phrase" if phrase else "word"]
-            walk_cost = max(limit, 1) / max(p, 1e-9) * per_thread * probe
-            if walk_cost < in_cost:
-                return "probe"
+            visited_messages = max(limit, 1) / max(p, 1e-9) * per_thread
+            costs: dict[TextPlan, float] = {"in": in_cost, "probe": visited_messages * probe}
+            if matches < MATCH_CAP:
+                costs["set"] = matches * SET_US_PER_MATCH + visited_messages * SET_CHECK_US
+            best = min(costs, key=lambda k: costs[k])
+            if best != "in":
+                return best
         return "set" if matches >= SET_MIN_MATCHES else "in"
 
     return plan
@@ -225,45 +245,75 @@ def list_threads(
         raise UsageError(f"unknown sort '{sort}'", hint="use one of: " + ", ".join(SORTS))
     # threads_page_last gives last_message_at order only within one page.
     walkable = page_id is not None and limit is not None
-    if sort == "expires" and limit is not None:
-        # The expires order is "open window, closing soonest" then "no open window, newest":
-        # the same rows as one ORDER BY, but the second part can be walked by index.
-        rows = _select(
+    counts: dict[str, int] = {}
+
+    def select(extra: str, order: str, part_limit: int | None, walk: bool) -> list[sqlite3.Row]:
+        return _select(
             conn,
             query,
-            f"({CLOSES_SQL}) IS NOT NULL",
-            f"{CLOSES_SQL}, t.last_message_at DESC, n.number",
+            extra,
+            order,
             page_id=page_id,
             now=now,
             human_agent=human_agent,
-            limit=max(0, limit),
-            walk=False,
+            limit=part_limit,
+            walk=walk,
+            counts=counts,
+        )
+
+    if sort == "expires" and limit is not None:
+        # The expires order is "open window, closing soonest" then "no open window, newest":
+        # the same rows as one ORDER BY, but the second part can be walked by index.
+        limit = max(0, limit)
+        rows = select(
+            f"({CLOSES_SQL}) IS NOT NULL",
+            f"{CLOSES_SQL}, t.last_message_at DESC, n.number",
+            limit,
+            False,
         )
         if len(rows) < limit:
-            rows += _select(
-                conn,
-                query,
+            rows += select(
                 f"({CLOSES_SQL}) IS NULL",
                 "t.last_message_at DESC, n.number",
-                page_id=page_id,
-                now=now,
-                human_agent=human_agent,
-                limit=limit - len(rows),
-                walk=walkable,
+                limit - len(rows),
+                walkable,
             )
         return [thread_from_row(r, now=now) for r in rows]
-    rows = _select(
-        conn,
-        query,
-        "1",
-        _ORDER[sort],
-        page_id=page_id,
-        now=now,
-        human_agent=human_agent,
-        limit=None if limit is None else max(0, limit),
-        walk=walkable and sort == "newest",
+    if sort == "oldest" and walkable and limit is not None:
+        # The oldest key is request_at when set, else last_message_at: three disjoint parts,
+        # each walked by an index (threads_awaiting, threads_page_last), then merged. Merging
+        # the top ``limit`` of each part by the same key gives the top ``limit`` of the whole.
+        limit = max(0, limit)
+        parts = [
+            select(
+                "t.awaiting_reply = 1 AND t.request_at IS NOT NULL",
+                "t.request_at, n.number",
+                limit,
+                True,
+            ),
+            # `+` keeps SQLite off a skip-scan of threads_awaiting; it walks threads_page_last.
+            select("+t.request_at IS NULL", "t.last_message_at, n.number", limit, True),
+            # Never written by the store (request_at is set only while awaiting), kept so the
+            # parts cover every thread: awaiting_reply is 0 or 1 (store.cache derives it).
+            select(
+                "t.awaiting_reply = 0 AND t.request_at IS NOT NULL",
+                "t.request_at, n.number",
+                limit,
+                True,
+            ),
+        ]
+        merged = heapq.merge(*parts, key=_oldest_key)
+        return [thread_from_row(r, now=now) for r in itertools.islice(merged, limit)]
+    rows = select(
+        "1", _ORDER[sort], None if limit is None else max(0, limit), walkable and sort == "newest"
     )
     return [thread_from_row(r, now=now) for r in rows]
+
+
+def _oldest_key(row: sqlite3.Row) -> tuple[Any, int]:
+    """The ``oldest`` sort key of a ``_SELECT`` row (``_ORDER["oldest"]`` in Python)."""
+    at = row["request_at"] if row["request_at"] is not None else row["last_message_at"]
+    return at, int(row["number"])
 
 
 def _select(
@@ -277,13 +327,14 @@ def _select(
     human_agent: bool,
     limit: int | None,
     walk: bool,
+    counts: dict[str, int] | None = None,
 ) -> list[sqlite3.Row]:
     where, params = _listing_sql(
         query,
         page_id=page_id,
         now=now,
         human_agent=human_agent,
-        text_plan=_text_planner(conn, walk=walk, limit=limit),
+        text_plan=_text_planner(conn, walk=walk, limit=limit, counts=counts),
     )
     sql = f"{_SELECT} WHERE {extra} AND {where} ORDER BY {order}"
     if limit is not None:

@@ -408,21 +408,25 @@ def test_every_text_plan_selects_what_brute_force_selects(
         assert got == _brute(texts, rows, text), text
 
 
-@pytest.mark.parametrize("forced", [False, True])
+@pytest.mark.parametrize("forced", ["", "probe", "set"])
 @pytest.mark.parametrize("sort", ["expires", "newest", "oldest"])
 def test_listing_order_and_limits_match_brute_force(
     random_db: tuple[sqlite3.Connection, dict[str, list[str]]],
     sort: str,
-    forced: bool,
+    forced: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """list_threads returns the brute-force set in the documented order, at every limit and plan."""
     conn, texts = random_db
     rows = {t.id: t for t in threads.list_threads(conn, "", page_id=PAGE, now=NOW, limit=None)}
     if forced:
-        # Make every text term "common": walks probe per thread, full sorts use the rowid set.
+        # Make every text term "common": walks use the forced plan, full sorts the rowid set.
         monkeypatch.setattr(threads, "IN_US_PER_MATCH", 1e12)
         monkeypatch.setattr(threads, "SET_MIN_MATCHES", 1)
+        if forced == "probe":
+            monkeypatch.setattr(threads, "SET_CHECK_US", 1e12)
+        else:
+            monkeypatch.setattr(threads, "PROBE_US", {"word": 1e12, "phrase": 1e12})
     for text in _PLAN_QUERIES:
         want = _reference_order([rows[i] for i in _brute(texts, rows, text)], sort)
         for limit in (None, 0, 1, 3, 7, 50):
@@ -431,3 +435,66 @@ def test_listing_order_and_limits_match_brute_force(
             assert [t.id for t in got] == expect, (text, sort, limit)
         every = threads.list_threads(conn, text, page_id=None, now=NOW, sort=sort, limit=5)
         assert [t.id for t in every] == want[:5], (text, sort)
+
+
+def test_oldest_sort_merges_its_parts_even_for_unusual_rows() -> None:
+    """The oldest sort merges awaiting, answered and (request_at without awaiting) threads."""
+    conn = db()
+    load(
+        conn,
+        [
+            conv("o1", [msg("o1a", 10, "in", "hello")]),
+            conv("o2", [msg("o2a", 5, "in", "hello"), msg("o2b", 30, "out", "hi")]),
+            conv("o3", [msg("o3a", 20, "in", "hello")]),
+            conv("o4", [msg("o4a", 1, "in", "hello"), msg("o4b", 40, "out", "bye")]),
+        ],
+    )
+    # A row the store never writes (request_at while not awaiting) must still be listed.
+    with transaction(conn):
+        conn.execute(
+            "UPDATE threads SET request_at = ? WHERE id = 'o4'", (int(at(15).timestamp()),)
+        )
+    for query in ("", "hello"):
+        for limit in (1, 2, 3, 4, 50):
+            got = threads.list_threads(
+                conn, query, page_id=PAGE, now=NOW, sort="oldest", limit=limit
+            )
+            assert [t.id for t in got] == ["o1", "o4", "o3", "o2"][:limit], (query, limit)
+
+
+def test_walk_planner_materialises_a_fully_counted_phrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walking, a phrase costlier to look up per match uses the rowid set, unless count capped."""
+    monkeypatch.setattr(threads, "IN_US_PER_MATCH", 1e6)  # as if `in` cost what it does at 1M
+    conn = db()
+    load(
+        conn,
+        [
+            conv(
+                f"w{i}",
+                [msg(f"w{i}_{j}", j, "in", "price order" if j == 0 else "x") for j in range(10)],
+            )
+            for i in range(3)
+        ],
+    )
+    counts: dict[str, int] = {}
+    plan = threads._text_planner(conn, walk=True, limit=50, counts=counts)
+    assert plan('text : "price order"') == "set"
+    assert counts == {'text : "price order"': 3}
+    counts['text : "price order"'] = threads.MATCH_CAP
+    assert plan('text : "price order"') != "set"
+
+
+def test_listing_counts_each_text_term_once(fixture_db: sqlite3.Connection) -> None:
+    """The parts of one expires/oldest listing share one FTS match count per term."""
+    statements: list[str] = []
+    fixture_db.set_trace_callback(statements.append)
+    try:
+        for sort in ("expires", "oldest"):
+            statements.clear()
+            threads.list_threads(fixture_db, "order", page_id=PAGE, now=NOW, sort=sort, limit=50)
+            assert (
+                sum("SELECT count(*) FROM (SELECT 1 FROM messages_fts" in x for x in statements)
+                == 1
+            ), sort
+    finally:
+        fixture_db.set_trace_callback(None)
