@@ -121,7 +121,7 @@ def resolve(
     from socialdesk.core.session import Session
     from socialdesk.errors import UsageError
     from socialdesk.store import outbox as store
-    from socialdesk.store.threads import resolve_thread
+    from socialdesk.store.threads import get_thread
 
     if resend == drop:
         raise UsageError("give exactly one of --resend and --drop")
@@ -142,7 +142,10 @@ def resolve(
         else:
             client = session.client(page_cfg)
             outbox_startup(conn, client, page_cfg.id, session.clock)
-            thread = resolve_thread(conn, rec.entry.thread_id, page_id=page_cfg.id)
+            # A stored Graph id, not a user reference: never parse it as `#N` or a number.
+            thread = get_thread(conn, rec.entry.thread_id, now=session.clock.now())
+            if thread is None:
+                raise UsageError(f"outbox entry {outbox_id}: its thread is no longer stored")
             entry = core_outbox.resend(
                 conn,
                 client,

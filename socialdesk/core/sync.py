@@ -113,17 +113,11 @@ def _widen(link: str, size: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _wm_at(wm: object | None) -> int | None:
-    """The time value of a store Watermark, whatever its attribute is called."""
-    if wm is None:
+def _wm_at(wm: watermarks.Watermark | None) -> int | None:
+    """The time value of a stored watermark, in epoch seconds (``None`` when unset)."""
+    if wm is None or wm.at is None:
         return None
-    for name in ("at", "value_at"):
-        value = getattr(wm, name, None)
-        if isinstance(value, datetime):
-            return _ts(value)
-        if isinstance(value, int):
-            return value
-    return None
+    return _ts(wm.at)
 
 
 class _Run:
@@ -291,8 +285,9 @@ class _Run:
                     for p in posts
                     if p.id not in known_posts or any(c.id not in known_all for c in p.comments)
                 ]
-                # Every post of the page is upserted, unchanged ones included: the store only
-                # rewrites what differs, and this keeps edits and hidden flags current for free.
+                # Every post of the page is upserted, unchanged ones included: the store writes
+                # only rows that differ (posts, threads, derived columns, messages), and this
+                # keeps edits and hidden flags current for free.
                 with transaction(conn):
                     result = cache.upsert_posts(conn, self.page_id, posts, now=self.now)
                 self.posts += len(active)

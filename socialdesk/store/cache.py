@@ -163,26 +163,35 @@ def _existing(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> set[s
     return {r[0] for r in rows}
 
 
-_UPSERT_THREAD = """
+# Each merged column, as the DO UPDATE computes it; the same expressions guard the update, so a
+# thread whose stored row already holds these values is not rewritten (PRODUCT.md §4: a sync
+# with nothing new must not write, as it holds the write lock on every poll).
+_THREAD_MERGE = {
+    "customer_id": """CASE WHEN excluded.customer_id <> ''
+                        AND (:strong OR threads.customer_id = '')
+                       THEN excluded.customer_id ELSE threads.customer_id END""",
+    "customer_name": """CASE WHEN excluded.customer_name <> ''
+                          AND (:strong OR threads.customer_name = '')
+                         THEN excluded.customer_name ELSE threads.customer_name END""",
+    "post_id": "COALESCE(excluded.post_id, threads.post_id)",
+    "message_count": """CASE WHEN excluded.graph_updated_at IS NOT NULL
+                          AND excluded.graph_updated_at >= COALESCE(threads.graph_updated_at, 0)
+                         THEN COALESCE(excluded.message_count, threads.message_count)
+                         ELSE threads.message_count END""",
+    "graph_updated_at": """CASE WHEN excluded.graph_updated_at IS NOT NULL
+                             AND excluded.graph_updated_at >= COALESCE(threads.graph_updated_at, 0)
+                            THEN excluded.graph_updated_at ELSE threads.graph_updated_at END""",
+}
+
+_UPSERT_THREAD = f"""
 INSERT INTO threads (id, page_id, channel, customer_id, customer_name, post_id,
                      graph_updated_at, message_count, last_message_at)
 VALUES (:id, :page_id, :channel, :customer_id, :customer_name, :post_id,
         :graph_updated_at, :message_count, COALESCE(:graph_updated_at, 0))
 ON CONFLICT (id) DO UPDATE SET
-    customer_id = CASE WHEN excluded.customer_id <> ''
-                        AND (:strong OR threads.customer_id = '')
-                       THEN excluded.customer_id ELSE threads.customer_id END,
-    customer_name = CASE WHEN excluded.customer_name <> ''
-                          AND (:strong OR threads.customer_name = '')
-                         THEN excluded.customer_name ELSE threads.customer_name END,
-    post_id = COALESCE(excluded.post_id, threads.post_id),
-    message_count = CASE WHEN excluded.graph_updated_at IS NOT NULL
-                          AND excluded.graph_updated_at >= COALESCE(threads.graph_updated_at, 0)
-                         THEN COALESCE(excluded.message_count, threads.message_count)
-                         ELSE threads.message_count END,
-    graph_updated_at = CASE WHEN excluded.graph_updated_at IS NOT NULL
-                             AND excluded.graph_updated_at >= COALESCE(threads.graph_updated_at, 0)
-                            THEN excluded.graph_updated_at ELSE threads.graph_updated_at END
+    {", ".join(f"{col} = {expr}" for col, expr in _THREAD_MERGE.items())}
+WHERE ({", ".join(f"threads.{col}" for col in _THREAD_MERGE)})
+      IS NOT ({", ".join(_THREAD_MERGE.values())})
 """
 
 # One statement for the whole batch, not executemany: FTS5 flushes its pending terms at every
@@ -215,32 +224,44 @@ ON CONFLICT (page_id, id) DO UPDATE SET name = excluded.name, updated_at = exclu
 WHERE excluded.name <> '' AND customers.name IS NOT excluded.name
 """
 
+# The derived columns are computed once in a FROM subquery and written only where they differ
+# from what is stored: re-fetching a window of unchanged threads then writes nothing.
 _DERIVE_TIMES = """
-UPDATE threads SET
-    last_message_at = COALESCE(
-        (SELECT MAX(created_at) FROM messages m WHERE m.thread_id = threads.id),
-        graph_updated_at, last_message_at),
-    last_inbound_at = (SELECT MAX(created_at) FROM messages m
-                       WHERE m.thread_id = threads.id AND m.direction = 'in'),
-    last_outbound_at = (SELECT MAX(created_at) FROM messages m
-                        WHERE m.thread_id = threads.id AND m.direction = 'out')
-WHERE id IN (SELECT value FROM json_each(?))
+UPDATE threads SET last_message_at = d.last_at, last_inbound_at = d.in_at,
+                   last_outbound_at = d.out_at
+FROM (SELECT t.id,
+             COALESCE((SELECT MAX(created_at) FROM messages m WHERE m.thread_id = t.id),
+                      t.graph_updated_at, t.last_message_at) AS last_at,
+             (SELECT MAX(created_at) FROM messages m
+              WHERE m.thread_id = t.id AND m.direction = 'in') AS in_at,
+             (SELECT MAX(created_at) FROM messages m
+              WHERE m.thread_id = t.id AND m.direction = 'out') AS out_at
+      FROM threads t WHERE t.id IN (SELECT value FROM json_each(?))) AS d
+WHERE threads.id = d.id
+  AND (threads.last_message_at, threads.last_inbound_at, threads.last_outbound_at)
+      IS NOT (d.last_at, d.in_at, d.out_at)
 """
 
+# Reads the times _DERIVE_TIMES has just written.
 _DERIVE_AWAITING = """
-UPDATE threads SET
-    awaiting_reply = (last_inbound_at IS NOT NULL
-                      AND (last_outbound_at IS NULL OR last_inbound_at > last_outbound_at)),
-    request_at = CASE WHEN last_inbound_at IS NOT NULL
-                           AND (last_outbound_at IS NULL OR last_inbound_at > last_outbound_at)
-        THEN (SELECT MIN(created_at) FROM messages m
-              WHERE m.thread_id = threads.id AND m.direction = 'in'
-                AND m.created_at > COALESCE(threads.last_outbound_at, -1))
-        END,
-    is_hidden = CASE WHEN channel = 'dm' THEN is_hidden
-                     ELSE COALESCE((SELECT is_hidden FROM messages m WHERE m.id = threads.id),
-                                   is_hidden) END
-WHERE id IN (SELECT value FROM json_each(?))
+UPDATE threads SET awaiting_reply = d.awaiting, request_at = d.request_at, is_hidden = d.hidden
+FROM (SELECT a.id, a.awaiting, a.hidden,
+             CASE WHEN a.awaiting
+                  THEN (SELECT MIN(created_at) FROM messages m
+                        WHERE m.thread_id = a.id AND m.direction = 'in'
+                          AND m.created_at > COALESCE(a.last_outbound_at, -1))
+             END AS request_at
+      FROM (SELECT t.id, t.last_outbound_at,
+                   (t.last_inbound_at IS NOT NULL
+                    AND (t.last_outbound_at IS NULL OR t.last_inbound_at > t.last_outbound_at))
+                       AS awaiting,
+                   CASE WHEN t.channel = 'dm' THEN t.is_hidden
+                        ELSE COALESCE((SELECT is_hidden FROM messages m WHERE m.id = t.id),
+                                      t.is_hidden) END AS hidden
+            FROM threads t WHERE t.id IN (SELECT value FROM json_each(?))) AS a) AS d
+WHERE threads.id = d.id
+  AND (threads.awaiting_reply, threads.request_at, threads.is_hidden)
+      IS NOT (d.awaiting, d.request_at, d.hidden)
 """
 
 # The newest messages of each thread (several when they share the second): picked in Python
@@ -482,7 +503,11 @@ def upsert_posts(
             "INSERT INTO posts (id, page_id, message, permalink, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " message = excluded.message, permalink = COALESCE(excluded.permalink, permalink),"
-            " updated_at = COALESCE(excluded.updated_at, updated_at)",
+            " updated_at = COALESCE(excluded.updated_at, updated_at)"
+            # An unchanged post is not rewritten (every sync re-reads the lookback window).
+            " WHERE (posts.message, posts.permalink, posts.updated_at) IS NOT (excluded.message,"
+            " COALESCE(excluded.permalink, posts.permalink),"
+            " COALESCE(excluded.updated_at, posts.updated_at))",
             [
                 (
                     p.id,

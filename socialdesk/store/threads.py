@@ -27,7 +27,7 @@ import itertools
 import re
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from socialdesk.errors import UsageError
@@ -61,15 +61,17 @@ def _printable(ref: str) -> str:
 
 
 def thread_from_row(row: sqlite3.Row, *, now: datetime | None = None) -> Thread:
-    """Build a Thread from a row of ``_SELECT``; a snooze that has run out reads as open."""
+    """Build a Thread from a row of ``_SELECT``; a snooze that has run out reads as open.
+
+    ``now`` decides whether a snooze has run out; ``None`` means the current UTC time, so that
+    no reader (``get_thread``, ``resolve_thread``, ``customer_threads``) can show an expired
+    snooze as snoozed. Pass the injected clock's time where there is one.
+    """
     status = Status(row["status"])
     snoozed_until = utc(row["snoozed_until"]) if row["snoozed_until"] is not None else None
-    if (
-        status is Status.SNOOZED
-        and now is not None
-        and snoozed_until is not None
-        and snoozed_until <= now
-    ):
+    if now is None:
+        now = datetime.now(UTC)
+    if status is Status.SNOOZED and snoozed_until is not None and snoozed_until <= now:
         status = Status.OPEN
     return Thread(
         number=row["number"],
@@ -97,7 +99,7 @@ def thread_from_row(row: sqlite3.Row, *, now: datetime | None = None) -> Thread:
 def get_thread(
     conn: sqlite3.Connection, thread_id: str, *, now: datetime | None = None
 ) -> Thread | None:
-    """The thread with this Graph id, or ``None``."""
+    """The thread with this Graph id, or ``None`` (``now``: see :func:`thread_from_row`)."""
     row = conn.execute(_SELECT + " WHERE t.id = ?", (thread_id,)).fetchone()
     return thread_from_row(row, now=now) if row is not None else None
 
@@ -112,6 +114,8 @@ def resolve_thread(
     """The thread named by ``#42``, ``42`` or a Graph id; :class:`UsageError` when unknown.
 
     With ``page_id``, a thread of another page is refused with a message naming its page.
+    ``now`` decides whether a snooze has run out (default: the current UTC time, see
+    :func:`thread_from_row`). To look up a stored Graph id, use :func:`get_thread`.
     """
     ref_s = ref.strip()
     number = ref_s[1:] if ref_s.startswith("#") else ref_s
@@ -392,7 +396,10 @@ def get_messages(
 def customer_threads(
     conn: sqlite3.Connection, thread: Thread, *, limit: int = 20, now: datetime | None = None
 ) -> list[Thread]:
-    """The customer's other threads on the same page, newest first (for ``show``)."""
+    """The customer's other threads on the same page, newest first (for ``show``).
+
+    ``now``: see :func:`thread_from_row` (``None`` means the current UTC time).
+    """
     if not thread.customer.id:
         return []
     rows = conn.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -316,3 +317,75 @@ def test_ingest_speed() -> None:
             cache.upsert_conversations(conn, PAGE, convs[k : k + 100], now=T0)
     rate = 10_000 / (time.perf_counter() - start)
     assert rate > 5_000, f"{rate:.0f} messages/s"
+
+
+def _changes(conn: sqlite3.Connection, fn: Callable[[], object]) -> int:
+    before = conn.total_changes
+    with transaction(conn):
+        fn()
+    return conn.total_changes - before
+
+
+def test_reupserting_unchanged_data_writes_no_row() -> None:
+    """Re-upserting identical posts and conversations changes 0 rows (no write-lock churn)."""
+    conn = db()
+    posts = [
+        post(
+            f"p{p}",
+            "a post",
+            [msg(f"p{p}c{c}", -c, "in", "hi", thread=f"p{p}c{c}") for c in range(5)]
+            + [msg(f"p{p}r", 1, "out", "thanks", thread=f"p{p}c0", parent=f"p{p}c0")],
+        )
+        for p in range(3)
+    ]
+    convs = [
+        conv("t1", [msg("m1", 1, "in", "hello"), msg("m2", 2, "out", "hi")]),
+        conv("t2", [msg("m3", 3, "in", "", attachments=[Attachment(kind="image")])]),
+    ]
+    assert _changes(conn, lambda: cache.upsert_posts(conn, PAGE, posts, now=T0)) > 0
+    assert _changes(conn, lambda: cache.upsert_conversations(conn, PAGE, convs, now=T0)) > 0
+    assert _changes(conn, lambda: cache.upsert_posts(conn, PAGE, posts, now=at(5))) == 0
+    assert _changes(conn, lambda: cache.upsert_conversations(conn, PAGE, convs, now=at(5))) == 0
+    assert (
+        _changes(
+            conn,
+            lambda: cache.upsert_messages(
+                conn, PAGE, "t1", Channel.DM, [msg("m1", 1, "in", "hello")], now=T0
+            ),
+        )
+        == 0
+    )
+
+
+def test_derived_columns_follow_real_changes_after_a_noop_reupsert() -> None:
+    """After an unchanged re-upsert, a new message, an edit and a hide still update the thread."""
+    conn = db()
+    c = conv("t1", [msg("m1", 1, "in", "hello"), msg("m2", 2, "out", "hi")])
+    top = msg("c1", 0, "in", "question", thread="c1")
+    with transaction(conn):
+        cache.upsert_conversations(conn, PAGE, [c], now=T0)
+        cache.upsert_posts(conn, PAGE, [post("p1", "x", [top])], now=T0)
+    with transaction(conn):
+        cache.upsert_conversations(conn, PAGE, [c], now=T0)
+    r = row(conn, "t1")
+    assert (r["awaiting_reply"], r["request_at"], r["snippet"]) == (0, None, "hi")
+
+    c2 = conv("t1", [msg("m3", 3, "in", "again"), msg("m2", 2, "out", "hi")])
+    with transaction(conn):
+        cache.upsert_conversations(conn, PAGE, [c2], now=T0)
+    r = row(conn, "t1")
+    assert (r["awaiting_reply"], r["request_at"], r["last_message_at"], r["snippet"]) == (
+        1,
+        ts(3),
+        ts(3),
+        "again",
+    )
+    assert (r["last_inbound_at"], r["last_outbound_at"]) == (ts(3), ts(2))
+
+    edited = conv("t1", [msg("m3", 3, "in", "edited")])
+    hidden = msg("c1", 0, "in", "question", thread="c1", hidden=True)
+    with transaction(conn):
+        cache.upsert_conversations(conn, PAGE, [edited], now=T0)
+        cache.upsert_posts(conn, PAGE, [post("p1", "x", [hidden])], now=T0)
+    assert row(conn, "t1")["snippet"] == "edited"
+    assert row(conn, "c1")["is_hidden"] == 1

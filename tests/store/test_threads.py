@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -169,3 +170,22 @@ def test_listing_100k_threads_is_fast() -> None:
         elapsed = time.perf_counter() - start
         assert len(found) == 50
         assert elapsed < 1.0, (query, elapsed)
+
+
+def test_expired_snooze_reads_as_open_without_now(conn: sqlite3.Connection) -> None:
+    """Without ``now``, every reader judges the snooze against the current time."""
+    real_now = datetime.now(UTC)
+    triage.set_status(
+        conn,
+        "t1",
+        Status.SNOOZED,
+        now=real_now - timedelta(hours=2),
+        snoozed_until=real_now - timedelta(hours=1),
+    )
+    assert threads.resolve_thread(conn, "#1").status is Status.OPEN
+    got = threads.get_thread(conn, "t1")
+    assert got is not None and got.status is Status.OPEN
+    triage.set_status(
+        conn, "t1", Status.SNOOZED, now=real_now, snoozed_until=real_now + timedelta(hours=1)
+    )
+    assert threads.resolve_thread(conn, "#1").status is Status.SNOOZED
