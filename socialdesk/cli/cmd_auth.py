@@ -199,7 +199,9 @@ def login(
             save_config(session.paths, original)
         raise
     session.config = updated
-    return LoginResult(page, clean(validated.page.name, single_line=True), stored_in, validated)
+    title = clean(validated.page.name, single_line=True)
+    session.record_display_name(page.id, title)
+    return LoginResult(page, title, stored_in, validated)
 
 
 def describe_storage(session: Session, stored_in: str) -> str:

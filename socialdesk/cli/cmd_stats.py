@@ -13,7 +13,6 @@ import csv
 import io
 import os
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -174,44 +173,20 @@ def csv_text(report: StatsReport, *, header: bool = True, skip_days: set[str] | 
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``, mode 0600.
+    """Write ``text`` to ``path`` with :func:`socialdesk.paths.atomic_write`, mode 0600.
 
-    On any failure ``path`` keeps its previous content and no temporary file is left."""
+    On any failure ``path`` keeps its previous content and no temporary file is left; the
+    OSError becomes the command's error (exit code of :class:`SocialdeskError`)."""
     from socialdesk.errors import SocialdeskError
+    from socialdesk.paths import atomic_write
 
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
+        atomic_write(path, text.encode("utf-8"), mode=0o600)
     except OSError as exc:
         raise SocialdeskError(
             f"cannot write {str(path)!r}: {exc.strerror or exc}",
             hint="the file was left as it was",
         ) from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk (best effort).
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _pct(rate: float | None) -> str:

@@ -32,10 +32,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +53,7 @@ from socialdesk.errors import (
     UsageError,
 )
 from socialdesk.models import Channel, OutboxState, SendKind, Status, Thread
+from socialdesk.paths import atomic_write
 from socialdesk.store import outbox as store
 from socialdesk.store.db import transaction
 
@@ -371,19 +370,7 @@ def write_plan(path: Path, plan: Plan, conn: sqlite3.Connection) -> None:
     # ASCII-only: a plan file is meant to be read (`cat`, an editor), and customer names must
     # not carry control, bidi or line-separator characters to whoever reads it.
     data = json.dumps(plan_to_json(plan, conn), indent=2, ensure_ascii=True) + "\n"
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=".ack-plan-", dir=directory)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(path), data.encode(), mode=0o600)
 
 
 def read_plan(path: Path, conn: sqlite3.Connection) -> Plan:

@@ -1,7 +1,8 @@
 """Sending through the outbox, recovering after a crash, reconciling unknown outcomes.
 
-Called by the ``reply``/``outbox`` commands, ``core.ack`` and (through :func:`recover`) ``sync``
-and the inbox. The rules (PRODUCT.md §5, research/PERF_RELIABILITY.md §7):
+Called by the ``reply``/``outbox`` commands and ``core.ack``; these acting commands run
+:func:`startup` (recover, then reconcile) first. ``sync`` neither recovers nor reconciles. The
+rules (PRODUCT.md §5, research/PERF_RELIABILITY.md §7):
 
 1. The intent is committed durably (``queued``) before anything else; right before the HTTP call
    the row becomes ``sending`` with ``started_at``, committed durably again.
@@ -10,8 +11,8 @@ and the inbox. The rules (PRODUCT.md §5, research/PERF_RELIABILITY.md §7):
    (policy, validation, auth, throttling: the request was rejected, nothing was delivered), or
    ``unknown`` when the outcome is ambiguous (timeout or reset after the request left, 5xx,
    transient codes, a malformed reply). ``unknown`` is never resent automatically.
-3. :func:`recover` (start of every acting command and of sync): ``sending → unknown``, and
-   ``queued`` rows, whose request never left, ``→ failed``.
+3. :func:`recover` (start of every acting command, via :func:`startup`): ``sending → unknown``,
+   and ``queued`` rows, whose request never left, ``→ failed``.
 4. :func:`reconcile` reads each thread with ``unknown`` rows back: a Page message with the same
    text created at or after ``started_at − 60 s`` (and not already claimed by another row) makes
    the row ``sent`` with that id. A row whose message is absent is marked *absent* once it is
@@ -153,6 +154,8 @@ class _ReadBack:
     messages: list[Message]
     complete: bool
     """Whether ``messages`` is the whole thread (else only its newest part)."""
+    conversation: str | None = None
+    """The Messenger conversation read (None for a comment thread)."""
 
 
 def _read_back(
@@ -175,7 +178,24 @@ def _read_back(
     msgs = graph.get_conversation_messages(client, page_id, conv, limit=READ_BACK_DM)
     # The client may have shrunk the page after a "reduce the amount of data" answer.
     asked = min(READ_BACK_DM, client.page_size.get(graph.EDGE_MESSAGES, READ_BACK_DM))
-    return _ReadBack(msgs, len(msgs) < asked)
+    return _ReadBack(msgs, len(msgs) < asked, conv)
+
+
+def _claimed(conn: sqlite3.Connection, page_id: str, thread_id: str, back: _ReadBack) -> set[str]:
+    """Message ids of the read-back that other outbox rows already own.
+
+    A conversation holds DM replies (rows of the conversation) and private replies (rows of
+    the customer's comment threads): both kinds are excluded, whichever kind is reconciled.
+    """
+    claimed = store.sent_message_ids(conn, thread_id)
+    conv = back.conversation
+    if conv is not None:
+        if conv != thread_id:
+            claimed |= store.sent_message_ids(conn, conv)
+        customer = store.thread_customer(conn, conv)
+        if customer:
+            claimed |= store.private_reply_message_ids(conn, page_id, customer)
+    return claimed
 
 
 def _covers(back: _ReadBack, since: datetime) -> bool:
@@ -211,7 +231,7 @@ def reconcile(
         if back is None:
             pending += len(recs)
             continue
-        claimed = store.sent_message_ids(conn, thread_id)
+        claimed = _claimed(conn, page_id, thread_id, back)
         outs = sorted(
             (m for m in back.messages if m.direction is Direction.OUT and m.id not in claimed),
             key=lambda m: m.created_at,

@@ -58,6 +58,7 @@ class Session:
         self._db: sqlite3.Connection | None = None
         self._clients: dict[str, GraphClient] = {}
         self._discovered: PageConfig | None = None
+        self._discovered_title = ""
         self._env_token_used = False
 
     @classmethod
@@ -81,7 +82,28 @@ class Session:
             self.paths.ensure()
             self._db = open_db(self.paths.db_file)
             self._record_page_names(self._db)
+            if self._discovered is not None:
+                self.record_display_name(self._discovered.id, self._discovered_title)
         return self._db
+
+    def record_display_name(self, page_id: str, title: str) -> None:
+        """Store the Page's name from ``GET /me`` (the ``{page}`` placeholder); best effort.
+
+        Like :meth:`_record_page_names`, a busy (or unopenable) database is left for a later
+        command: ``auth login`` has already stored the token by then and must not fail here.
+        """
+        if not title.strip():
+            return
+        from socialdesk.errors import StoreError
+        from socialdesk.store import outbox as store_outbox
+        from socialdesk.store.db import transaction
+
+        try:
+            conn = self.db
+            with transaction(conn):
+                store_outbox.set_page_display_name(conn, page_id, title, now=self.clock.now())
+        except (sqlite3.OperationalError, StoreError, OSError):
+            pass
 
     def _record_page_names(self, conn: sqlite3.Connection) -> None:
         """Store the configured page names, so ``page:NAME`` queries find every page by name.
@@ -137,8 +159,14 @@ class Session:
                 "the token in SOCIALDESK_TOKEN does not name a page",
                 hint="use a Page access token, or configure the page with `socialdesk init`",
             )
-        name = slug_name(str(me.get("name") or ""), fallback=f"page-{page_id}")
-        return PageConfig(name=name, id=page_id)
+        from socialdesk.sanitize import clean
+
+        title = str(me.get("name") or "")
+        self._discovered_title = clean(title, single_line=True)
+        page = PageConfig(name=slug_name(title, fallback=f"page-{page_id}"), id=page_id)
+        if self._db is not None:
+            self.record_display_name(page_id, self._discovered_title)
+        return page
 
     def token(self, page: PageConfig) -> str:
         """The page's token; AuthError naming the fix when there is none."""

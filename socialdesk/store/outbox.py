@@ -258,6 +258,21 @@ def sent_message_ids(conn: sqlite3.Connection, thread_id: str) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def private_reply_message_ids(conn: sqlite3.Connection, page_id: str, customer_id: str) -> set[str]:
+    """Message ids claimed by private replies to this customer's comments.
+
+    A private reply lands in the customer's Messenger conversation, so reading that
+    conversation back must skip these ids as well as those of the conversation's own rows.
+    """
+    rows = conn.execute(
+        "SELECT o.message_id FROM outbox o JOIN threads t ON t.id = o.thread_id"
+        " WHERE o.page_id = ? AND o.kind = ? AND t.customer_id = ?"
+        " AND o.message_id IS NOT NULL",
+        (page_id, str(SendKind.COMMENT_PRIVATE), customer_id),
+    )
+    return {str(r[0]) for r in rows}
+
+
 def mark_absent(conn: sqlite3.Connection, outbox_id: int, *, now: datetime) -> None:
     """Record that reading the thread back showed this ``unknown`` row's message absent."""
     conn.execute(
@@ -303,9 +318,33 @@ def dm_thread_for(conn: sqlite3.Connection, page_id: str, customer_id: str) -> s
 
 
 def page_name(conn: sqlite3.Connection, page_id: str) -> str:
-    """The Page's display name as last synced ('' if unknown): the ``{page}`` placeholder."""
-    row = conn.execute("SELECT name FROM pages WHERE id = ?", (page_id,)).fetchone()
+    """The ``{page}`` placeholder: the Page's display name, else its config name ('' if unknown).
+
+    The display name is only known once ``GET /me`` has been asked (``auth login``/``init``,
+    or a session that discovered its page from ``SOCIALDESK_TOKEN``).
+    """
+    row = conn.execute(
+        "SELECT COALESCE(NULLIF(display_name, ''), name) FROM pages WHERE id = ?", (page_id,)
+    ).fetchone()
     return str(row[0]) if row is not None and row[0] else ""
+
+
+def set_page_display_name(
+    conn: sqlite3.Connection, page_id: str, name: str, *, now: datetime
+) -> None:
+    """Record the Page's name as ``GET /me`` reports it (login, page discovery).
+
+    A page not yet in ``pages`` gets a row with an empty ``name`` (the config slug is written
+    by the session when it opens the database); a blank ``name`` changes nothing.
+    """
+    if not name.strip():
+        return
+    conn.execute(
+        "INSERT INTO pages (id, name, display_name, updated_at) VALUES (?, '', ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
+        " updated_at = excluded.updated_at",
+        (page_id, name, _ts(now)),
+    )
 
 
 def tag_added_at(conn: sqlite3.Connection, thread_id: str, tag: str) -> datetime | None:

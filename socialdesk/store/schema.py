@@ -207,8 +207,15 @@ CREATE TABLE IF NOT EXISTS outbox_review (
 );
 """
 
+M003_PAGE_DISPLAY_NAME = """
+-- The Page's own name as the API reports it (GET /me), for the {page} template placeholder;
+-- pages.name stays the config slug because page:NAME queries match it. '' until known.
+ALTER TABLE pages ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_outbox_side_tables", M002_OUTBOX_SIDE_TABLES),
+    ("m003_page_display_name", M003_PAGE_DISPLAY_NAME),
 ]
 """Ordered (name, SQL script) pairs; applied in order, each in one transaction."""

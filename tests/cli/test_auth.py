@@ -244,3 +244,39 @@ def test_login_creates_a_new_home_0700(
     for directory in (home.parent, home, home / "secrets"):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
     monkeypatch.setenv("SOCIALDESK_HOME", str(tmp_path / "home"))
+
+
+def test_login_records_the_page_display_name_for_the_page_placeholder(env: SandboxEnv) -> None:
+    """After auth login, {page} renders the Page's own name; pages.name stays the config slug."""
+    from socialdesk.core.session import Session
+    from socialdesk.core.templates import render
+    from socialdesk.sandbox.demo import PAGE_NAME
+    from socialdesk.store import outbox as store_outbox
+
+    assert _login(env).exit_code == 0
+    with Session.open() as session:
+        slug = session.config.page().name
+        assert slug != PAGE_NAME
+        stored = session.db.execute("SELECT name FROM pages WHERE id = ?", (env.page_id,))
+        assert stored.fetchone()[0] == slug
+        name = store_outbox.page_name(session.db, env.page_id)
+    assert render("Thanks for writing to {page}!", customer_name="Ann", page_name=name) == (
+        f"Thanks for writing to {PAGE_NAME}!"
+    )
+
+
+def test_page_discovered_from_env_token_records_its_display_name(
+    sandbox_env: SandboxEnv,
+) -> None:
+    """A session that finds its page via SOCIALDESK_TOKEN (GET /me) stores the display name."""
+    from socialdesk.core.session import Session
+    from socialdesk.sandbox.demo import PAGE_NAME
+    from socialdesk.store import outbox as store_outbox
+
+    with Session.open() as session:
+        page = session.page()
+        assert page.id == sandbox_env.page_id
+        assert store_outbox.page_name(session.db, page.id) == PAGE_NAME
+    with Session.open() as session:
+        session.db.execute("SELECT 1")
+        assert store_outbox.page_name(session.db, sandbox_env.page_id) == PAGE_NAME

@@ -323,3 +323,44 @@ def test_throttled_send_is_failed(world: World) -> None:
     world.sb.faults = None
     (rec,) = _rows(world.conn)
     assert rec.entry.state is OutboxState.FAILED
+
+
+def _customer_with_comment_and_dm(world: World, name: str) -> tuple[Thread, Thread]:
+    """One customer with a cached comment thread and a cached Messenger conversation."""
+    user = world.dm(name, "is it in stock?", ago=timedelta(minutes=30))
+    post = world.sb.add_post(world.page, "New stock!", at=world.now() - timedelta(hours=3))
+    world.sb.add_comment(post, user, "price?", at=world.now() - timedelta(hours=1))
+    world.sync()
+    threads = list_threads(world.conn, "", page_id=world.page, now=world.now(), limit=None)
+    mine = [th for th in threads if th.customer.id == user]
+    comment = next(th for th in mine if th.channel is Channel.COMMENT)
+    dm = next(th for th in mine if th.channel is Channel.DM)
+    return comment, dm
+
+
+def test_unknown_private_reply_not_confirmed_by_a_dm_reply(world: World) -> None:
+    """A DM reply's message (same text, same conversation) never confirms an unknown private one."""
+    comment, dm = _customer_with_comment_and_dm(world, "Ola")
+    world.sb.faults = "rate=1.0,kinds=500:2"
+    with pytest.raises(core.SendUnknown):
+        world.send(comment, "It is 10 EUR", private=True)
+    world.sb.faults = None
+    (sent,) = world.send(dm, "It is 10 EUR")
+    assert sent.entry.state is OutboxState.SENT and sent.entry.message_id
+    rep = core.reconcile(world.conn, world.client, world.page, now=world.clock.now(), settle_s=0)
+    assert (rep.found, rep.absent) == (0, 1)
+    states = {r.entry.kind: r.entry.state for r in _rows(world.conn)}
+    assert states[SendKind.COMMENT_PRIVATE] is OutboxState.UNKNOWN
+
+
+def test_unknown_dm_reply_not_confirmed_by_a_private_reply(world: World) -> None:
+    """A private reply's message in the conversation never confirms an unknown DM reply."""
+    comment, dm = _customer_with_comment_and_dm(world, "Per")
+    world.sb.faults = "rate=1.0,kinds=500:2"
+    with pytest.raises(core.SendUnknown):
+        world.send(dm, "It is 10 EUR")
+    world.sb.faults = None
+    (sent,) = world.send(comment, "It is 10 EUR", private=True)
+    assert sent.entry.state is OutboxState.SENT and sent.entry.message_id
+    rep = core.reconcile(world.conn, world.client, world.page, now=world.clock.now(), settle_s=0)
+    assert (rep.found, rep.absent) == (0, 1)

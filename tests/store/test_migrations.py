@@ -46,7 +46,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "message_id",
         "error",
     ),
-    "pages": ("id", "name", "updated_at"),
+    "pages": ("id", "name", "updated_at", "display_name"),
     "posts": ("id", "page_id", "message", "permalink", "created_at", "updated_at"),
     "schema_migrations": ("name", "applied_at"),
     "sqlite_sequence": ("name", "seq"),

@@ -124,3 +124,19 @@ def test_durable_intent_survives_reopen(tmp_path: object) -> None:
     c2 = open_db(path)
     assert ob.get(c2, oid).entry.state is OutboxState.QUEUED
     c2.close()
+
+
+def test_page_name_prefers_display_name_and_falls_back_to_slug(conn: sqlite3.Connection) -> None:
+    """page_name: '' for an unknown page, the slug until a display name is set, then that name."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert ob.page_name(conn, "9") == ""
+    conn.execute("INSERT INTO pages (id, name, updated_at) VALUES ('9', 'annas-shop', 0)")
+    assert ob.page_name(conn, "9") == "annas-shop"
+    ob.set_page_display_name(conn, "9", "   ", now=now)
+    assert ob.page_name(conn, "9") == "annas-shop"
+    ob.set_page_display_name(conn, "9", "Anna's Shop", now=now)
+    assert ob.page_name(conn, "9") == "Anna's Shop"
+    row = conn.execute("SELECT name FROM pages WHERE id = '9'").fetchone()
+    assert row[0] == "annas-shop"
+    ob.set_page_display_name(conn, "10", "New Page", now=now)
+    assert ob.page_name(conn, "10") == "New Page"
