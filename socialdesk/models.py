@@ -11,7 +11,7 @@ them as integer Unix seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -90,6 +90,17 @@ class WindowKind(StrEnum):
     """Comment: public replies are always possible."""
     CLOSED = "closed"
     """Nothing can be sent (DM outside every window)."""
+
+
+# The reply-window durations (GRAPH_API.md §4.3, §5.4): the one definition that
+# core.windows (what is shown and what sends obey) and store.query (``expires:`` and the
+# ``expires`` sort) both build on.
+STANDARD_WINDOW = timedelta(hours=24)
+"""Messenger's standard messaging window after the customer's last message."""
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+"""``HUMAN_AGENT`` tagged replies: up to 7 days after the customer's last message."""
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+"""A comment's one private reply: within 7 days of the (top-level) comment."""
 
 
 @dataclass(frozen=True)

@@ -56,16 +56,14 @@ def thread_json(
     *,
     window: Window | None = None,
     human_agent: bool = False,
+    conn: sqlite3.Connection | None = None,
 ) -> dict[str, Any]:
     """The documented ``--json`` shape of a thread (``list``; ``show`` adds to it).
 
-    ``window`` is computed with :func:`socialdesk.core.windows.window_for` when not given
-    (callers holding a connection pass ``window_for_conn`` for exact comment windows).
+    ``window`` is computed when not given: see :func:`_window`.
     """
     if window is None:
-        from socialdesk.core.windows import window_for
-
-        window = window_for(thread, now, human_agent)
+        window = _window(thread, now, human_agent, conn)
     return {
         "number": thread.number,
         "id": thread.id,
@@ -125,6 +123,19 @@ def human_span(seconds: float) -> str:
     return human_duration(max(0.0, seconds))
 
 
+def _window(
+    thread: Thread, now: datetime, human_agent: bool, conn: sqlite3.Connection | None
+) -> Window:
+    """The thread's window: ``window_for_conn`` with a connection (the comment's own time and
+    the private-reply ledger, as sends and ``expires:`` see them), else ``window_for`` (whose
+    comment time is only approximated from the Thread)."""
+    from socialdesk.core.windows import window_for, window_for_conn
+
+    if conn is not None:
+        return window_for_conn(conn, thread, now, human_agent)
+    return window_for(thread, now, human_agent)
+
+
 def window_label(window: Window, now: datetime) -> str:
     """What the table shows for a window: time left and which window it is."""
     from socialdesk.models import WindowKind
@@ -153,13 +164,14 @@ def render_thread_table(
     now: datetime | None = None,
     windows: Mapping[str, Window] | None = None,
     human_agent: bool = False,
+    conn: sqlite3.Connection | None = None,
 ) -> None:
     """Print ``threads`` as a table: number, channel, customer, snippet, age, window, tags.
 
-    ``windows`` maps thread id → window (computed with ``window_for`` when missing).
+    ``windows`` maps thread id → window; a missing one is computed (see :func:`_window`: pass
+    ``conn`` for the exact comment windows).
     """
     from socialdesk.cli.output import make_table
-    from socialdesk.core.windows import window_for
 
     now = now or datetime.now(UTC)
     table = make_table(
@@ -172,7 +184,7 @@ def render_thread_table(
         ("tags", {"no_wrap": True, "overflow": "ellipsis"}),
     )
     for t in threads:
-        window = (windows or {}).get(t.id) or window_for(t, now, human_agent)
+        window = (windows or {}).get(t.id) or _window(t, now, human_agent, conn)
         marker = "" if t.status.value == "open" else f" [{t.status.value}]"
         table.add_row(
             f"#{t.number}",
@@ -195,8 +207,12 @@ def render_thread_detail(
     console: Console,
     *,
     now: datetime,
+    human_agent: bool = False,
 ) -> None:
-    """Print one thread: header, window, the post (comments), messages, other threads, note."""
+    """Print one thread: header, window, the post (comments), messages, other threads, note.
+
+    The other threads' windows are read through ``conn`` (``window_for_conn``), like ``window``.
+    """
     from rich.text import Text
 
     header = Text(f"#{thread.number} ", style="bold")
@@ -247,7 +263,7 @@ def render_thread_detail(
     if others:
         console.print()
         console.print(Text("other threads of this customer:", style="dim"))
-        render_thread_table(others, console, now=now)
+        render_thread_table(others, console, now=now, human_agent=human_agent, conn=conn)
     if thread.note:
         console.print()
         note = Text("note: ", style="dim")
@@ -387,7 +403,7 @@ def show(
         conn = session.db
         now = session.clock.now()
         human_agent = session.config.messaging.human_agent
-        thread = store_threads.resolve_thread(conn, thread_ref, page_id=page_id)
+        thread = store_threads.resolve_thread(conn, thread_ref, page_id=page_id, now=now)
         messages = store_threads.get_messages(conn, thread.id)
         window = window_for_conn(conn, thread, now, human_agent)
         others = store_threads.customer_threads(conn, thread, limit=10, now=now)
@@ -400,6 +416,8 @@ def show(
             data["other_threads"] = [t.number for t in others]
             _print_json(data)
             return
-        render_thread_detail(conn, thread, messages, others, window, _console(), now=now)
+        render_thread_detail(
+            conn, thread, messages, others, window, _console(), now=now, human_agent=human_agent
+        )
     finally:
         session.close()

@@ -1,26 +1,41 @@
 """Reply windows (PRODUCT.md §2, GRAPH_API.md §4.3, §5.4) and the choice of how to send.
 
-Pure functions: :func:`window_for` tells ``list``/``show``/the inbox which window applies and when
-it closes; :func:`choose_send_kind` is what ``reply``/``ack`` (core.outbox, core.ack) ask before
-anything is queued, and refuses (exit 6) with the time the window closed.
-:func:`window_for_conn` is the variant that reads the comment's own time and the private-reply
-ledger from the database (called by core.outbox and by renderers that hold a connection).
+Pure functions: :func:`window_for` tells which window applies and when it closes;
+:func:`choose_send_kind` is what ``reply``/``ack`` (core.outbox, core.ack) ask before anything is
+queued, and refuses (exit 6) with the time the window closed. :func:`window_for_conn` is the
+variant that reads the comment's own time and the private-reply ledger from the database: what
+``list``/``show`` display and what sends obey. ``store.query.CLOSES_SQL`` (``expires:`` and the
+``expires`` sort) is the same rule in SQL; both use the durations of :mod:`socialdesk.models`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from socialdesk.errors import RefusedError, UsageError
-from socialdesk.models import Channel, SendKind, Thread, Window, WindowKind
+from socialdesk.models import (
+    HUMAN_AGENT_WINDOW,
+    PRIVATE_REPLY_WINDOW,
+    STANDARD_WINDOW,
+    Channel,
+    SendKind,
+    Thread,
+    Window,
+    WindowKind,
+)
 
-STANDARD_WINDOW = timedelta(hours=24)
-"""Messenger's standard messaging window after the customer's last message."""
-HUMAN_AGENT_WINDOW = timedelta(days=7)
-"""``HUMAN_AGENT`` tagged replies: up to 7 days after the customer's last message."""
-PRIVATE_REPLY_WINDOW = timedelta(days=7)
-"""A comment's one private reply: within 7 days of the comment."""
+# The durations live in socialdesk.models (shared with store.query); re-exported for callers.
+__all__ = [
+    "HUMAN_AGENT_WINDOW",
+    "PRIVATE_REPLY_WINDOW",
+    "STANDARD_WINDOW",
+    "choose_send_kind",
+    "comment_anchor",
+    "comment_created_at",
+    "window_for",
+    "window_for_conn",
+]
 
 _DM_CHANNELS = (Channel.DM, Channel.IG_DM)
 
@@ -30,10 +45,13 @@ def _fmt(dt: datetime | None) -> str:
 
 
 def comment_anchor(thread: Thread) -> datetime:
-    """Best time of the top-level comment known from the Thread alone.
+    """Stand-in for the top-level comment's time when it is not known: ``request_at``, else
+    ``last_inbound_at`` (else ``last_message_at``).
 
-    Thread rows carry no creation time; the earliest inbound time we have is the closest
-    stand-in. :func:`window_for_conn` reads the real one from the messages table.
+    A Thread carries no creation time. These are the times of messages of the thread, so never
+    earlier than the comment: the window shown from them may close later than the real one.
+    :func:`window_for_conn` reads the real time from the messages table and uses this only when
+    the top-level comment is not stored; ``store.query.CLOSES_SQL`` falls back the same way.
     """
     return thread.request_at or thread.last_inbound_at or thread.last_message_at
 
@@ -50,7 +68,13 @@ def window_for(
 
     DM: STANDARD until last inbound + 24 h; then HUMAN_AGENT until + 7 d when ``human_agent`` is
     on; else CLOSED (``closed_at`` = when the last window closed). Comment: PRIVATE_REPLY until
-    the comment's time + 7 d while the private reply is unused, else PUBLIC (never closes).
+    the comment's time + 7 d while the private reply is unused, else PUBLIC (never closes); a
+    comment thread without any customer comment is PUBLIC.
+
+    ``comment_at`` is the top-level comment's time; without it the comment's time is
+    :func:`comment_anchor` (an approximation). Renderers and senders holding a connection call
+    :func:`window_for_conn`, which supplies it and the private-reply ledger; the ``expires:``
+    filter and sort (``store.query.CLOSES_SQL``) implement that same rule.
     """
     if thread.channel in _DM_CHANNELS:
         last_in = thread.last_inbound_at
@@ -65,6 +89,8 @@ def window_for(
                 return Window(WindowKind.HUMAN_AGENT, closes_at=agent_end)
             return Window(WindowKind.CLOSED, closed_at=agent_end)
         return Window(WindowKind.CLOSED, closed_at=standard_end)
+    if thread.last_inbound_at is None:
+        return Window(WindowKind.PUBLIC)
     anchor = comment_at if comment_at is not None else comment_anchor(thread)
     private_end = anchor + PRIVATE_REPLY_WINDOW
     if not private_used and now < private_end:
@@ -150,6 +176,11 @@ def choose_send_kind(
     if private_used:
         raise RefusedError(
             f"the private reply to comment #{thread.number} was already used",
+            hint="reply publicly (without --private)",
+        )
+    if thread.last_inbound_at is None:
+        raise RefusedError(
+            f"comment #{thread.number} has no comment from a customer to answer privately",
             hint="reply publicly (without --private)",
         )
     window = window_for(thread, now, human_agent, comment_at=comment_at, private_used=False)

@@ -32,18 +32,23 @@ them alternatives and binds tighter than the implicit AND (as in Gmail): ``is:dm
 means ``is:dm AND (tag:a OR tag:b)``. A filter value with spaces is quoted: ``from:"Ann Lee"``.
 Text that looks like a filter (``re:hello``) must be quoted to search it as text.
 
-**Reply windows** (GRAPH_API.md §4.3, §5.4), as ``expires:`` and the ``expires`` sort see them,
-with ``L`` = ``last_inbound_at`` (the customer's newest message or comment):
+**Reply windows** (GRAPH_API.md §4.3, §5.4), as ``expires:`` and the ``expires`` sort see them:
+the rule of :func:`socialdesk.core.windows.window_for_conn` (what ``list``/``show`` display and
+sends obey) in SQL, with the durations of :mod:`socialdesk.models`. ``L`` is
+``last_inbound_at`` (the customer's newest message or comment):
 
 - DM: the standard window closes at ``L + 24h``; once it has closed and ``human_agent`` is on,
   the HUMAN_AGENT window closes at ``L + 7d``; otherwise there is no open window.
 - comment: public replies never close, so the window that can *expire* is the private reply's:
-  it closes ``7d`` after the customer's newest comment (``L + 7d``).
+  it closes ``7d`` after the top-level comment (the ``messages`` row whose id is the thread id;
+  when that row is not stored: ``request_at``, else ``L``). Once the private reply is used (an
+  outbox row of kind ``comment_private`` that is queued, sending, sent or unknown) the thread is
+  public only: no window.
 - a thread with no inbound message has no window.
 
-:func:`window_closes_at` is the same rule in Python. Every value the user typed reaches SQLite
-only as a bound parameter; free text reaches FTS5 only as a double-quoted string, so it can
-never carry FTS5 syntax (``NEAR``, ``AND``, ``*``, column filters).
+Tests compare :data:`CLOSES_SQL` with ``window_for_conn`` thread by thread. Every value the user
+typed reaches SQLite only as a bound parameter; free text reaches FTS5 only as a double-quoted
+string, so it can never carry FTS5 syntax (``NEAR``, ``AND``, ``*``, column filters).
 """
 
 from __future__ import annotations
@@ -51,17 +56,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from socialdesk.errors import UsageError
+from socialdesk.models import (
+    HUMAN_AGENT_WINDOW,
+    PRIVATE_REPLY_WINDOW,
+    STANDARD_WINDOW,
+    SendKind,
+)
+from socialdesk.store.outbox import ACTIVE_STATES
 
 DEFAULT_QUERY = "is:open is:awaiting"
 """What ``list`` shows when no query is given."""
-
-DM_WINDOW_S = 24 * 3600
-HUMAN_AGENT_WINDOW_S = 7 * 24 * 3600
-PRIVATE_REPLY_WINDOW_S = 7 * 24 * 3600
 
 FILTERS = ("is", "tag", "from", "older", "newer", "expires", "page")
 IS_VALUES = (
@@ -131,34 +139,29 @@ class CompiledQuery:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def window_closes_at(
-    channel: str, last_inbound_at: datetime | None, now: datetime, *, human_agent: bool = False
-) -> datetime | None:
-    """When the reply window that can expire closes; ``None`` when no such window is open.
+_DM_S = int(STANDARD_WINDOW.total_seconds())
+_AGENT_S = int(HUMAN_AGENT_WINDOW.total_seconds())
+_PRIVATE_S = int(PRIVATE_REPLY_WINDOW.total_seconds())
+_ACTIVE = ", ".join(f"'{state.value}'" for state in ACTIVE_STATES)
 
-    The Python twin of the SQL used by ``expires:`` and the ``expires`` sort (module docstring).
-    """
-    if last_inbound_at is None:
-        return None
-    if channel in ("dm", "ig_dm"):
-        standard = last_inbound_at + timedelta(seconds=DM_WINDOW_S)
-        if standard > now:
-            return standard
-        agent = last_inbound_at + timedelta(seconds=HUMAN_AGENT_WINDOW_S)
-        return agent if human_agent and agent > now else None
-    private = last_inbound_at + timedelta(seconds=PRIVATE_REPLY_WINDOW_S)
-    return private if private > now else None
-
-
+# Comment branch, cheapest test first (most comment threads are older than a week):
+# - the anchor is never later than last_message_at (the top-level comment is one of the
+#   thread's messages; request_at and last_inbound_at are message times), so an old
+#   last_message_at settles it without reading messages or outbox;
+# - max(x, now) then NULLIF(.., now) is "x when x > now, else NULL" with x computed once.
 CLOSES_SQL = f"""(CASE
     WHEN t.last_inbound_at IS NULL THEN NULL
     WHEN t.channel IN ('dm', 'ig_dm') THEN CASE
-        WHEN t.last_inbound_at + {DM_WINDOW_S} > :qnow THEN t.last_inbound_at + {DM_WINDOW_S}
-        WHEN :qha AND t.last_inbound_at + {HUMAN_AGENT_WINDOW_S} > :qnow
-            THEN t.last_inbound_at + {HUMAN_AGENT_WINDOW_S}
+        WHEN t.last_inbound_at + {_DM_S} > :qnow THEN t.last_inbound_at + {_DM_S}
+        WHEN :qha AND t.last_inbound_at + {_AGENT_S} > :qnow
+            THEN t.last_inbound_at + {_AGENT_S}
         END
-    ELSE CASE WHEN t.last_inbound_at + {PRIVATE_REPLY_WINDOW_S} > :qnow
-              THEN t.last_inbound_at + {PRIVATE_REPLY_WINDOW_S} END
+    WHEN t.last_message_at + {_PRIVATE_S} <= :qnow THEN NULL
+    WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.thread_id = t.id
+                 AND o.kind = '{SendKind.COMMENT_PRIVATE.value}' AND o.state IN ({_ACTIVE}))
+        THEN NULL
+    ELSE NULLIF(max(COALESCE((SELECT m.created_at FROM messages m WHERE m.id = t.id),
+                             t.request_at, t.last_inbound_at) + {_PRIVATE_S}, :qnow), :qnow)
 END)"""
 """Unix time the applicable window closes, or NULL; needs the ``qnow`` and ``qha`` parameters."""
 

@@ -2,9 +2,9 @@
 
 Called by core services and the CLI (``list``, ``show``, every command that names a thread).
 Threads come back as :class:`socialdesk.models.Thread` (cache row joined with operator state).
-Listing reads only ``threads``, ``thread_state``, ``thread_numbers``, ``thread_tags`` and
-``posts`` (never ``messages``, unless the query searches text), so it stays fast with 100k
-threads.
+Listing reads ``threads``, ``thread_state``, ``thread_numbers``, ``thread_tags`` and ``posts``,
+and never scans ``messages`` (unless the query searches text): the reply window of a recent
+comment thread reads its top-level comment by primary key. So it stays fast with 100k threads.
 
 Free-text search (PRODUCT.md §10: top 50 of 1M messages ≤ 50 ms) picks a plan per text term
 (:data:`socialdesk.store.query.TextPlan`) from how many messages the term matches, counted by

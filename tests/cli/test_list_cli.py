@@ -19,6 +19,8 @@ from socialdesk.models import (
     Direction,
     Message,
     Person,
+    Post,
+    SendKind,
     Status,
     Thread,
 )
@@ -255,3 +257,84 @@ def test_show_names_the_window_once(synced: SandboxEnv) -> None:
     assert result.exit_code == 0, result.output
     line = result.stdout.splitlines()[1]
     assert re.search(r"private_reply window: \S+( \S+)? left \(closes \S+Z\)$", line), line
+
+
+def test_comment_window_runs_from_the_comment_in_list_and_expires(synced: SandboxEnv) -> None:
+    """A 6.5-day-old comment with a 1-hour-old reply closes at comment + 7 d; once privately
+    answered it is public and no longer matches expires:<1d."""
+    from socialdesk.paths import resolve_paths
+    from socialdesk.store import cache, outbox
+    from socialdesk.store.db import open_db, transaction
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    commented = now - timedelta(days=6, hours=12)
+    cust, shop = Person("u_window", "Window Tester"), Person(synced.page_id, "Shop")
+    top = Message("pw_c1", "pw_c1", Direction.IN, cust, "hello?", commented)
+    answer = Message(
+        "pw_c2",
+        "pw_c1",
+        Direction.OUT,
+        shop,
+        "hi",
+        commented + timedelta(hours=1),
+        parent_id="pw_c1",
+    )
+    again = Message(
+        "pw_c3",
+        "pw_c1",
+        Direction.IN,
+        cust,
+        "still there?",
+        now - timedelta(hours=1),
+        parent_id="pw_c1",
+    )
+    conn = open_db(resolve_paths().db_file)
+    try:
+        with transaction(conn):
+            cache.upsert_posts(
+                conn,
+                synced.page_id,
+                [
+                    Post(
+                        "pw",
+                        synced.page_id,
+                        now - timedelta(days=8),
+                        "sale",
+                        comments=(again, answer, top),
+                    )
+                ],
+                now=now,
+            )
+    finally:
+        conn.close()
+
+    rows = _list_json("expires:<1d", "from:u_window")
+    assert [r["id"] for r in rows] == ["pw_c1"]
+    closes = (commented + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert rows[0]["window"] == {"kind": "private_reply", "closes_at": closes}
+    # The expires sort orders by the same time the window column shows.
+    soonest = _list_json("expires:<7d", "--sort", "expires")
+    shown = [r["window"]["closes_at"] for r in soonest]
+    assert "pw_c1" in [r["id"] for r in soonest] and shown == sorted(shown)
+
+    conn = open_db(resolve_paths().db_file)
+    try:
+        with transaction(conn):
+            oid = outbox.enqueue(
+                conn,
+                page_id=synced.page_id,
+                thread_id="pw_c1",
+                kind=SendKind.COMMENT_PRIVATE,
+                text="we wrote to you",
+                now=now,
+            )
+            assert outbox.mark_sending(conn, oid, now=now)
+            assert outbox.mark_sent(conn, oid, "m_private", now=now)
+    finally:
+        conn.close()
+    assert _list_json("expires:<1d", "from:u_window") == []
+    rows = _list_json("from:u_window")
+    assert rows[0]["window"] == {"kind": "public", "closes_at": None}
+    table = runner.invoke(app, ["list", "from:u_window"])
+    assert table.exit_code == 0, table.output
+    assert "public" in table.stdout

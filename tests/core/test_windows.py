@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from socialdesk.core.windows import choose_send_kind, window_for
+from socialdesk.core.windows import choose_send_kind, window_for, window_for_conn
 from socialdesk.errors import RefusedError, UsageError
-from socialdesk.models import Channel, Person, SendKind, Status, Thread, WindowKind
+from socialdesk.models import (
+    PRIVATE_REPLY_WINDOW,
+    Channel,
+    Direction,
+    Person,
+    SendKind,
+    Status,
+    Thread,
+    WindowKind,
+)
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -122,3 +132,51 @@ def test_choose_without_customer_message_says_why() -> None:
     with pytest.raises(RefusedError, match="no message from the customer") as exc:
         choose_send_kind(_thread(last_in=None), T0, True, private=False, human_written=True)
     assert "never" not in exc.value.message
+
+
+def test_comment_without_connection_falls_back_to_request_then_last_inbound() -> None:
+    """Without the comment's time, the private window runs from request_at, else last inbound."""
+    waiting = replace(
+        _thread(Channel.COMMENT), request_at=T0, last_inbound_at=T0 + timedelta(days=2)
+    )
+    assert window_for(waiting, T0, False).closes_at == T0 + timedelta(days=7)
+    answered = replace(waiting, request_at=None, awaiting_reply=False)
+    assert window_for(answered, T0, False).closes_at == T0 + timedelta(days=9)
+
+
+def test_comment_thread_without_customer_comment_is_public() -> None:
+    """A comment thread with no customer comment (the page's own) has no private reply."""
+    th = _thread(Channel.COMMENT, last_in=None)
+    assert window_for(th, T0, False).kind is WindowKind.PUBLIC
+    with pytest.raises(RefusedError, match="no comment from a customer"):
+        choose_send_kind(th, T0, False, private=True, human_written=True)
+    assert choose_send_kind(th, T0, False, private=False, human_written=True) is (
+        SendKind.COMMENT_PUBLIC
+    )
+
+
+def test_window_for_conn_reads_comment_time_and_ledger() -> None:
+    """window_for_conn anchors on the stored top-level comment and turns public once used."""
+    from socialdesk.models import Message, Post
+    from socialdesk.store import cache, outbox, threads
+    from socialdesk.store.db import open_db, transaction
+
+    conn = open_db(":memory:")
+    now = T0 + timedelta(days=6, hours=12)
+    cust = Person("u1", "Ann")
+    top = Message("p_c1", "p_c1", Direction.IN, cust, "hello?", T0)
+    again = Message(
+        "p_c2", "p_c1", Direction.IN, cust, "hi?", now - timedelta(hours=1), parent_id="p_c1"
+    )
+    with transaction(conn):
+        cache.upsert_posts(
+            conn, "p1", [Post("p", "p1", T0, "sale", comments=(again, top))], now=now
+        )
+    th = threads.resolve_thread(conn, "1", now=now)
+    w = window_for_conn(conn, th, now, False)
+    assert (w.kind, w.closes_at) == (WindowKind.PRIVATE_REPLY, T0 + PRIVATE_REPLY_WINDOW)
+    with transaction(conn):
+        outbox.enqueue(
+            conn, page_id="p1", thread_id="p_c1", kind=SendKind.COMMENT_PRIVATE, text="x", now=now
+        )
+    assert window_for_conn(conn, th, now, False).kind is WindowKind.PUBLIC

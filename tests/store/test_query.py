@@ -7,21 +7,31 @@ import random
 import re
 import sqlite3
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from socialdesk.core.windows import window_for_conn
 from socialdesk.errors import UsageError
-from socialdesk.models import Attachment, Person, Status, Thread
-from socialdesk.store import cache, threads, triage
+from socialdesk.models import (
+    Attachment,
+    Channel,
+    Message,
+    Person,
+    SendKind,
+    Status,
+    Thread,
+    WindowKind,
+)
+from socialdesk.store import cache, outbox, threads, triage
 from socialdesk.store.db import transaction
 from socialdesk.store.query import (
+    CLOSES_SQL,
     QueryError,
     Term,
     compile_query,
     parse_duration,
     parse_query,
-    window_closes_at,
 )
 from tests.store.builders import PAGE, PAGE2, T0, at, conv, db, load, msg, post
 
@@ -260,17 +270,27 @@ def test_durations() -> None:
             parse_duration(bad)
 
 
-def test_window_closes_at_matches_rules() -> None:
-    """The Python twin of the window SQL: DM 24 h, human agent 7 d, comment 7 d, else None."""
-    li = T0
-    assert window_closes_at("dm", li, T0 + timedelta(hours=1)) == li + timedelta(hours=24)
-    assert window_closes_at("dm", li, T0 + timedelta(hours=25)) is None
-    assert window_closes_at("dm", li, T0 + timedelta(hours=25), human_agent=True) == li + timedelta(
-        days=7
-    )
-    assert window_closes_at("comment", li, T0 + timedelta(days=6)) == li + timedelta(days=7)
-    assert window_closes_at("comment", li, T0 + timedelta(days=8)) is None
-    assert window_closes_at("dm", None, T0) is None
+def _expiring(
+    conn: sqlite3.Connection, query: str, now_min: float, *, human_agent: bool = False
+) -> set[str]:
+    c = compile_query(query, now=at(now_min), human_agent=human_agent)
+    sql = f"SELECT t.id FROM threads t JOIN thread_state s ON s.thread_id = t.id WHERE {c.where}"
+    return {r[0] for r in conn.execute(sql, c.params)}
+
+
+def test_expires_sql_follows_the_window_rules() -> None:
+    """expires: sees DM 24 h, human agent 7 d, comment 7 d from the comment, and no window."""
+    conn = db()
+    load(conn, [conv("d1", [msg("d1a", 0, "in", "hi")]), conv("d2", [msg("d2a", 0, "out", "x")])])
+    with transaction(conn):
+        cache.upsert_posts(conn, PAGE, [post("p9", "sale", [msg("p9_c1", 0, "in", "hey")])], now=T0)
+    day = 24 * 60
+    assert _expiring(conn, "expires:<1d", 60) == {"d1"}
+    assert _expiring(conn, "expires:<1d", day + 1) == set()
+    assert _expiring(conn, "expires:<1d", 6 * day + 60) == {"p9_c1"}
+    assert _expiring(conn, "expires:<7d", day + 1, human_agent=True) == {"d1", "p9_c1"}
+    assert _expiring(conn, "expires:<30d", 7 * day, human_agent=True) == set()
+    assert _expiring(conn, "-expires:<30d", 0) == {"d2"}  # no inbound message: no window
 
 
 # ---- text plans against a brute-force evaluation --------------------------------------------
@@ -292,6 +312,11 @@ _PLAN_QUERIES = (
     "size newer:3h",
     '"x-ray" is:done',
     'order "refund size" -hello',
+    "expires:<1d",
+    "expires:>2d OR is:done",
+    "-expires:<3d order",
+    "is:comment expires:<6d",
+    "is:dm OR -expires:>5h",
 )
 
 
@@ -302,10 +327,20 @@ def _fold(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", plain)
 
 
+def _closes(conn: sqlite3.Connection, rows: dict[str, Thread]) -> dict[str, datetime | None]:
+    """When each thread's expiring window closes at NOW, by what ``list``/``show`` display."""
+    out: dict[str, datetime | None] = {}
+    for tid, th in rows.items():
+        w = window_for_conn(conn, th, NOW, False)
+        out[tid] = w.closes_at if w.kind is not WindowKind.PUBLIC else None
+    return out
+
+
 def _brute(
     threads_msgs: dict[str, list[str]],
     rows: dict[str, Thread],
     text: str,
+    closes: dict[str, datetime | None],
 ) -> set[str]:
     """The thread ids matching ``text`` by the module docstring, evaluated in Python."""
     q = parse_query(text)
@@ -328,8 +363,15 @@ def _brute(
             ok = th.status is Status.OPEN
         elif t.key == "is" and t.value == "done":
             ok = th.status is Status.DONE
+        elif t.key == "is" and t.value in ("dm", "comment"):
+            ok = th.channel.value == t.value
         elif t.key == "tag":
             ok = t.value in th.tags
+        elif t.key == "expires":
+            body = t.value.lstrip("<>")
+            limit = NOW + timedelta(seconds=parse_duration(body))
+            at_ = closes[tid]
+            ok = at_ is not None and (at_ > limit if t.value.startswith(">") else at_ <= limit)
         elif t.key == "newer":
             ref = th.request_at or th.last_message_at
             ok = ref >= NOW - timedelta(seconds=parse_duration(t.value))
@@ -340,7 +382,9 @@ def _brute(
     return {tid for tid in rows if all(any(term(tid, t) for t in g) for g in q.groups)}
 
 
-def _reference_order(found: list[Thread], sort: str) -> list[str]:
+def _reference_order(
+    found: list[Thread], sort: str, closes: dict[str, datetime | None]
+) -> list[str]:
     if sort == "newest":
         key = sorted(found, key=lambda t: (-t.last_message_at.timestamp(), -t.number))
     elif sort == "oldest":
@@ -348,10 +392,10 @@ def _reference_order(found: list[Thread], sort: str) -> list[str]:
     else:
 
         def k(t: Thread) -> tuple[int, float, float, int]:
-            closes = window_closes_at(t.channel.value, t.last_inbound_at, NOW)
+            end = closes[t.id]
             return (
-                closes is None,
-                closes.timestamp() if closes else 0.0,
+                end is None,
+                end.timestamp() if end else 0.0,
                 -t.last_message_at.timestamp(),
                 t.number,
             )
@@ -362,7 +406,8 @@ def _reference_order(found: list[Thread], sort: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def random_db() -> tuple[sqlite3.Connection, dict[str, list[str]]]:
-    """Forty threads with random texts from a small vocabulary, states, tags and times."""
+    """Forty DM and 24 comment threads with random texts from a small vocabulary, states, tags,
+    times (either side of every window) and private replies in every outbox state."""
     rng = random.Random(7)
     conn = db()
     convs = []
@@ -380,12 +425,92 @@ def random_db() -> tuple[sqlite3.Connection, dict[str, list[str]]]:
         texts[f"rt{i}"] = [m.text for m in msgs]
         convs.append(conv(f"rt{i}", msgs, customer=cust))
     load(conn, convs)
+    posts = []
+    states = ("queued", "sending", "sent", "unknown", "failed")
+    for i in range(24):
+        cust = person(f"k{i}", f"Commenter {i}")
+        top = f"p{i}_c0"
+        # 0, 3: a customer's comment; 1: its top comment never fetched (the thread is known
+        # from replies); 2: the page's own comment.
+        shape = i % 4
+        start = rng.randrange(-12000, 590, 300)  # 7 days = 10080 minutes before NOW
+        comments: list[Message] = []
+        for j in range(rng.randint(2 if shape == 1 else 1, 4)):
+            body = " ".join(rng.choice(_VOCAB) for _ in range(rng.randint(1, 5)))
+            minutes = min(start + j * rng.choice((0, 60, 3000)), 599)
+            if j == 0:
+                if shape != 1:
+                    d = "out" if shape == 2 else "in"
+                    comments.append(msg(top, minutes, d, body, author=cust if d == "in" else None))
+                continue
+            d = "in" if rng.random() < 0.6 else "out"
+            comments.append(
+                msg(f"p{i}_c{j}", minutes, d, body, author=cust if d == "in" else None, parent=top)
+            )
+        texts[top] = [m.text for m in comments]
+        posts.append(post(f"p{i}", "a post", comments, minutes=-13000))
+    with transaction(conn):
+        cache.upsert_posts(conn, PAGE, posts, now=NOW)
+        for i in range(0, 24, 2):
+            oid = outbox.enqueue(
+                conn,
+                page_id=PAGE,
+                thread_id=f"p{i}_c0",
+                kind=SendKind.COMMENT_PRIVATE if i % 6 else SendKind.COMMENT_PUBLIC,
+                text="hi",
+                now=NOW,
+            )
+            conn.execute("UPDATE outbox SET state = ? WHERE id = ?", (states[i % 5], oid))
     with transaction(conn):
         for i in range(0, 40, 3):
             triage.set_status(conn, f"rt{i}", Status.DONE, now=NOW)
         for i in range(0, 40, 4):
             triage.add_tags(conn, f"rt{i}", ["vip"], now=NOW)
     return conn, texts
+
+
+def test_random_db_covers_every_comment_case(
+    random_db: tuple[sqlite3.Connection, dict[str, list[str]]],
+) -> None:
+    """The comment threads include open, expired, used and missing-top-comment windows."""
+    conn, _ = random_db
+    rows = {t.id: t for t in threads.list_threads(conn, "", page_id=PAGE, now=NOW, limit=None)}
+    comments = {tid: t for tid, t in rows.items() if t.channel is Channel.COMMENT}
+    kinds = {window_for_conn(conn, t, NOW, False).kind for t in comments.values()}
+    assert kinds == {WindowKind.PRIVATE_REPLY, WindowKind.PUBLIC}
+    assert any(outbox.private_reply_used(conn, tid) for tid in comments)
+    stored = {r[0] for r in conn.execute("SELECT id FROM messages")}
+    assert any(tid not in stored for tid in comments)
+    # Open by the old anchor (newest customer comment), closed by the comment's own time.
+    assert any(
+        t.last_inbound_at is not None
+        and t.last_inbound_at + timedelta(days=7) > NOW
+        and window_for_conn(conn, t, NOW, False).kind is WindowKind.PUBLIC
+        for t in comments.values()
+    )
+
+
+@pytest.mark.parametrize("human_agent", [False, True])
+@pytest.mark.parametrize("later_min", [0, 600, 3000, 9000, 11000])
+def test_closes_sql_equals_window_for_conn(
+    random_db: tuple[sqlite3.Connection, dict[str, list[str]]], human_agent: bool, later_min: int
+) -> None:
+    """For every thread and several times, CLOSES_SQL is the closes_at that list/show display."""
+    conn, _ = random_db
+    now = NOW + timedelta(minutes=later_min)
+    got = {
+        r[0]: r[1]
+        for r in conn.execute(
+            f"SELECT t.id, {CLOSES_SQL} FROM threads t",
+            {"qnow": int(now.timestamp()), "qha": int(human_agent)},
+        )
+    }
+    rows = threads.list_threads(conn, "", page_id=None, now=now, limit=None)
+    assert len(rows) == len(got) == 64
+    for t in rows:
+        w = window_for_conn(conn, t, now, human_agent)
+        want = w.closes_at if w.kind is not WindowKind.PUBLIC else None
+        assert got[t.id] == (int(want.timestamp()) if want else None), t.id
 
 
 @pytest.mark.parametrize("plan", ["in", "probe", "set"])
@@ -395,6 +520,7 @@ def test_every_text_plan_selects_what_brute_force_selects(
     """Each text plan (in, probe, set) selects the threads a Python evaluation of the query does."""
     conn, texts = random_db
     rows = {t.id: t for t in threads.list_threads(conn, "", page_id=PAGE, now=NOW, limit=None)}
+    closes = _closes(conn, rows)
     for text in _PLAN_QUERIES:
         c = compile_query(text, now=NOW, text_plan=lambda _m: plan)  # type: ignore[arg-type,return-value]
         got = {
@@ -405,7 +531,7 @@ def test_every_text_plan_selects_what_brute_force_selects(
                 c.params,
             )
         }
-        assert got == _brute(texts, rows, text), text
+        assert got == _brute(texts, rows, text, closes), text
 
 
 @pytest.mark.parametrize("forced", ["", "probe", "set"])
@@ -427,8 +553,10 @@ def test_listing_order_and_limits_match_brute_force(
             monkeypatch.setattr(threads, "SET_CHECK_US", 1e12)
         else:
             monkeypatch.setattr(threads, "PROBE_US", {"word": 1e12, "phrase": 1e12})
+    closes = _closes(conn, rows)
     for text in _PLAN_QUERIES:
-        want = _reference_order([rows[i] for i in _brute(texts, rows, text)], sort)
+        found = [rows[i] for i in _brute(texts, rows, text, closes)]
+        want = _reference_order(found, sort, closes)
         for limit in (None, 0, 1, 3, 7, 50):
             got = threads.list_threads(conn, text, page_id=PAGE, now=NOW, sort=sort, limit=limit)
             expect = want if limit is None else want[:limit]
