@@ -2,17 +2,25 @@
 
 ``populate`` fills a frozen-clock sandbox deterministically: short conversations, a share of long
 ones (more messages than the 25 nested), posts with a few comment threads and a share of busy
-posts (more than 25 comments). ``dump`` is the logical content of the cache for equality checks.
+posts (more than 25 comments). ``dump`` (from tests/core/dbdump.py) is the logical content of
+the cache for equality checks.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
 
 from socialdesk.sandbox import Sandbox
+
+# One `dump` for the tests and the soak (tests/core/dbdump.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.core.dbdump import dump
+
+__all__ = ["Data", "dump", "new_sandbox", "populate"]
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -86,29 +94,3 @@ def populate(
                 data.comments += 1
         data.busy_posts += int(busy)
     return data
-
-
-def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """The logical content of the cache tables and thread statuses."""
-    return {
-        "threads": [
-            tuple(r)
-            for r in conn.execute(
-                "SELECT id, page_id, channel, customer_id, customer_name, post_id,"
-                " graph_updated_at, message_count, last_message_at, last_inbound_at,"
-                " last_outbound_at, awaiting_reply, request_at, snippet, is_hidden"
-                " FROM threads ORDER BY id"
-            )
-        ],
-        "messages": [
-            tuple(r)
-            for r in conn.execute(
-                "SELECT id, thread_id, page_id, direction, author_id, author_name, text,"
-                " attachments, parent_id, is_hidden, created_at FROM messages ORDER BY id"
-            )
-        ],
-        "status": [
-            tuple(r)
-            for r in conn.execute("SELECT thread_id, status FROM thread_state ORDER BY thread_id")
-        ],
-    }

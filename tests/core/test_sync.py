@@ -27,6 +27,9 @@ from socialdesk.store import threads as store_threads
 from socialdesk.store import triage, watermarks
 from socialdesk.store.db import open_db, transaction
 from socialdesk.store.lock import sync_lock
+from tests.core.dbdump import dump
+
+__all__ = ["World", "db_threads", "dump", "make_world", "populate", "sandbox_threads"]
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -146,36 +149,6 @@ def world(tmp_path: Path) -> Iterator[World]:
     w = make_world(tmp_path)
     yield w
     w.conn.close()
-
-
-def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """The logical content of the cache tables and thread statuses, for equality checks."""
-    return {
-        "threads": [
-            tuple(r)
-            for r in conn.execute(
-                "SELECT id, page_id, channel, customer_id, customer_name, post_id,"
-                " graph_updated_at, message_count, last_message_at, last_inbound_at,"
-                " last_outbound_at, awaiting_reply, request_at, snippet, is_hidden"
-                " FROM threads ORDER BY id"
-            )
-        ],
-        "messages": [
-            tuple(r)
-            for r in conn.execute(
-                "SELECT id, thread_id, page_id, direction, author_id, author_name, text,"
-                " attachments, parent_id, is_hidden, created_at FROM messages ORDER BY id"
-            )
-        ],
-        "posts": [
-            tuple(r)
-            for r in conn.execute("SELECT id, page_id, message, created_at FROM posts ORDER BY id")
-        ],
-        "status": [
-            tuple(r)
-            for r in conn.execute("SELECT thread_id, status FROM thread_state ORDER BY thread_id")
-        ],
-    }
 
 
 def sandbox_threads(sb: Sandbox, page_id: str) -> dict[str, set[str]]:
