@@ -17,14 +17,13 @@ import argparse
 import os
 import random
 import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.core.sync_proc
 
 from _syncdata import dump, new_sandbox, populate
 
@@ -32,33 +31,7 @@ from socialdesk.api.client import GraphClient
 from socialdesk.core.sync import sync_page
 from socialdesk.paths import Paths
 from socialdesk.store.db import open_db
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def spawn(home: Path, base_url: str, token: str, *, full: bool = False) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALDESK_")}
-    env.update(
-        SOCIALDESK_HOME=str(home),
-        SOCIALDESK_GRAPH_URL=base_url,
-        SOCIALDESK_TOKEN=token,
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "socialdesk", "sync", "--json", *(["--full"] if full else [])],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def integrity(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
+from tests.core.sync_proc import integrity, spawn_sync
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     landed = finished = bad = 0
     try:
         t0 = time.monotonic()
-        probe = spawn(work / "probe", server.base_url, token)
+        probe = spawn_sync(work / "probe", server.base_url, token)
         if probe.wait(timeout=300) != 0:
             print("the probe run failed:", probe.stderr.read().decode() if probe.stderr else "")
             return 1
@@ -99,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 sb.advance(30)
             full = rng.random() < 0.5
             t_run = time.monotonic()
-            proc = spawn(home, server.base_url, token, full=full)
+            proc = spawn_sync(home, server.base_url, token, full=full)
             time.sleep(rng.uniform(0.0, expected[full]))
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
@@ -116,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"kill {i}: integrity_check says {verdict!r}")
             if i % 50 == 49:
                 print(f"  {i + 1} runs: {landed} killed mid-run, {finished} finished, {bad} bad")
-        final = spawn(home, server.base_url, token)
+        final = spawn_sync(home, server.base_url, token)
         _, err = final.communicate(timeout=300)
         if final.returncode != 0:
             print("the final run failed:", err.decode())

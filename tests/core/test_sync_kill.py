@@ -11,47 +11,14 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from socialdesk.store.db import open_db
+from tests.core.sync_proc import integrity, spawn_sync
 from tests.core.test_sync import World, db_threads, dump, make_world, populate, sandbox_threads
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _spawn(home: Path, base_url: str, token: str) -> subprocess.Popen[bytes]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SOCIALDESK_") and k not in ("VISUAL", "EDITOR")
-    }
-    env.update(
-        SOCIALDESK_HOME=str(home),
-        SOCIALDESK_GRAPH_URL=base_url,
-        SOCIALDESK_TOKEN=token,
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "socialdesk", "sync", "--json"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _integrity(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 @pytest.mark.slow
@@ -70,25 +37,25 @@ def test_sigkill_mid_sync_three_times_then_resume_converges(tmp_path: Path) -> N
     try:
         # Measure one complete run's duration on a scratch home to place the kills inside it.
         t0 = time.monotonic()
-        probe = _spawn(tmp_path / "home-probe", server.base_url, world.token)
+        probe = spawn_sync(tmp_path / "home-probe", server.base_url, world.token)
         assert probe.wait(timeout=120) == 0, probe.stderr.read() if probe.stderr else ""
         full_run = time.monotonic() - t0
         for _ in range(3):
-            proc = _spawn(home, server.base_url, world.token)
+            proc = spawn_sync(home, server.base_url, world.token)
             time.sleep(rng.uniform(0.35, max(0.4, full_run * 0.9)))
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
                 kills += 1
             proc.wait(timeout=30)
             if db.exists():
-                assert _integrity(db) == "ok"
-        final = _spawn(home, server.base_url, world.token)
+                assert integrity(db) == "ok"
+        final = spawn_sync(home, server.base_url, world.token)
         _out, err = final.communicate(timeout=120)
         assert final.returncode == 0, err.decode()
     finally:
         server.shutdown()
     assert kills >= 1, "every run finished before its kill: the sandbox latency is too low"
-    assert _integrity(db) == "ok"
+    assert integrity(db) == "ok"
     killed = open_db(db)
     clean = open_db(tmp_path / "home-probe" / "socialdesk.db")
     try:
