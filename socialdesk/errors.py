@@ -27,14 +27,19 @@ class ExitCode(IntEnum):
 
 
 class SocialdeskError(Exception):
-    """Base of every expected failure: a message for the user and a hint naming the fix."""
+    """Base of every expected failure: a message for the user and a hint naming the fix.
+
+    ``reason`` is a short machine-readable cause (``"window_closed"``, ``"private_reply_used"``…)
+    that front ends map to their own advice: core and store hints never name a CLI flag.
+    """
 
     exit_code: ExitCode = ExitCode.FAILURE
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.reason = reason
 
     def __str__(self) -> str:
         return self.message

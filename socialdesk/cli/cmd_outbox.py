@@ -24,21 +24,14 @@ app.add_typer(outbox_app)
 
 
 def _row_json(rec: Any, number: int | None) -> dict[str, Any]:
-    from socialdesk.core.outbox import summarize
+    from socialdesk.core.outbox import can_resend, summarize
 
     out = summarize(rec.entry)
     out["thread"] = number
     out["absent_at"] = rec.absent_at.isoformat() if rec.absent_at else None
     out["resolution"] = rec.resolution
-    out["can_resend"] = _can_resend(rec)
+    out["can_resend"] = can_resend(rec)
     return out
-
-
-def _can_resend(rec: Any) -> bool:
-    state = str(rec.entry.state)
-    if rec.resolution is not None:
-        return False
-    return state == "failed" or (state == "unknown" and rec.absent_at is not None)
 
 
 @outbox_app.callback()

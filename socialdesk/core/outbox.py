@@ -348,6 +348,7 @@ def queue(
     kind: SendKind | None = None,
     guard: Callable[[sqlite3.Connection], None] | None = None,
     last_batch: str | None = None,
+    on_queued: Callable[[sqlite3.Connection, tuple[int, ...]], None] | None = None,
 ) -> Prepared:
     """Check the rules and queue ``texts`` (already checked by textcheck) in one durable commit.
 
@@ -355,7 +356,8 @@ def queue(
     processes cannot both queue a comment's private reply. ``guard`` runs inside that
     transaction too (``ack`` re-checks there that nobody acted on the thread meanwhile).
     ``last_batch`` (default ``batch``) goes on the last part only: ``reply --split --done``
-    marks the thread done when the last part is confirmed, not the first.
+    marks the thread done when the last part is confirmed, not the first. ``on_queued`` runs in
+    the same transaction once the rows exist (a resend records which row replaced the old one).
     """
     if not texts:
         raise UsageError("nothing to send")
@@ -400,6 +402,8 @@ def queue(
             )
             for i, t in enumerate(texts)
         )
+        if on_queued is not None:
+            on_queued(conn, ids)
     return Prepared(thread, kind, ids)
 
 
@@ -474,17 +478,45 @@ def send_prepared(
 
 
 def drop(conn: sqlite3.Connection, outbox_id: int, *, now: datetime) -> OutboxEntry:
-    """Give up on an unknown/failed/queued row: it becomes ``failed`` ("dropped")."""
-    rec = store.get(conn, outbox_id)
-    if rec.entry.state is OutboxState.SENT:
-        raise UsageError(f"outbox entry {outbox_id} was sent; there is nothing to drop")
-    if rec.entry.state is OutboxState.SENDING:
-        raise UsageError(f"outbox entry {outbox_id} is being sent right now")
+    """Give up on an unknown/failed/queued row: it becomes ``failed`` ("dropped").
+
+    Checked and written in one transaction, so a drop racing a resend of the same row cannot
+    overwrite the resend's resolution (one of the two wins, the other is refused).
+    """
     with transaction(conn, durable=True):
+        rec = store.get(conn, outbox_id)
+        if rec.entry.state is OutboxState.SENT:
+            raise UsageError(f"outbox entry {outbox_id} was sent; there is nothing to drop")
+        if rec.entry.state is OutboxState.SENDING:
+            raise UsageError(f"outbox entry {outbox_id} is being sent right now")
+        if not store.claim_resolution(conn, outbox_id, "dropped", now=now):
+            raise UsageError(f"outbox entry {outbox_id} was already resolved ({rec.resolution})")
         if rec.entry.state is not OutboxState.FAILED:
             store.mark_failed(conn, outbox_id, "dropped by the operator", now=now)
-        store.set_resolution(conn, outbox_id, "dropped", now=now)
     return store.get(conn, outbox_id).entry
+
+
+def _resend_problem(rec: store.OutboxRecord) -> str | None:
+    """Why ``rec`` may not be resent, or ``None`` when it may (the one rule, shown and applied)."""
+    entry = rec.entry
+    oid = entry.id
+    if entry.state is OutboxState.SENT:
+        return f"outbox entry {oid} was already sent (message {entry.message_id})"
+    if entry.state is OutboxState.UNKNOWN and rec.absent_at is None:
+        return (
+            f"outbox entry {oid} may have arrived: reading the thread back has not shown "
+            "it absent yet"
+        )
+    if entry.state in (OutboxState.SENDING, OutboxState.QUEUED):
+        return f"outbox entry {oid} is still {entry.state}"
+    if rec.resolution is not None:
+        return f"outbox entry {oid} was already resolved ({rec.resolution})"
+    return None
+
+
+def can_resend(rec: store.OutboxRecord) -> bool:
+    """Whether the operator may resend this row now (failed, or unknown and proven absent)."""
+    return _resend_problem(rec) is None
 
 
 def resend(
@@ -499,41 +531,46 @@ def resend(
     """Send a failed or clearly-absent unknown row again, as a new row (window rules re-checked).
 
     An ``unknown`` row that read-back has not proven absent is refused: it may have arrived.
+    The claim on the old row (its resolution) and the new queued row are written in ONE write
+    transaction, and the old row's state is re-read inside it: of several processes resending
+    the same row at once, exactly one queues a copy; the others are refused.
     """
     rec = store.get(conn, outbox_id)
+    problem = _resend_problem(rec)
+    if problem is not None:
+        raise UsageError(problem, reason="outbox_not_resendable")
     entry = rec.entry
-    if entry.state is OutboxState.SENT:
-        raise UsageError(f"outbox entry {outbox_id} was already sent (message {entry.message_id})")
-    if entry.state is OutboxState.UNKNOWN and rec.absent_at is None:
-        raise UsageError(
-            f"outbox entry {outbox_id} may have arrived: reading the thread back has not shown "
-            "it absent yet",
-            hint="run the command again in a minute (it reads the thread back first), or "
-            "`socialdesk outbox resolve ID --drop`",
-        )
-    if entry.state in (OutboxState.SENDING, OutboxState.QUEUED):
-        raise UsageError(f"outbox entry {outbox_id} is still {entry.state}")
-    if rec.resolution is not None:
-        raise UsageError(f"outbox entry {outbox_id} was already resolved ({rec.resolution})")
     now = clock.now()
-    private = entry.kind is SendKind.COMMENT_PRIVATE
-    with transaction(conn, durable=True):
-        # The old row stops counting in the private-reply ledger before the new one is queued.
-        if entry.state is OutboxState.UNKNOWN:
-            store.mark_failed(conn, outbox_id, "absent after read-back; resent", now=now)
+
+    def claim(c: sqlite3.Connection) -> None:
+        fresh = store.get(c, outbox_id)
+        why = _resend_problem(fresh)
+        if why is not None:
+            raise UsageError(why, reason="outbox_not_resendable")
+        if fresh.entry.state is OutboxState.UNKNOWN:
+            # The old row stops counting in the private-reply ledger before the new one is queued.
+            store.mark_failed(c, outbox_id, "absent after read-back; resent", now=now)
+
+    def record(c: sqlite3.Connection, ids: tuple[int, ...]) -> None:
+        if not store.claim_resolution(c, outbox_id, f"resent:{ids[0]}", now=now):
+            raise UsageError(
+                f"outbox entry {outbox_id} was resolved by another process meanwhile",
+                reason="outbox_not_resendable",
+            )
+
     prepared = queue(
         conn,
         thread,
         [entry.text],
         now=now,
         human_agent=human_agent,
-        private=private,
+        private=entry.kind is SendKind.COMMENT_PRIVATE,
         human_written=entry.origin != "ack",
         origin=entry.origin,
         batch=rec.batch,
+        guard=claim,
+        on_queued=record,
     )
-    with transaction(conn, durable=True):
-        store.set_resolution(conn, outbox_id, f"resent:{prepared.ids[0]}", now=now)
     return send_prepared(conn, client, prepared, clock=clock)[0]
 
 

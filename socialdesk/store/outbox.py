@@ -294,6 +294,26 @@ def set_resolution(
     )
 
 
+def claim_resolution(
+    conn: sqlite3.Connection, outbox_id: int, resolution: str, *, now: datetime
+) -> bool:
+    """Resolve a row only if nobody has yet; ``False`` when it already carries a resolution.
+
+    The compare-and-set that makes a resend (or any one-shot decision on a row) happen once,
+    whatever number of processes try it at the same moment.
+    """
+    conn.execute(
+        "INSERT INTO outbox_review (outbox_id) VALUES (?) ON CONFLICT (outbox_id) DO NOTHING",
+        (outbox_id,),
+    )
+    cur = conn.execute(
+        "UPDATE outbox_review SET resolution = ?, resolved_at = ?"
+        " WHERE outbox_id = ? AND resolution IS NULL",
+        (resolution, _ts(now), outbox_id),
+    )
+    return cur.rowcount == 1
+
+
 def count_by_state(conn: sqlite3.Connection, *, page_id: str | None = None) -> dict[str, int]:
     """How many rows are in each state (doctor, tests, benchmarks)."""
     where, params = ("", []) if page_id is None else (" WHERE page_id = ?", [page_id])
