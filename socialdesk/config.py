@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from socialdesk import sanitize
 from socialdesk.business_hours import BusinessHours, parse_business_hours
 from socialdesk.errors import ConfigError, UsageError
 from socialdesk.paths import Paths, atomic_write
@@ -277,10 +278,13 @@ def _check_name(name: str, key: str, path: Path | None = None) -> None:
         )
 
 
-# Characters a template may not hold: every send would refuse them (core.textcheck).
-_TEMPLATE_UNSAFE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+def _template_unsafe(ch: str) -> bool:
+    """Characters a template may not hold: controls (but tab and newline) and bidi controls.
+
+    The sets are sanitize's (the only definitions); read at call time, so loading the config
+    does not build sanitize's Unicode tables.
+    """
+    return (ch in sanitize.CONTROLS and ch not in "\t\n") or ch in sanitize.BIDI_CONTROLS
 
 
 def template_problem(text: str) -> tuple[str, str | None] | None:
@@ -293,7 +297,7 @@ def template_problem(text: str) -> tuple[str, str | None] | None:
     allowed = ", ".join("{" + p + "}" for p in TEMPLATE_PLACEHOLDERS)
     if not text.strip():
         return "a variant is empty", None
-    bad = sorted({ch for ch in text if _TEMPLATE_UNSAFE.match(ch)})
+    bad = sorted({ch for ch in text if _template_unsafe(ch)})
     if bad:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
         return (

@@ -7,7 +7,6 @@ connection per unit of work; connections are not shared across threads.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +15,7 @@ from pathlib import Path
 
 from socialdesk.errors import StoreError
 from socialdesk.paths import make_private_dir
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+from socialdesk.sanitize import replace_surrogates
 
 
 def _text_param(value: str) -> str:
@@ -28,9 +26,7 @@ def _text_param(value: str) -> str:
     UnicodeEncodeError and abort the whole sync or command, every run. The API parser already
     replaces them; this is the store's own guard. ASCII strings return at once (cheap).
     """
-    if value.isascii():
-        return value
-    return _LONE_SURROGATE.sub("\ufffd", value)
+    return replace_surrogates(value)
 
 
 # Registering an adapter for ``str`` makes sqlite3 call it for every text parameter of every
