@@ -35,9 +35,10 @@ from typing import Any
 from socialdesk import sanitize
 from socialdesk.business_hours import BusinessHours, parse_business_hours
 from socialdesk.errors import ConfigError, UsageError
-from socialdesk.paths import Paths, atomic_write
+from socialdesk.paths import MIB, Paths, atomic_write, read_bounded_text
 
 __all__ = [
+    "CONFIG_LIMIT",
     "TEMPLATE_PLACEHOLDERS",
     "BusinessHours",
     "Config",
@@ -54,6 +55,9 @@ __all__ = [
     "slug_name",
     "update_config",
 ]
+
+CONFIG_LIMIT = 1 * MIB
+"""The largest config file read (a real one is a few KiB; templates included, well under)."""
 
 TEMPLATE_PLACEHOLDERS: tuple[str, ...] = ("first_name", "name", "page")
 """The only placeholders a template may use (PRODUCT.md §5)."""
@@ -459,15 +463,11 @@ def load_config(paths: Paths) -> Config:
     """The config at ``paths.config_file``; the defaults when the file does not exist."""
     path = paths.config_file
     try:
-        data = path.read_bytes()
+        text = read_bounded_text(path, CONFIG_LIMIT, "the config file", error=ConfigError)
     except FileNotFoundError:
         return Config()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text") from None
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: is not valid TOML: {exc}", hint=f"fix the line named above in {path}"

@@ -11,7 +11,10 @@ directories (platformdirs) are used:
 Directories socialdesk creates are 0700 and its files 0600: they hold customers' messages and
 possibly the token.
 
-:func:`atomic_write` is the one way files we own (config, token file, exports) are written.
+:func:`atomic_write` is the one way files we own (config, token file, exports) are written,
+and :func:`read_bounded` the one way the files socialdesk reads whole (config, token file, ack
+plans) are read: regular files only, up to a size limit, so a config symlinked to
+``/dev/zero``, a FIFO or a 200 MB file is a clear error instead of a hang or a memory spike.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from socialdesk.errors import SocialdeskError, UsageError
 
 APP_NAME = "socialdesk"
 
@@ -148,3 +153,122 @@ def resolve_paths(home: str | os.PathLike[str] | None = None) -> Paths:
         config_dir=Path(platformdirs.user_config_dir(APP_NAME)),
         data_dir=Path(platformdirs.user_data_dir(APP_NAME)),
     )
+
+
+KIB = 1024
+MIB = 1024 * KIB
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _size(n: int) -> str:
+    return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n / KIB:.0f} KiB" if n >= KIB else f"{n} B"
+
+
+def read_bounded(
+    path: Path,
+    limit: int,
+    what: str,
+    *,
+    error: type[SocialdeskError] = UsageError,
+) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes; ``error`` otherwise.
+
+    ``what`` names the file in messages ("the config file"). The rules:
+
+    - only a regular file is read: a directory, FIFO, device or socket is refused without
+      blocking (the open is non-blocking, so a FIFO with no writer cannot hang us);
+    - a symlink is followed only to a regular file owned by the user running socialdesk
+      (a dotfiles checkout is fine; a link to someone else's file is refused, so another
+      user cannot feed us a file of theirs, nor learn anything from our errors but its owner);
+    - at most ``limit`` bytes are read, whatever the file claims: one that is longer (or grows
+      while read) is refused rather than truncated.
+
+    :class:`FileNotFoundError` is raised as is (callers decide what "missing" means); any other
+    :class:`OSError` becomes ``error`` naming the file.
+    """
+    try:
+        is_link = path.is_symlink()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise error(
+            f"{path}: {what} cannot be read ({exc.strerror or exc})",
+            hint=f"check the permissions of {path}",
+            reason="unreadable",
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(
+                f"{path}: {what} is {_kind(st.st_mode)}, not a regular file",
+                hint=f"replace {path} with a regular file (or remove it)",
+                reason="not_regular_file",
+            )
+        if is_link and st.st_uid != os.geteuid():
+            target = os.path.realpath(path)
+            raise error(
+                f"{path}: {what} is a symlink to {target}, which belongs to another user "
+                f"(uid {st.st_uid})",
+                hint="socialdesk follows a symlink only to a file you own: copy the file instead",
+                reason="foreign_symlink",
+            )
+        if st.st_size > limit:
+            raise error(
+                f"{path}: {what} is {_size(st.st_size)}; socialdesk reads at most {_size(limit)}",
+                hint=f"is {path} the right file?",
+                reason="too_large",
+            )
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(limit + 1 - total, 1 * MIB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise error(
+                f"{path}: {what} is over {_size(limit)} (it grew while being read)",
+                hint=f"is {path} the right file?",
+                reason="too_large",
+            )
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error(
+            f"{path}: {what} cannot be read ({exc.strerror or exc})",
+            hint=f"check the disk and the permissions of {path}",
+            reason="unreadable",
+        ) from None
+    finally:
+        os.close(fd)
+
+
+def read_bounded_text(
+    path: Path,
+    limit: int,
+    what: str,
+    *,
+    error: type[SocialdeskError] = UsageError,
+) -> str:
+    """:func:`read_bounded`, decoded as UTF-8 (``error`` if it is not)."""
+    data = read_bounded(path, limit, what, error=error)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(
+            f"{path}: {what} is not UTF-8 text",
+            hint=f"is {path} the right file?",
+            reason="not_text",
+        ) from None

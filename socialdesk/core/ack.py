@@ -53,7 +53,7 @@ from socialdesk.errors import (
     UsageError,
 )
 from socialdesk.models import Channel, OutboxState, SendKind, Status, Thread
-from socialdesk.paths import atomic_write
+from socialdesk.paths import MIB, atomic_write, read_bounded_text
 from socialdesk.store import outbox as store
 from socialdesk.store.db import transaction
 
@@ -376,9 +376,9 @@ def write_plan(path: Path, plan: Plan, conn: sqlite3.Connection) -> None:
 def read_plan(path: Path, conn: sqlite3.Connection) -> Plan:
     """Read and verify a plan file; :class:`UsageError` saying why it is refused."""
     try:
-        raw = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read the plan file: {exc.strerror}") from exc
+        raw = read_bounded_text(Path(path), 64 * MIB, "the plan file", error=UsageError)
+    except FileNotFoundError:
+        raise UsageError(f"no such plan file: {path}", hint="write one with --plan FILE") from None
     try:
         data = json.loads(raw)
     except ValueError as exc:
