@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +36,10 @@ def run_crowd(
     *,
     env: dict[str, str] | None = None,
     timeout: float = 180.0,
+    on_release: Callable[[], None] | None = None,
 ) -> list[Result]:
-    """Run one process per ``argv`` (each ``["open", DB]`` or ``["cli", …]``), released at once."""
+    """Run one process per ``argv`` (each ``["open", DB]`` or ``["cli", …]``), released at once
+    (``on_release`` is called at that moment)."""
     go = Path(tempfile.mkdtemp(prefix="crowd-", dir=work)) / "go"
     base = {
         k: v for k, v in os.environ.items() if k not in ("VISUAL", "EDITOR", "SOCIALDESK_TOKEN")
@@ -65,6 +67,8 @@ def run_crowd(
                 break
             time.sleep(0.02)
         go.touch()
+        if on_release is not None:
+            on_release()
         results = []
         for proc in procs:
             out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
