@@ -20,6 +20,7 @@ plans) are read: regular files only, up to a size limit, so a config symlinked t
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -80,6 +81,39 @@ class Paths:
         make_private_dir(self.lock_dir, tighten=True)
 
 
+class WriteFailed(SocialdeskError):
+    """A file socialdesk writes (config, token file, export, plan) could not be written: exit 1.
+
+    ``reason`` is ``disk_full``, ``read_only``, ``permission`` or ``io_error``.
+    """
+
+    @classmethod
+    def of(cls, path: Path, exc: OSError, *, what: str = "write") -> WriteFailed:
+        """The error for ``exc`` raised while writing (or creating) ``path``."""
+        folder = path.parent
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return cls(
+                f"cannot {what} {path}: the disk is full ({exc.strerror})",
+                hint=f"free space on the disk holding {folder} and run the command again"
+                + (f"; any previous {path.name} is unchanged" if what == "write" else ""),
+                reason="disk_full",
+            )
+        if exc.errno == errno.EROFS:
+            reason, why = "read_only", "the file system is read-only"
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            reason, why = "permission", f"{folder} is not writable by you"
+        else:
+            reason, why = "io_error", exc.strerror or str(exc)
+        if what != "write":
+            hint = f"make {folder} writable by you, or set SOCIALDESK_HOME to a directory you own"
+        else:
+            hint = (
+                f"check {folder} (it must exist and be writable by you); any previous "
+                f"{path.name} is unchanged"
+            )
+        return cls(f"cannot {what} {path}: {why}", hint=hint, reason=reason)
+
+
 def make_private_dir(path: Path, *, tighten: bool = False) -> None:
     """Create ``path`` and any missing parent with mode 0700; ``tighten`` chmods an existing one.
 
@@ -95,8 +129,12 @@ def make_private_dir(path: Path, *, tighten: bool = False) -> None:
         current = current.parent
     for directory in reversed(missing):
         # A concurrent command may create it meanwhile.
-        with contextlib.suppress(FileExistsError):
+        try:
             directory.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise WriteFailed.of(directory, exc, what="create the directory") from None
     if tighten:
         try:
             if stat.S_IMODE(path.stat().st_mode) != 0o700:
@@ -109,10 +147,14 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically: temp file in the same directory, fsync, rename.
 
     The file is created with ``mode`` (0600 by default) before any byte is written, so there is
-    no window in which others can read it.
+    no window in which others can read it. A failure (a full disk, a read-only directory) is a
+    :class:`WriteFailed` naming the file; the previous ``path``, if any, is left as it was.
     """
-    make_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        make_private_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteFailed.of(path, exc) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
@@ -120,9 +162,11 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise WriteFailed.of(path, exc) from None
         raise
     _fsync_dir(path.parent)
 

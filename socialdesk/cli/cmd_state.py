@@ -35,20 +35,40 @@ def export(
     ] = None,
 ) -> None:
     """Write operator state as JSON lines."""
+    import sqlite3
+
     from socialdesk.core.session import Session
+    from socialdesk.errors import PartialFailure, StoreError
     from socialdesk.paths import atomic_write
-    from socialdesk.store.state_io import export_state
+    from socialdesk.store.state_io import export_state, rescue_state
 
     buffer = io.StringIO()
+    problems: tuple[str, ...] = ()
     with Session.open() as session:
-        count = export_state(session.db, buffer, now=session.clock.now())
+        try:
+            count = export_state(session.db, buffer, now=session.clock.now())
+        except (StoreError, sqlite3.DatabaseError) as exc:
+            if isinstance(exc, StoreError) and exc.reason != "corrupt":
+                raise
+            # A damaged database: rescue what SQLite can still read, row by row.
+            buffer = io.StringIO()
+            report = rescue_state(session.paths.db_file, buffer, now=session.clock.now())
+            count, problems = report.rows, report.problems
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
     if file is None or str(file) == "-":
         sys.stdout.write(buffer.getvalue())
         sys.stdout.flush()
         typer.echo(f"exported {count} rows", err=True)
-        return
-    atomic_write(file, buffer.getvalue().encode("utf-8"), mode=0o600)
-    typer.echo(f"Exported {count} rows to {file}.")
+    else:
+        atomic_write(file, buffer.getvalue().encode("utf-8"), mode=0o600)
+        typer.echo(f"Exported {count} rows to {file}.")
+    if problems:
+        raise PartialFailure(
+            f"the database is damaged: {len(problems)} part(s) could not be read (above)",
+            hint="keep this export; then move the database away or restore it from a backup, "
+            "and `state import` the export into the new one",
+        )
 
 
 @state_app.command("import")

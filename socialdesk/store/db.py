@@ -90,8 +90,6 @@ _REASONS: dict[int, str] = {
     sqlite3.SQLITE_AUTH: "permission",
     sqlite3.SQLITE_NOTADB: "corrupt",
 }
-# SQLite reports a write past RLIMIT_FSIZE or an over-quota write as an I/O error; say so.
-_FULL_IOERRS = {"SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE"}
 
 
 def _reason(exc: sqlite3.Error) -> str | None:
@@ -129,7 +127,7 @@ def _describe(reason: str, path: str, detail: str, errorname: str | None) -> tup
             f"and outbox it can still read; then move {path} away (the next sync refetches "
             "the messages) or restore it from a backup",
         )
-    if reason == "disk_full" or errorname in _FULL_IOERRS:
+    if reason == "disk_full":
         return (
             f"cannot write the database {path}: the disk is full ({detail})",
             f"free space on the disk holding {folder} and run the command again; the change "
@@ -160,10 +158,30 @@ def _describe(reason: str, path: str, detail: str, errorname: str | None) -> tup
             f"run the command again; if it keeps happening, `fuser {path}` shows which process "
             "holds it",
         )
+    if _nearly_full(folder):
+        return (
+            f"cannot write the database {path}: the disk is full ({detail}, "
+            f"{errorname or 'SQLITE_IOERR'})",
+            f"free space on the disk holding {folder} and run the command again; the change "
+            "that failed was rolled back and nothing already saved was lost",
+        )
     return (
-        f"reading or writing the database {path} failed ({detail})",
+        f"reading or writing the database {path} failed ({detail}, {errorname or 'SQLITE_IOERR'})",
         "check the disk (free space, `dmesg`), then run `socialdesk doctor`",
     )
+
+
+def _nearly_full(folder: str) -> bool:
+    """Whether the file system holding ``folder`` has under 1 MiB left for the user.
+
+    SQLite reports some failed writes on a full disk (its shared-memory index, a WAL frame)
+    as a plain I/O error; asking the file system tells the two apart.
+    """
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1024 * 1024
 
 
 def store_failure(exc: sqlite3.Error, path: Path | str) -> StoreFailure | None:
@@ -176,10 +194,12 @@ def store_failure(exc: sqlite3.Error, path: Path | str) -> StoreFailure | None:
     errorname = getattr(exc, "sqlite_errorname", None)
     message, hint = _describe(reason, str(path), str(exc), errorname)
     code = getattr(exc, "sqlite_errorcode", None)
+    if reason == "io_error" and "the disk is full" in message:
+        reason = "disk_full"
     return StoreFailure(
         message,
         hint,
-        reason="disk_full" if errorname in _FULL_IOERRS else reason,
+        reason=reason,
         path=str(path),
         sqlite_errorname=errorname,
         sqlite_errorcode=code if isinstance(code, int) else None,
