@@ -250,7 +250,7 @@ def test_failed_write_keeps_old_file(paths: Paths, monkeypatch: pytest.MonkeyPat
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(WriteFailed, match="cannot write .*config.toml"):
+    with pytest.raises(WriteFailed, match=r"cannot write .*config\.toml"):
         save_config(paths, Config())
     assert paths.config_file.read_text() == FULL
     assert [p for p in paths.config_dir.iterdir() if p.name.endswith(".tmp")] == []
