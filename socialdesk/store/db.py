@@ -217,6 +217,8 @@ class Connection(sqlite3.Connection):
     """
 
     path: str = ""
+    wal_retry_at: int = 0
+    """WAL size at which :func:`_limit_wal` tries again after a checkpoint it could not finish."""
 
     def translate(self, exc: sqlite3.Error) -> sqlite3.Error:
         """``exc`` as a StoreFailure naming this database, or ``exc`` if not environmental."""
@@ -343,6 +345,39 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")  # last try: its error is the one reported
 
 
+_CHECKPOINT_WAIT_MS = 250
+
+
+def _limit_wal(conn: sqlite3.Connection) -> None:
+    """Checkpoint and truncate the WAL when the automatic checkpoints are being starved.
+
+    The automatic (passive) checkpoint copies pages back but cannot restart the WAL while any
+    reader still uses it, and with readers always busy (the inbox polling, a cron `stats`, a
+    sync) the file grows with every write (tests/robust/test_wal.py). Past twice the
+    autocheckpoint size, a TRUNCATE checkpoint waits (briefly, never the full busy timeout)
+    for the current readers to finish; new readers meanwhile read the main file.
+    """
+    if not isinstance(conn, Connection) or not conn.path:
+        return
+    try:
+        size = os.stat(f"{conn.path}-wal").st_size
+    except OSError:
+        return
+    if size <= max(2 * WAL_CHECKPOINT_PAGES * 4096, conn.wal_retry_at):
+        return
+    conn.execute(f"PRAGMA busy_timeout = {_CHECKPOINT_WAIT_MS}")
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.OperationalError:
+        busy = 1
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # A reader that keeps one transaction open cannot be waited out: try again only after
+    # another two checkpoint intervals, so such a reader costs one short wait per 128 MiB
+    # written, not one per commit.
+    conn.wal_retry_at = size + 2 * WAL_CHECKPOINT_PAGES * 4096 if busy else 0
+
+
 def _rollback_quietly(conn: sqlite3.Connection) -> None:
     """Roll back if a transaction is still open; never mask the error being handled.
 
@@ -372,6 +407,7 @@ def transaction(conn: sqlite3.Connection, *, durable: bool = False) -> Iterator[
             conn.execute("BEGIN IMMEDIATE")
             yield conn
             conn.execute("COMMIT")
+            _limit_wal(conn)
         except BaseException as exc:
             _rollback_quietly(conn)
             translated = _translate(conn, exc)
