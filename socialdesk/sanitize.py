@@ -343,7 +343,7 @@ def escape_json_text(document: str) -> str:
     Outside strings a JSON document is ASCII, so this only touches string contents, and
     ``json.loads`` gives back exactly the same values.
     """
-    if document.isascii():
+    if document.isascii() and "\x7f" not in document:  # DEL is the one ASCII to escape
         return document
     return _tables().json_unsafe_re.sub(_json_escape, document)
 

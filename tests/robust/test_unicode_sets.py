@@ -239,3 +239,11 @@ def test_json_escape_round_trips_and_hides_nothing(text: str) -> None:
     assert not any(ch in bad and ch not in "\t\n" for ch in doc)
     paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     assert json.loads(doc) == {"t": paired}
+
+
+@pytest.mark.parametrize("text", ["\x7f", "a\x9bb", "\u00ad", "\U000e0041", "\u2028", "\ufe0f"])
+def test_json_escape_known_cases(text: str) -> None:
+    """DEL (ASCII, but a terminal control), C1, invisibles and separators are escaped."""
+    doc = sanitize.escape_json_text(json.dumps(text, ensure_ascii=False))
+    assert doc.isascii() and "\x7f" not in doc
+    assert json.loads(doc) == text
