@@ -85,10 +85,10 @@ def tag_all(home: Path, db: Path) -> dict[int, str]:
 
     conn = open_db(db)
     tags: dict[int, str] = {}
-    for tid, number in thread_numbers(db).items():
-        with transaction(conn):
+    with transaction(conn):
+        for tid, number in thread_numbers(db).items():
             triage.add_tags(conn, tid, [f"t{number}"], now=T0)
-        tags[number] = f"t{number}"
+            tags[number] = f"t{number}"
     conn.close()
     return tags
 
@@ -118,7 +118,7 @@ def test_truncated_database_and_rescue(home: Path, tmp_path: Path) -> None:
     """A database that lost its last pages (a copy cut short): commands fail clearly naming
     the fix; `state export` writes every row it can still read, names the tables it could not
     read whole, and exits 5."""
-    db = seed_home(home, 400, messages=8)
+    db = seed_home(home, 400, messages=4)
     tags = tag_all(home, db)  # the tags and the triage log are the newest pages, at the end
     checkpoint(db)
     conn = sqlite3.connect(db)
