@@ -1,4 +1,87 @@
-"""The full-screen Textual inbox (a later issue); only the bare ``socialdesk`` command imports it.
+"""The full-screen Textual inbox; only the bare ``socialdesk`` command and ``demo`` import it.
 
-This package is the only place allowed to import :mod:`textual` (tests/test_layers.py).
+This package is the only place allowed to import :mod:`textual` (tests/test_layers.py). Inside
+it, only :mod:`socialdesk.tui.gateway` reaches into ``core``/``store``/``config``
+(tests/tui/test_boundaries.py). :func:`run_inbox` is the entry point the CLI imports lazily.
 """
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from socialdesk.tui.gateway import Gateway
+
+__all__ = ["run_inbox"]
+
+
+def _log_to_file(gateway: Gateway) -> None:
+    """While the app runs, logging goes to ``<data>/logs/inbox.log``, never to the terminal
+    (Textual draws on stderr: a log line there would break the screen)."""
+    from socialdesk.paths import make_private_dir
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            root.removeHandler(handler)
+    log_dir = gateway.paths.log_dir
+    make_private_dir(log_dir)
+    handler = logging.FileHandler(log_dir / "inbox.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    try:
+        from socialdesk.api.redact import RedactingFilter
+    except ImportError:  # pragma: no cover - api is part of the package
+        pass
+    else:
+        handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+
+
+def run_inbox(
+    home: str | None = None,
+    *,
+    page: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sync_on_start: bool = True,
+    poll_seconds: int | None = None,
+) -> int:
+    """Open the inbox on the configured (or named) page; return the exit code.
+
+    ``poll_seconds`` overrides ``sync.poll_seconds`` (the demo polls its lively sandbox often).
+    Raises :class:`~socialdesk.errors.SocialdeskError` (no page configured, no token, a bad
+    ``[keys]`` entry, no terminal) for the CLI to report before anything is drawn.
+    """
+    from socialdesk.errors import ConfigError, UsageError
+    from socialdesk.tui.keys import KeymapError, keymap_from_config
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the inbox needs a terminal",
+            hint="use `socialdesk list` / `socialdesk show #N` in scripts",
+        )
+    from socialdesk.tui.gateway import Gateway
+
+    gateway = Gateway.open(home, page=page, transport=transport)
+    try:
+        try:
+            keymap = keymap_from_config(gateway.config.keys)
+        except KeymapError as exc:
+            raise ConfigError(str(exc), hint="see the help screen (?) for action names") from None
+        gateway.token_check()
+        _log_to_file(gateway)
+        from socialdesk.tui.app import InboxApp
+
+        app = InboxApp(gateway, keymap=keymap, sync_on_start=sync_on_start)
+        if poll_seconds is not None:
+            app.policy.poll_seconds = float(poll_seconds)
+        app.run()
+    finally:
+        gateway.close()
+    return 0

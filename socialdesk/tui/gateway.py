@@ -442,6 +442,10 @@ class Gateway:
                 self._clients[purpose] = client
             return client
 
+    def token_check(self) -> None:
+        """:class:`AuthError` naming the fix when the page has no token (before the UI opens)."""
+        self._session.token(self.page)
+
     @property
     def page_title(self) -> str:
         """The Page's display name (else its config name), cleaned by the caller."""

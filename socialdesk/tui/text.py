@@ -24,6 +24,7 @@ from socialdesk.sanitize import clean
 
 __all__ = [
     "customer",
+    "customer_lines",
     "customer_plain",
     "fit",
     "human_age",
@@ -35,8 +36,9 @@ __all__ = [
 def customer_plain(text: str | None, *, single_line: bool = True) -> str:
     """Customer text cleaned for display, as a ``str`` for column maths (never shown as-is).
 
-    Only :mod:`socialdesk.tui.widgets.thread_list` uses this directly: it draws rows as
-    ``Segment``s (never parsed as markup) and needs the cleaned text to measure and cut it.
+    Used directly only where Textual takes no ``Content``: the thread list draws rows as
+    ``Segment``s (never parsed as markup) and measures the cleaned text; ``notify`` is given
+    it with ``markup=False``.
     """
     return clean(text or "", single_line=single_line)
 
@@ -44,6 +46,13 @@ def customer_plain(text: str | None, *, single_line: bool = True) -> str:
 def customer(text: str | None, *, single_line: bool = False, style: str = "") -> Content:
     """Customer text as a :class:`Content`: cleaned, literal, never markup."""
     return Content.styled(customer_plain(text, single_line=single_line), style)
+
+
+def customer_lines(text: str | None, *, style: str = "") -> list[Content]:
+    """Multi-line customer text as one :class:`Content` per line (for indenting)."""
+    return [
+        Content.styled(line, style) for line in customer_plain(text, single_line=False).split("\n")
+    ]
 
 
 def plain(text: str, style: str = "") -> Content:
