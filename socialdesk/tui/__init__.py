@@ -7,41 +7,14 @@ it, only :mod:`socialdesk.tui.gateway` reaches into ``core``/``store``/``config`
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import httpx
 
-    from socialdesk.tui.gateway import Gateway
 
 __all__ = ["run_inbox"]
-
-
-def _log_to_file(gateway: Gateway) -> None:
-    """While the app runs, logging goes to ``<data>/logs/inbox.log``, never to the terminal
-    (Textual draws on stderr: a log line there would break the screen)."""
-    from socialdesk.paths import make_private_dir
-
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
-            handler, logging.FileHandler
-        ):
-            root.removeHandler(handler)
-    log_dir = gateway.paths.log_dir
-    make_private_dir(log_dir)
-    handler = logging.FileHandler(log_dir / "inbox.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    try:
-        from socialdesk.api.redact import RedactingFilter
-    except ImportError:  # pragma: no cover - api is part of the package
-        pass
-    else:
-        handler.addFilter(RedactingFilter())
-    root.addHandler(handler)
-    logging.captureWarnings(True)
 
 
 def run_inbox(
@@ -75,7 +48,7 @@ def run_inbox(
         except KeymapError as exc:
             raise ConfigError(str(exc), hint="see the help screen (?) for action names") from None
         gateway.token_check()
-        _log_to_file(gateway)
+        gateway.route_logging_to_file()
         from socialdesk.tui.app import InboxApp
 
         app = InboxApp(gateway, keymap=keymap, sync_on_start=sync_on_start)

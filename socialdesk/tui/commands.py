@@ -16,7 +16,7 @@ from textual.command import DiscoveryHit, Hit, Provider
 from textual.markup import escape
 
 from socialdesk.tui.keys import ACTIONS, display
-from socialdesk.tui.text import customer, plain
+from socialdesk.tui.text import customer, customer_plain, plain
 
 if TYPE_CHECKING:
     from socialdesk.tui.screens.inbox import InboxScreen
@@ -56,7 +56,7 @@ class InboxCommands(Provider):
             def run(action: str = a.action, node: object = target) -> None:
                 self.app.call_later(self.app.run_action, action, node)
 
-            out.append((f"{a.title} ({keys})", run, a.help))
+            out.append((customer_plain(f"{a.title} ({keys})"), run, a.help))
         for i, v in enumerate(inbox.views):
 
             def switch(view: object = v) -> None:
@@ -64,9 +64,9 @@ class InboxCommands(Provider):
 
             out.append(
                 (
-                    f"View: {v.title}" + (f" ({i + 1})" if i < 9 else ""),
+                    customer_plain(f"View: {v.title}" + (f" ({i + 1})" if i < 9 else "")),
                     switch,
-                    v.query or "all threads",
+                    customer_plain(v.query or "all threads"),
                 )
             )
         return out

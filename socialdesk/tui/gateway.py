@@ -42,6 +42,7 @@ from socialdesk.core import textcheck
 from socialdesk.core import triage as core_triage
 from socialdesk.core.clock import Clock, SystemClock
 from socialdesk.core.session import Session
+from socialdesk.core.stats import StatsReport
 from socialdesk.core.windows import choose_send_kind, comment_created_at, window_for_conn
 from socialdesk.errors import (
     AuthError,
@@ -73,7 +74,6 @@ if TYPE_CHECKING:
     import httpx
 
     from socialdesk.api.client import GraphClient
-    from socialdesk.core.stats import StatsReport
 
 __all__ = [
     "Gateway",
@@ -83,6 +83,7 @@ __all__ = [
     "ReplyOutcome",
     "ReplyPreview",
     "ReplyRequest",
+    "StatsReport",
     "SyncProgress",
     "ThreadDetail",
     "ThreadRow",
@@ -441,6 +442,27 @@ class Gateway:
                 client = self._session.client_for_token(self._session.token(self.page))
                 self._clients[purpose] = client
             return client
+
+    def route_logging_to_file(self) -> None:
+        """While the app runs, logging goes to ``<data>/logs/inbox.log`` (redacted), never to
+        the terminal: Textual draws on stderr, and a log line there would break the screen."""
+        import logging
+
+        from socialdesk.api.redact import RedactingFilter
+        from socialdesk.paths import make_private_dir
+
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            ):
+                root.removeHandler(handler)
+        make_private_dir(self.paths.log_dir)
+        handler = logging.FileHandler(self.paths.log_dir / "inbox.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        handler.addFilter(RedactingFilter())
+        root.addHandler(handler)
+        logging.captureWarnings(True)
 
     def token_check(self) -> None:
         """:class:`AuthError` naming the fix when the page has no token (before the UI opens)."""

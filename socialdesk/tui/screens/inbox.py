@@ -186,14 +186,17 @@ class InboxScreen(Screen[None]):
         return self.search if self.search is not None else self.view.query
 
     def _title(self) -> None:
-        name = f"Search: {self.search}" if self.search is not None else self.view.title
+        name = customer(
+            f"Search: {self.search}" if self.search is not None else self.view.title,
+            single_line=True,
+        )
         count = len(self.thread_list.numbers)
         total = self.counts.get(self.view.key) if self.search is None else None
         shown = f"{total:,}" if isinstance(total, int) else f"{count:,}"
         hint = "  1-9 views · / search" if self.has_class("-narrow") else ""
         self.list_title.update(
             Content.assemble(
-                customer(name, single_line=True).stylize("bold"),
+                name.stylize("bold"),
                 plain(f" ({shown})", "$text-muted"),
                 plain(hint, "$text-muted"),
             )
@@ -767,8 +770,13 @@ class InboxScreen(Screen[None]):
         self.show_failure(message)
 
     def show_failure(self, message: msg.ActionFailed) -> None:
-        text = f"{message.what}: {message.message}"
-        if message.hint:
-            text += f" — {message.hint}"
         # notify() with markup=False shows the string literally; it is cleaned first.
-        self.notify(customer_plain(text), severity="error", timeout=8, markup=False)
+        self.notify(
+            customer_plain(
+                f"{message.what}: {message.message}"
+                + (f" — {message.hint}" if message.hint else "")
+            ),
+            severity="error",
+            timeout=8,
+            markup=False,
+        )

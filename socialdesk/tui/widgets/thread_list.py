@@ -284,7 +284,7 @@ class ThreadList(ScrollView, can_focus=True):
 
         win_text, win_class = window_cell(row, self._now)
         age = human_age(th.request_at or th.last_message_at, self._now)
-        tags = " ".join(f"#{t}" for t in th.tags)
+        tags = customer_plain(" ".join(f"#{t}" for t in th.tags))
         who_w = 18 if width >= 64 else 14
         tag_w = min(len(tags), 14) if tags and width >= 60 else 0
         fixed = 2 + 7 + 2 + who_w + 1 + 1 + 4 + 1 + 7 + (tag_w + 1 if tag_w else 0)
@@ -302,7 +302,7 @@ class ThreadList(ScrollView, can_focus=True):
             ),
         ]
         if tag_w:
-            segs.append(Segment(fit(customer_plain(tags), tag_w) + " ", st("threadlist--tags")))
+            segs.append(Segment(fit(tags, tag_w) + " ", st("threadlist--tags")))
         segs += [
             Segment(fit(age.rjust(4), 4) + " ", st("threadlist--dim")),
             Segment(

@@ -71,12 +71,8 @@ def _message(m: Message, now: datetime, top_id: str) -> list[Content]:
     if m.text:
         lines.extend(Content.assemble(plain("  "), line) for line in customer_lines(m.text))
     for a in m.attachments:
-        ref = " ".join(x for x in (a.name or "", a.url or "") if x)
-        lines.append(
-            Content.assemble(
-                plain(f"  📎 {a.kind}: ", "$text-muted"), customer(ref, single_line=True)
-            )
-        )
+        ref = customer(" ".join(x for x in (a.name or "", a.url or "") if x), single_line=True)
+        lines.append(Content.assemble(plain(f"  📎 {a.kind}: ", "$text-muted"), ref))
     return lines
 
 
@@ -119,19 +115,13 @@ def render_detail(d: ThreadDetail, now: datetime) -> Content:
     if th.note:
         out.append(Content.assemble(plain("note: ", "bold $warning"), customer(th.note)))
     if th.channel in (Channel.COMMENT, Channel.IG_COMMENT):
-        post_text = d.post.message if d.post is not None else (th.post_message or "")
-        if post_text or th.post_id:
-            link = d.post.permalink if d.post is not None and d.post.permalink else ""
-            out.append(
-                Content.assemble(
-                    plain("on the post: ", "$text-muted"),
-                    customer(post_text or "(post text not stored)", single_line=True).stylize(
-                        "italic"
-                    ),
-                )
-            )
-            if link:
-                out.append(Content.assemble(plain("  "), customer(link, single_line=True)))
+        post = customer(
+            (d.post.message if d.post is not None else th.post_message) or "(post text not stored)",
+            single_line=True,
+        )
+        out.append(Content.assemble(plain("on the post: ", "$text-muted"), post.stylize("italic")))
+        if d.post is not None and d.post.permalink:
+            out.append(Content.assemble(plain("  "), customer(d.post.permalink, single_line=True)))
         if d.reply_targets:
             target = d.reply_targets[0]
             out.append(
