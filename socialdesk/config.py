@@ -440,7 +440,7 @@ def _parse(doc: dict[str, Any], path: Path) -> Config:
             raise reader.error(f"keys.{action}", "is not an inbox action name")
         text = reader.typed(value, str, f"keys.{action}")
         if not text.strip() or any(not k.strip() for k in text.split(",")):
-            raise reader.error(f"keys.{action}", f"must list keys like \"j,down\", not {text!r}")
+            raise reader.error(f"keys.{action}", f'must list keys like "j,down", not {text!r}')
         keys[action] = text
 
     return Config(

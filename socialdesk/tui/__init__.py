@@ -37,7 +37,8 @@ def run_inbox(
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "the inbox needs a terminal",
-            hint="use `socialdesk list` / `socialdesk show #N` in scripts",
+            hint="in scripts use `socialdesk list` and `socialdesk show #N`; "
+            "`socialdesk demo` tries the inbox on the built-in sandbox",
         )
     from socialdesk.tui.gateway import Gateway
 

@@ -37,12 +37,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from socialdesk.config import Config, PageConfig, load_config
-from socialdesk.core import outbox as core_outbox
-from socialdesk.core import textcheck
-from socialdesk.core import triage as core_triage
 from socialdesk.core.clock import Clock, SystemClock
-from socialdesk.core.session import Session
-from socialdesk.core.stats import StatsReport
 from socialdesk.core.windows import choose_send_kind, comment_created_at, window_for_conn
 from socialdesk.errors import (
     AuthError,
@@ -74,6 +69,8 @@ if TYPE_CHECKING:
     import httpx
 
     from socialdesk.api.client import GraphClient
+    from socialdesk.core.session import Session
+    from socialdesk.core.stats import StatsReport
 
 __all__ = [
     "Gateway",
@@ -83,7 +80,6 @@ __all__ = [
     "ReplyOutcome",
     "ReplyPreview",
     "ReplyRequest",
-    "StatsReport",
     "SyncProgress",
     "ThreadDetail",
     "ThreadRow",
@@ -381,19 +377,17 @@ class Gateway:
         self.page = page
         self.clock: Clock = clock or SystemClock()
         self.human_agent = config.messaging.human_agent
-        self._session = Session(paths, config, self.clock, transport=transport)
+        self._transport = transport
+        self._session_obj: Session | None = None
         self._owner = threading.get_ident()
         paths.ensure()
         self._conn = open_db(paths.db_file)
-        with transaction(self._conn):
-            from socialdesk.store import cache
-
-            cache.upsert_page(self._conn, page.id, page.name, now=self.clock.now())
         self._seen: dict[str, datetime] = {}
         self._seen_lock = threading.Lock()
         self._clients: dict[str, GraphClient] = {}
         self._clients_lock = threading.Lock()
         self._outbox_ready = False
+        self._page_recorded = False
         self._send_lock = threading.Lock()
 
     @classmethod
@@ -406,6 +400,8 @@ class Gateway:
         transport: httpx.BaseTransport | None = None,
     ) -> Gateway:
         """The gateway for ``page`` (default: the configured default page) under ``home``."""
+        from socialdesk.core.session import Session
+
         paths = resolve_paths(home)
         config = load_config(paths)
         session = Session(paths, config, clock, transport=transport)
@@ -435,11 +431,25 @@ class Gateway:
         finally:
             conn.close()
 
+    @property
+    def _session(self) -> Session:
+        # Imported on first use (a worker's), not before the first screen: it pulls in the
+        # secrets and API client modules.
+        from socialdesk.core.session import Session
+
+        with self._clients_lock:
+            if self._session_obj is None:
+                self._session_obj = Session(
+                    self.paths, self.config, self.clock, transport=self._transport
+                )
+            return self._session_obj
+
     def _client(self, purpose: Literal["sync", "send"]) -> GraphClient:
+        session = self._session
         with self._clients_lock:
             client = self._clients.get(purpose)
             if client is None:
-                client = self._session.client_for_token(self._session.token(self.page))
+                client = session.client_for_token(session.token(self.page))
                 self._clients[purpose] = client
             return client
 
@@ -773,6 +783,8 @@ class Gateway:
 
     def done(self, numbers: Sequence[int], *, view_query: str | None = None) -> TriageResult:
         """Mark threads done (the same core call as ``socialdesk done``)."""
+        from socialdesk.core import triage as core_triage
+
         now = self.now()
 
         def apply(conn: sqlite3.Connection, ths: list[Thread]) -> int:
@@ -783,6 +795,8 @@ class Gateway:
 
     def reopen(self, numbers: Sequence[int], *, view_query: str | None = None) -> TriageResult:
         """Reopen threads."""
+        from socialdesk.core import triage as core_triage
+
         now = self.now()
 
         def apply(conn: sqlite3.Connection, ths: list[Thread]) -> int:
@@ -794,6 +808,8 @@ class Gateway:
         self, numbers: Sequence[int], until: datetime, *, view_query: str | None = None
     ) -> TriageResult:
         """Snooze threads until ``until``."""
+        from socialdesk.core import triage as core_triage
+
         now = self.now()
 
         def apply(conn: sqlite3.Connection, ths: list[Thread]) -> int:
@@ -811,6 +827,8 @@ class Gateway:
         view_query: str | None = None,
     ) -> TriageResult:
         """Add and remove tags (normalised by the store; UsageError for an invalid tag)."""
+        from socialdesk.core import triage as core_triage
+
         now = self.now()
 
         def apply(conn: sqlite3.Connection, ths: list[Thread]) -> int:
@@ -827,6 +845,8 @@ class Gateway:
 
     def note(self, number: int, text: str, *, view_query: str | None = None) -> TriageResult:
         """Set (empty text: clear) the thread's note."""
+        from socialdesk.core import triage as core_triage
+
         now = self.now()
 
         def apply(conn: sqlite3.Connection, ths: list[Thread]) -> int:
@@ -838,6 +858,8 @@ class Gateway:
         self, number: int, hidden: bool, *, view_query: str | None = None
     ) -> TriageResult:
         """Hide or unhide a comment thread on Facebook (an API call), then locally."""
+        from socialdesk.core import triage as core_triage
+
         with self._unit() as conn:
             th = self._fresh(conn, [number])[0]
             before = th.is_hidden
@@ -889,6 +911,8 @@ class Gateway:
 
     def parse_snooze(self, text: str) -> datetime:
         """A snooze time typed by the operator (``2h``, ``tomorrow 9:00``, ``mon``, ISO…)."""
+        from socialdesk.core import triage as core_triage
+
         tz = core_triage.timezone_of(self.config.stats.timezone)
         return core_triage.parse_when(text, now=self.now(), tz=tz)
 
@@ -919,6 +943,7 @@ class Gateway:
 
     def preview(self, number: int, req: ReplyRequest) -> ReplyPreview:
         """What :meth:`send` would do now, without any network call."""
+        from socialdesk.core import textcheck
         from socialdesk.sanitize import clean
 
         now = self.now()
@@ -964,6 +989,8 @@ class Gateway:
     def send(self, number: int, req: ReplyRequest) -> ReplyOutcome:
         """Send through the outbox, exactly as ``socialdesk reply`` does; never raises for
         an outcome the operator must see (refused, failed, unknown)."""
+        from socialdesk.core import outbox as core_outbox
+        from socialdesk.core import textcheck
         from socialdesk.store.lock import leave_senders
 
         with self._send_lock, self._unit() as conn:
@@ -1031,6 +1058,12 @@ class Gateway:
 
         client = self._client("sync")
         with self._unit() as conn:
+            if not self._page_recorded:
+                from socialdesk.store import cache
+
+                with transaction(conn):
+                    cache.upsert_page(conn, self.page.id, self.page.name, now=self.now())
+                self._page_recorded = True
             return sync_page(
                 conn,
                 client,

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from socialdesk.core.stats import StatsReport
     from socialdesk.models import SyncReport
     from socialdesk.tui.gateway import (
         HeaderState,
         ReplyOutcome,
         ReplyPreview,
-        StatsReport,
         SyncProgress,
         ThreadDetail,
         TriageResult,

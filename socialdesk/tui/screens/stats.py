@@ -27,7 +27,7 @@ from socialdesk.tui.text import customer, plain
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from socialdesk.tui.gateway import StatsReport
+    from socialdesk.core.stats import StatsReport
 
 
 def _minutes(seconds: int | None) -> float | None:
