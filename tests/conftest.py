@@ -6,11 +6,18 @@ variables, so no test can touch a real config, keyring or token.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer.testing
+
+# Typer rebuilds the whole Click command tree (re-evaluating every annotation) on each
+# CliRunner.invoke: 26 ms, against 1.6 ms when built once per test process.
+_cached = functools.lru_cache(maxsize=None)(typer.testing._get_command)  # type: ignore[attr-defined]
+typer.testing._get_command = _cached  # type: ignore[attr-defined]
 
 _ENV_VARS = (
     "SOCIALDESK_HOME",

@@ -41,7 +41,7 @@ def export(
 
     buffer = io.StringIO()
     with Session.open() as session:
-        count = export_state(session.db, buffer)
+        count = export_state(session.db, buffer, now=session.clock.now())
     if file is None or str(file) == "-":
         sys.stdout.write(buffer.getvalue())
         sys.stdout.flush()

@@ -80,7 +80,7 @@ class Session:
             from socialdesk.store.db import open_db
 
             self.paths.ensure()
-            self._db = open_db(self.paths.db_file)
+            self._db = open_db(self.paths.db_file, now=self.clock.now())
             self._record_page_names(self._db)
             if self._discovered is not None:
                 self.record_display_name(self._discovered.id, self._discovered_title)

@@ -55,8 +55,13 @@ class SandboxServer:
         bound_port = int(address[1])
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.base_url = f"http://{shown}:{bound_port}"
+        # A short poll interval: shutdown() waits for the next poll (0.5 s by default, paid by
+        # every test and every `demo` quit).
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="socialdesk-sandbox", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="socialdesk-sandbox",
+            daemon=True,
         )
         self._thread.start()
 

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from socialdesk.errors import StoreError
@@ -41,10 +42,13 @@ CACHE_KIB = 32 * 1024
 WAL_CHECKPOINT_PAGES = 16384
 
 
-def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
+def open_db(
+    path: Path | str, *, migrate: bool = True, now: datetime | None = None
+) -> sqlite3.Connection:
     """Open (creating if needed, mode 0600) and migrate the database at ``path``.
 
-    ``":memory:"`` opens a private in-memory database (tests).
+    ``":memory:"`` opens a private in-memory database (tests). ``now`` dates the migrations
+    applied by this call (see :func:`socialdesk.store.migrations.migrate`).
     """
     memory = str(path) == ":memory:"
     if not memory:
@@ -81,7 +85,7 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     if migrate:
         from socialdesk.store.migrations import migrate as run_migrations
 
-        run_migrations(conn)
+        run_migrations(conn, now=now)
     return conn
 
 

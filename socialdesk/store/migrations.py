@@ -7,7 +7,7 @@ mid-migration leaves the database at the previous version.
 from __future__ import annotations
 
 import sqlite3
-import time
+from datetime import datetime
 
 from socialdesk.errors import StoreError
 from socialdesk.store.schema import MIGRATIONS
@@ -28,8 +28,12 @@ def pending(conn: sqlite3.Connection) -> list[str]:
     return [name for name, _ in MIGRATIONS if name not in done]
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply every pending migration; return their names."""
+def migrate(conn: sqlite3.Connection, *, now: datetime | None = None) -> list[str]:
+    """Apply every pending migration; return their names.
+
+    ``applied_at`` records ``now`` (the caller's clock; the store never reads the wall clock);
+    without one it records 0, meaning "not recorded". Nothing reads it but people.
+    """
     done = set(applied(conn))
     known = {name for name, _ in MIGRATIONS}
     unknown = done - known
@@ -48,7 +52,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             + script
             + (
                 f"\nINSERT INTO schema_migrations (name, applied_at) VALUES ('{name}', "
-                f"{int(time.time())});\nCOMMIT;"
+                f"{int(now.timestamp()) if now is not None else 0});\nCOMMIT;"
             )
         )
         try:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TextIO
 
 from socialdesk.errors import UsageError
@@ -61,7 +61,7 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[_Column]:
     return cols
 
 
-def export_state(conn: sqlite3.Connection, out: TextIO) -> int:
+def export_state(conn: sqlite3.Connection, out: TextIO, *, now: datetime) -> int:
     """Write the header and every operator-state row to ``out``; return the number of rows."""
     # One read transaction, so the export is a consistent snapshot even while a sync writes.
     own = not conn.in_transaction
@@ -72,7 +72,7 @@ def export_state(conn: sqlite3.Connection, out: TextIO) -> int:
             "type": "header",
             "format": FORMAT,
             "version": VERSION,
-            "exported_at": int(time.time()),
+            "exported_at": int(now.timestamp()),
         }
         out.write(json.dumps(header) + "\n")
         count = 0

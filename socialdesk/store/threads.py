@@ -27,7 +27,7 @@ import itertools
 import re
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from socialdesk.errors import UsageError
@@ -60,17 +60,14 @@ def _printable(ref: str) -> str:
     return ref if ref.isprintable() else repr(ref)
 
 
-def thread_from_row(row: sqlite3.Row, *, now: datetime | None = None) -> Thread:
+def thread_from_row(row: sqlite3.Row, *, now: datetime) -> Thread:
     """Build a Thread from a row of ``_SELECT``; a snooze that has run out reads as open.
 
-    ``now`` decides whether a snooze has run out; ``None`` means the current UTC time, so that
-    no reader (``get_thread``, ``resolve_thread``, ``customer_threads``) can show an expired
-    snooze as snoozed. Pass the injected clock's time where there is one.
+    ``now`` (the caller's clock: the store never reads the wall clock) decides whether a snooze
+    has run out, so no reader can show an expired snooze as snoozed.
     """
     status = Status(row["status"])
     snoozed_until = utc(row["snoozed_until"]) if row["snoozed_until"] is not None else None
-    if now is None:
-        now = datetime.now(UTC)
     if status is Status.SNOOZED and snoozed_until is not None and snoozed_until <= now:
         status = Status.OPEN
     return Thread(
@@ -96,9 +93,7 @@ def thread_from_row(row: sqlite3.Row, *, now: datetime | None = None) -> Thread:
     )
 
 
-def get_thread(
-    conn: sqlite3.Connection, thread_id: str, *, now: datetime | None = None
-) -> Thread | None:
+def get_thread(conn: sqlite3.Connection, thread_id: str, *, now: datetime) -> Thread | None:
     """The thread with this Graph id, or ``None`` (``now``: see :func:`thread_from_row`)."""
     row = conn.execute(_SELECT + " WHERE t.id = ?", (thread_id,)).fetchone()
     return thread_from_row(row, now=now) if row is not None else None
@@ -109,13 +104,13 @@ def resolve_thread(
     ref: str,
     *,
     page_id: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Thread:
     """The thread named by ``#42``, ``42`` or a Graph id; :class:`UsageError` when unknown.
 
     With ``page_id``, a thread of another page is refused with a message naming its page.
-    ``now`` decides whether a snooze has run out (default: the current UTC time, see
-    :func:`thread_from_row`). To look up a stored Graph id, use :func:`get_thread`.
+    ``now`` decides whether a snooze has run out (see :func:`thread_from_row`). To look up a
+    stored Graph id, use :func:`get_thread`.
     """
     ref_s = ref.strip()
     number = ref_s[1:] if ref_s.startswith("#") else ref_s
@@ -394,7 +389,7 @@ def get_messages(
 
 
 def customer_threads(
-    conn: sqlite3.Connection, thread: Thread, *, limit: int = 20, now: datetime | None = None
+    conn: sqlite3.Connection, thread: Thread, *, now: datetime, limit: int = 20
 ) -> list[Thread]:
     """The customer's other threads on the same page, newest first (for ``show``).
 

@@ -223,7 +223,7 @@ def test_prepare_run_settles_interrupted_ack_rows(world: World) -> None:
     ack.prepare_run(
         world.conn, world.client, world.page, clock=world.clock, sleep=lambda s: None, settle_s=0
     )
-    th_a = get_thread(world.conn, world.thread_of(a).id)
+    th_a = get_thread(world.conn, world.thread_of(a).id, now=world.clock.now())
     assert th_a is not None and "acked" in th_a.tags
     rerun = _plan(world)
     assert [it.customer_id for it in rerun.items] == [b]

@@ -278,12 +278,12 @@ def test_page_reply_made_elsewhere_marks_the_thread_answered(world: World) -> No
     world.sb.add_message(world.page_id, uid, "hello?", at=T0 - timedelta(minutes=5))
     world.sync()
     cid = world.sb.conversation_id(world.page_id, uid)
-    t = store_threads.resolve_thread(world.conn, cid)
+    t = store_threads.resolve_thread(world.conn, cid, now=world.sb.now())
     assert t.awaiting_reply
     world.sb.add_message(world.page_id, uid, "hi Ana!", from_page=True)
     world.sb.advance(60)
     world.sync()
-    t = store_threads.resolve_thread(world.conn, cid)
+    t = store_threads.resolve_thread(world.conn, cid, now=world.sb.now())
     assert not t.awaiting_reply
     msgs = store_threads.get_messages(world.conn, cid)
     assert msgs[-1].direction.value == "out" and msgs[-1].text == "hi Ana!"
@@ -340,12 +340,12 @@ def test_closed_thread_with_new_inbound_reopens(world: World, status: Status) ->
         triage.set_status(world.conn, cid, status, now=T0, snoozed_until=until)
     world.sb.advance(600)
     world.sync()  # nothing new: stays closed
-    assert store_threads.resolve_thread(world.conn, cid).status is status
+    assert store_threads.resolve_thread(world.conn, cid, now=world.sb.now()).status is status
     world.sb.add_message(world.page_id, uid, "one more thing")
     world.sb.advance(60)
     report = world.sync()
     assert report.reopened == 1
-    assert store_threads.resolve_thread(world.conn, cid).status is Status.OPEN
+    assert store_threads.resolve_thread(world.conn, cid, now=world.sb.now()).status is Status.OPEN
 
 
 def test_a_second_sync_of_the_same_page_skips_while_the_first_holds_the_lock(world: World) -> None:

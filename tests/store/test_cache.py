@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 
 import pytest
@@ -264,13 +263,13 @@ def test_comments_become_threads() -> None:
     with transaction(conn):
         r = cache.upsert_posts(conn, PAGE, [post("p1", "New shoes!", comments)], now=T0)
     assert (r.threads_new, r.messages_new) == (2, 4)
-    t1 = threads.get_thread(conn, "p1_c1")
+    t1 = threads.get_thread(conn, "p1_c1", now=T0)
     assert t1 is not None
     assert (t1.channel, t1.post_id, t1.post_message) == (Channel.COMMENT, "p1", "New shoes!")
     assert t1.customer == Person("u1", "Ann Lee")
     assert t1.awaiting_reply and t1.request_at == at(3)
     assert [m.id for m in threads.get_messages(conn, "p1_c1")] == ["p1_c1", "p1_c2", "p1_c3"]
-    t2 = threads.get_thread(conn, "p1_c4")
+    t2 = threads.get_thread(conn, "p1_c4", now=T0)
     assert t2 is not None and t2.customer == bob
 
 
@@ -284,7 +283,7 @@ def test_reply_before_its_top_comment() -> None:
         cache.upsert_posts(conn, PAGE, [post("p1", "x", [reply])], now=T0)
     with transaction(conn):
         cache.upsert_posts(conn, PAGE, [post("p1", "x", [nested])], now=T0)
-    t = threads.get_thread(conn, "p1_c1")
+    t = threads.get_thread(conn, "p1_c1", now=T0)
     assert t is not None and t.customer == bob
     assert (
         conn.execute("SELECT thread_id FROM messages WHERE id = 'p1_c3'").fetchone()[0] == "p1_c1"
@@ -293,30 +292,8 @@ def test_reply_before_its_top_comment() -> None:
         cache.upsert_posts(
             conn, PAGE, [post("p1", "x", [msg("p1_c1", 1, "in", "q", hidden=True)])], now=T0
         )
-    t = threads.get_thread(conn, "p1_c1")
+    t = threads.get_thread(conn, "p1_c1", now=T0)
     assert t is not None and t.customer == Person("u1", "Ann Lee") and t.is_hidden
-
-
-def test_ingest_speed() -> None:
-    """Ingest stays well above the sync's needs (loose floor; the benchmark reports the figure)."""
-    conn = db()
-    convs = [
-        conv(
-            f"t{i}",
-            [
-                msg(f"m{i}_{j}", i + j, "in" if j % 3 else "out", f"hello {i} {j}")
-                for j in range(25)
-            ],
-            customer=Person(f"u{i}", f"C {i}"),
-        )
-        for i in range(400)
-    ]
-    start = time.perf_counter()
-    for k in range(0, 400, 100):
-        with transaction(conn):
-            cache.upsert_conversations(conn, PAGE, convs[k : k + 100], now=T0)
-    rate = 10_000 / (time.perf_counter() - start)
-    assert rate > 5_000, f"{rate:.0f} messages/s"
 
 
 def _changes(conn: sqlite3.Connection, fn: Callable[[], object]) -> int:

@@ -14,7 +14,7 @@ from socialdesk.models import Status
 from socialdesk.paths import resolve_paths
 from socialdesk.store import state_io, threads, triage
 from socialdesk.store import watermarks as wm
-from tests.store.builders import PAGE, at, conv, db, load, msg
+from tests.store.builders import PAGE, T0, at, conv, db, load, msg
 
 CONVS = [
     conv("t1", [msg("a1", 1, "in", "hello")]),
@@ -46,7 +46,7 @@ def populated() -> sqlite3.Connection:
 
 def export(conn: sqlite3.Connection) -> str:
     buf = io.StringIO()
-    state_io.export_state(conn, buf)
+    state_io.export_state(conn, buf, now=T0)
     return buf.getvalue()
 
 

@@ -78,7 +78,7 @@ def test_tags_normalised_and_logged(conn: sqlite3.Connection) -> None:
     """Tags are lower-cased and deduplicated; adding/removing reports and logs real changes."""
     assert triage.add_tags(conn, "t1", ["VIP", "vip", " Refund "], now=at(1)) == ["vip", "refund"]
     assert triage.add_tags(conn, "t1", ["vip"], now=at(2)) == []
-    assert threads.resolve_thread(conn, "#1").tags == ("refund", "vip")
+    assert threads.resolve_thread(conn, "#1", now=T0).tags == ("refund", "vip")
     assert triage.remove_tags(conn, "t1", ["REFUND", "absent"], now=at(3)) == ["refund"]
     assert log(conn) == [
         ("tag", "vip", ts(1)),
@@ -94,16 +94,16 @@ def test_invalid_tags_refused(conn: sqlite3.Connection, bad: str) -> None:
     """Empty tags, spaces, control/format characters, quotes, commas and long tags are refused."""
     with pytest.raises(UsageError, match="invalid tag"):
         triage.add_tags(conn, "t1", ["ok", bad], now=T0)
-    assert threads.resolve_thread(conn, "#1").tags == ()  # nothing half-applied
+    assert threads.resolve_thread(conn, "#1", now=T0).tags == ()  # nothing half-applied
 
 
 def test_note(conn: sqlite3.Connection) -> None:
     """A note is set, left alone when unchanged, cleared by None; each change is logged."""
     assert triage.set_note(conn, "t1", "  call back  ", now=at(1))
     assert not triage.set_note(conn, "t1", "call back", now=at(2))
-    assert threads.resolve_thread(conn, "#1").note == "call back"
+    assert threads.resolve_thread(conn, "#1", now=T0).note == "call back"
     assert triage.set_note(conn, "t1", None, now=at(3))
-    assert threads.resolve_thread(conn, "#1").note is None
+    assert threads.resolve_thread(conn, "#1", now=T0).note is None
     assert [a for a, _, _ in log(conn)] == ["note", "note"]
 
 
