@@ -455,3 +455,19 @@ async def test_older_messages_load_on_demand(inbox: Inbox) -> None:
         await settle(pilot, app)
         detail = app.inbox.thread_view.detail
         assert detail is not None and len(detail.messages) > 50
+
+
+async def test_keys_typed_right_after_r_land_in_the_box(inbox: Inbox) -> None:
+    """A burst (r then text, faster than the box takes the focus) never runs commands."""
+    from textual import events
+
+    app = _app(inbox)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        first = app.inbox.thread_list.numbers[0]
+        for ch in "rHej eqzs":
+            app.post_message(events.Key("space" if ch == " " else ch, ch))
+        await settle(pilot, app)
+        assert app.is_running
+        assert app.inbox.compose_box.text == "Hej eqzs"
+        assert _status(inbox, first) is Status.OPEN

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import SuspendNotSupported
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -120,6 +120,7 @@ class InboxScreen(Screen[None]):
         self._preview_timer: Timer | None = None
         self._limits: dict[int, int] = {}
         self._pending_anchor: int | None = None
+        self._focus_pending: Input | TextArea | None = None
         self._detail_cache: dict[tuple[int, float, int], ThreadDetail] = {}
         self.header = InboxHeader(gateway.page_title, id="header")
         self.sidebar = ViewsSidebar(id="views")
@@ -169,11 +170,14 @@ class InboxScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self._apply_width(self.app.size.width)
+        self.call_after_refresh(self._title)
 
     def _apply_width(self, width: int) -> None:
         narrow = width < NARROW
         self.set_class(narrow, "-narrow")
         self.sidebar.display = not narrow
+        # At 24 rows the reply box keeps three lines of text so its count line stays visible.
+        self.compose_box.set_class(self.app.size.height < 30, "-short")
 
     def _tick(self) -> None:
         self.thread_list.tick()
@@ -193,14 +197,15 @@ class InboxScreen(Screen[None]):
         count = len(self.thread_list.numbers)
         total = self.counts.get(self.view.key) if self.search is None else None
         shown = f"{total:,}" if isinstance(total, int) else f"{count:,}"
-        hint = "  1-9 views · / search" if self.has_class("-narrow") else ""
-        self.list_title.update(
-            Content.assemble(
-                name.stylize("bold"),
-                plain(f" ({shown})", "$text-muted"),
-                plain(hint, "$text-muted"),
-            )
+        hint = "  1-9 views" if self.has_class("-narrow") else ""
+        head = Content.assemble(
+            name.stylize("bold"), plain(f" ({shown})", "$text-muted"), plain(hint, "$text-muted")
         )
+        # The two right-hand columns of the rows: how long it waits, the reply window left.
+        legend = plain("waits window ", "$text-muted")
+        width = self.thread_list.scrollable_content_region.width - 1
+        room = width - head.cell_length - legend.cell_length
+        self.list_title.update(Content.assemble(head, plain(" " * max(1, room)), legend))
 
     def _first_page(self) -> None:
         """Paint the first screen from one fast, index-walked query, then list in the back."""
@@ -357,14 +362,8 @@ class InboxScreen(Screen[None]):
     # -- actions: moving ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        focused = self.focused
-        if action in TEXT_ACTIONS and isinstance(focused, Input | TextArea):
-            return False
-        if action in ("private_reply", "hide"):
-            row = self.thread_list.current_row()
-            if row is None or row.thread.channel not in (Channel.COMMENT, Channel.IG_COMMENT):
-                return None
-        return True
+        typing = isinstance(self.focused, Input | TextArea) or self._focus_pending is not None
+        return not (action in TEXT_ACTIONS and typing)
 
     def action_cursor(self, delta: int) -> None:
         self.thread_list.move(delta)
@@ -406,6 +405,10 @@ class InboxScreen(Screen[None]):
         self._open_compose(private=False)
 
     def action_private_reply(self) -> None:
+        row = self.thread_list.current_row()
+        if row is not None and row.thread.channel not in (Channel.COMMENT, Channel.IG_COMMENT):
+            self.notify("p: only a comment has a private reply; r replies here.", timeout=3)
+            return
         self._open_compose(private=True)
 
     def _open_compose(self, *, private: bool) -> None:
@@ -416,6 +419,7 @@ class InboxScreen(Screen[None]):
         draft = self.drafts.get(number)
         text = draft.text if draft is not None and draft.private == private else ""
         self.compose_box.open_for(number, private, text, self.gw.now())
+        self._expect_focus(self.compose_box.area)
         self.gw.mark_seen(row.thread)
         self.thread_list.invalidate([number])
         self.load_preview(number, private)
@@ -468,6 +472,7 @@ class InboxScreen(Screen[None]):
         if mine:
             cb.show_outcome(message.outcome)
         if message.outcome.state == "sent":
+            self.notify(f"sent to #{message.number}", timeout=4, markup=False)
             self.drafts.pop(message.number, None)
             if mine:
                 self.thread_list.focus()
@@ -659,7 +664,10 @@ class InboxScreen(Screen[None]):
 
     def action_hide(self) -> None:
         row = self.thread_list.current_row()
-        if row is None or row.thread.channel not in (Channel.COMMENT, Channel.IG_COMMENT):
+        if row is None:
+            return
+        if row.thread.channel not in (Channel.COMMENT, Channel.IG_COMMENT):
+            self.notify("h: only comments can be hidden on Facebook.", timeout=3)
             return
         th = row.thread
         hide = not th.is_hidden
@@ -711,7 +719,7 @@ class InboxScreen(Screen[None]):
         self.search_input.display = True
         self.search_error.display = True
         self.search_input.value = self.search or ""
-        self.search_input.focus()
+        self._expect_focus(self.search_input)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -753,6 +761,54 @@ class InboxScreen(Screen[None]):
         self.search_error.display = False
         self._first_page()
         self.thread_list.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Between `r` (or `/`) and the text box really taking the focus (after the next
+        # refresh), fast typing must still land in the box, never run a single-letter command.
+        target = self._focus_pending
+        if target is None and not isinstance(self.focused, Input | TextArea):
+            # The keys that open a text box run here, as the key arrives, not later as a
+            # binding: the keys typed right after them then already find the box waiting.
+            opener = self._openers().get(event.key)
+            if opener is not None:
+                event.stop()
+                event.prevent_default()
+                opener()
+            return
+        if target is None or not event.is_printable or event.character is None:
+            return
+        event.stop()
+        event.prevent_default()
+        if isinstance(target, TextArea):
+            target.insert(event.character)
+        else:
+            target.insert_text_at_cursor(event.character)
+
+    def _openers(self) -> dict[str, Callable[[], None]]:
+        keys = self.inbox_app.keys_in_force()
+        out: dict[str, Callable[[], None]] = {}
+        for action_id, run in (
+            ("reply", self.action_reply),
+            ("private-reply", self.action_private_reply),
+            ("search", self.action_search),
+        ):
+            for key in keys[action_id].split(","):
+                out[key.strip()] = run
+        return out
+
+    def _expect_focus(self, widget: Input | TextArea) -> None:
+        self._focus_pending = widget
+
+        def give_up() -> None:  # the focus never landed (the box closed meanwhile)
+            if self._focus_pending is widget:
+                self._focus_pending = None
+
+        widget.focus()
+        self.set_timer(1.0, give_up)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget is self._focus_pending:
+            self._focus_pending = None
 
     def key_escape(self) -> None:
         searching = self.search is not None and self.focused is self.thread_list

@@ -36,9 +36,10 @@ class ComposeBox(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = list(bindings("compose"))
 
     DEFAULT_CSS = """
-    ComposeBox { height: auto; max-height: 50%; border-top: solid $accent; display: none; }
+    ComposeBox { height: auto; max-height: 80%; border-top: solid $accent; display: none; }
     ComposeBox.-open { display: block; }
-    ComposeBox > #compose-text { height: 5; min-height: 3; border: none; padding: 0 1; }
+    ComposeBox > #compose-text { height: 5; min-height: 2; border: none; padding: 0 1; }
+    ComposeBox.-short > #compose-text { height: 3; }
     ComposeBox > Static { padding: 0 1; }
     """
 
@@ -102,7 +103,6 @@ class ComposeBox(Vertical):
         self.area.move_cursor(self.area.document.end)
         self.head.update(plain("Reply (checking the window…)", "$text-muted"))
         self._refresh_status()
-        self.area.focus()
 
     def close(self) -> None:
         self.remove_class("-open")
