@@ -423,7 +423,7 @@ async def test_templates_fill_in_the_customer_name(isolated_home: Path) -> None:
 
 async def test_stats_screen_loads_in_a_worker(inbox: Inbox) -> None:
     app = _app(inbox)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         await pilot.press("S")
         await settle(pilot, app)
@@ -462,7 +462,7 @@ async def test_keys_typed_right_after_r_land_in_the_box(inbox: Inbox) -> None:
     from textual import events
 
     app = _app(inbox)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         first = app.inbox.thread_list.numbers[0]
         for ch in "rHej eqzs":
