@@ -36,6 +36,11 @@ def _inbox() -> int:
 def main() -> None:
     """Entry point of the ``socialdesk`` console script and ``python -m socialdesk``."""
     if len(sys.argv) == 1:
+        import gc
+
+        # No cyclic GC while the inbox starts; the app turns it back on after its first
+        # screen (socialdesk/tui/app.py).
+        gc.disable()
         raise SystemExit(_inbox())
     from socialdesk.cli import main as cli_main
 

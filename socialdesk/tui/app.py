@@ -28,19 +28,25 @@ from textual.timer import Timer
 
 from socialdesk.errors import SocialdeskError
 from socialdesk.tui import messages as msg
-from socialdesk.tui.commands import InboxCommands
 from socialdesk.tui.gateway import WatchPolicy
 from socialdesk.tui.keys import active_keys, bindings
-from socialdesk.tui.screens.help import HelpScreen
 from socialdesk.tui.screens.inbox import InboxScreen
-from socialdesk.tui.screens.prompts import ConfirmPrompt
 from socialdesk.tui.text import plain
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from socialdesk.models import SyncReport
     from socialdesk.tui.gateway import Gateway
 
 Job = Callable[[], None]
+
+
+def _inbox_commands() -> type[Provider]:
+    # Imported when the palette first opens, not before the first screen.
+    from socialdesk.tui.commands import InboxCommands
+
+    return InboxCommands
 
 
 class InboxApp(App[None]):
@@ -49,7 +55,7 @@ class InboxApp(App[None]):
     CSS_PATH = "inbox.tcss"
     TITLE = "socialdesk"
     BINDINGS: ClassVar[list[BindingType]] = list(bindings("app"))
-    COMMANDS = App.COMMANDS | {InboxCommands}
+    COMMANDS = App.COMMANDS | {_inbox_commands}
 
     def __init__(
         self,
@@ -73,15 +79,26 @@ class InboxApp(App[None]):
         self.inbox = InboxScreen(gateway)
 
     def on_mount(self) -> None:
+        # socialdesk.launch turned the cyclic GC off for the start (imports make thousands of
+        # long-lived objects; collecting them repeatedly cost tens of ms before the first
+        # screen). Once it is drawn, they move to the permanent generation and GC resumes.
+        self.call_after_refresh(self._gc_after_start)
         if self.active_keymap:
             self.set_keymap(self.active_keymap)
         self.push_screen(self.inbox)
         self._job_thread = threading.Thread(target=self._job_loop, name="inbox-jobs", daemon=True)
         self._job_thread.start()
         if self.sync_on_start:
-            self._sync_timer = self.set_timer(0.3, self._start_sync)
+            self._sync_timer = self.set_timer(1.5, self._start_sync)
         elif self.background_sync:
             self._arm(self.policy.poll_seconds)
+
+    @staticmethod
+    def _gc_after_start() -> None:
+        import gc
+
+        gc.freeze()
+        gc.enable()
 
     def on_unmount(self) -> None:
         self._jobs.put(None)
@@ -204,6 +221,8 @@ class InboxApp(App[None]):
     # -- global actions --------------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from socialdesk.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.active_keymap))
 
     def action_quit_inbox(self) -> None:
@@ -211,6 +230,8 @@ class InboxApp(App[None]):
         if not drafts:
             self.exit()
             return
+        from socialdesk.tui.screens.prompts import ConfirmPrompt
+
         noun = "draft" if drafts == 1 else "drafts"
 
         def chosen(yes: object) -> None:

@@ -44,14 +44,6 @@ from socialdesk.models import Channel
 from socialdesk.tui import messages as msg
 from socialdesk.tui.gateway import BUILTIN_VIEWS, QueryError, ReplyRequest, ViewSpec
 from socialdesk.tui.keys import bindings
-from socialdesk.tui.screens.prompts import (
-    ConfirmPrompt,
-    NotePrompt,
-    SnoozePrompt,
-    TagPrompt,
-    TemplatePrompt,
-)
-from socialdesk.tui.screens.stats import StatsScreen
 from socialdesk.tui.state import Draft, PreviewDebounce, UndoStack, parse_tags, reanchor
 from socialdesk.tui.text import customer, customer_plain, plain
 from socialdesk.tui.widgets.compose import ComposeBox
@@ -162,11 +154,17 @@ class InboxScreen(Screen[None]):
         self._apply_width(self.app.size.width)
         self.header.show(self.gw.now())
         self.sidebar.set_views(self.views, self.counts, self.view.key)
-        self._first_page()
+        self._first_page(background=False)
         self.thread_list.focus()
+        # Everything else waits until the first screen is drawn: worker threads started now
+        # would take the GIL from the first frame.
+        self.call_after_refresh(self._after_first_frame)
+        self.set_interval(30, self._tick)
+
+    def _after_first_frame(self) -> None:
+        self.load_numbers(self.epoch, self.query_text)
         self.load_header()
         self.load_counts()
-        self.set_interval(30, self._tick)
 
     def on_resize(self) -> None:
         self._apply_width(self.app.size.width)
@@ -207,8 +205,9 @@ class InboxScreen(Screen[None]):
         room = width - head.cell_length - legend.cell_length
         self.list_title.update(Content.assemble(head, plain(" " * max(1, room)), legend))
 
-    def _first_page(self) -> None:
-        """Paint the first screen from one fast, index-walked query, then list in the back."""
+    def _first_page(self, *, background: bool = True) -> None:
+        """Paint the first screen from one fast, index-walked query, then list in the back
+        (``background=False``: the caller starts the listing later)."""
         self.epoch += 1
         height = max(self.app.size.height, 24)
         try:
@@ -219,7 +218,8 @@ class InboxScreen(Screen[None]):
         rows = listing.rows if listing is not None else []
         self.thread_list.set_numbers([r.thread.number for r in rows], rows=rows, cursor=0, scroll=0)
         self._title()
-        self.load_numbers(self.epoch, self.query_text)
+        if background:
+            self.load_numbers(self.epoch, self.query_text)
 
     def refresh_data(self, *, anchor: int | None = None) -> None:
         """Re-list and re-count in the background (after a sync or an action)."""
@@ -546,6 +546,8 @@ class InboxScreen(Screen[None]):
                 return
             self.compose_box.insert(text)
 
+        from socialdesk.tui.screens.prompts import TemplatePrompt
+
         self.app.push_screen(TemplatePrompt(self.gw.templates()), chosen)
 
     # -- actions: triage ---------------------------------------------------------------------------
@@ -632,6 +634,8 @@ class InboxScreen(Screen[None]):
                     "snooze", lambda: self.gw.snooze([n], until, view_query=q), advance=True
                 )
 
+        from socialdesk.tui.screens.prompts import SnoozePrompt
+
         self.app.push_screen(SnoozePrompt(self.gw.parse_snooze, f"#{n}"), chosen)
 
     def action_tag(self) -> None:
@@ -647,6 +651,8 @@ class InboxScreen(Screen[None]):
             add, remove = parse_tags(text)
             self._run_triage("tag", lambda: self.gw.tag([n], add, remove, view_query=q))
 
+        from socialdesk.tui.screens.prompts import TagPrompt
+
         self.app.push_screen(TagPrompt(row.thread.tags, self.tag_names, f"#{n}"), chosen)
 
     def action_note(self) -> None:
@@ -659,6 +665,8 @@ class InboxScreen(Screen[None]):
         def chosen(text: object) -> None:
             if isinstance(text, str):
                 self._run_triage("note", lambda: self.gw.note(n, text, view_query=q))
+
+        from socialdesk.tui.screens.prompts import NotePrompt
 
         self.app.push_screen(NotePrompt(row.thread.note, f"#{n}"), chosen)
 
@@ -682,6 +690,8 @@ class InboxScreen(Screen[None]):
             if yes is True:
                 self._run_triage("hide", lambda: self.gw.set_hidden(th.number, hide, view_query=q))
 
+        from socialdesk.tui.screens.prompts import ConfirmPrompt
+
         self.app.push_screen(ConfirmPrompt(question), chosen)
 
     def action_undo(self) -> None:
@@ -696,6 +706,8 @@ class InboxScreen(Screen[None]):
         self.inbox_app.request_sync(soon=False)
 
     def action_stats(self) -> None:
+        from socialdesk.tui.screens.stats import StatsScreen
+
         self.app.push_screen(StatsScreen(self.gw.stats))
 
     def go_to(self, number: int) -> None:
