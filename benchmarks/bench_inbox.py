@@ -11,16 +11,19 @@ sandbox on loopback for the page (so the inbox's start-up sync talks to nothing 
 then for each run forks ``python -m socialdesk`` (the real bare command) in a pty of 120×40,
 feeds its output to a ``pyte`` terminal emulator, and measures what a person would see:
 
-- ``inbox_first_screen_ms``: exec → the first list row with the cursor marker ``▶`` on screen;
+- ``inbox_first_screen_ms``: exec → the first list row with the cursor marker ``▶`` written;
 - ``inbox_jk_p95_ms``: 100 × ``j`` then 100 × ``k`` at a key-repeat rate of 30/s, each key
   timed from the byte written to the cursor row changing on screen; the p95 of all 200;
 - ``inbox_thread_open_ms``: the cursor moved onto the 1,000-message thread (after a quiet
-  moment) → its newest message visible in the thread pane;
+  moment) → its newest message written to the thread pane;
 - ``inbox_rss_mb``: the inbox process's resident memory after all that (VmRSS).
 
-Bars: 500 ms, 50 ms, 150 ms, 200 MB. Each figure is the median over the runs (RSS: the
-largest). :func:`run` returns them as ``[{"name", "value", "unit", "bar", "passed"}]`` for the
-benchmark suite; the command line prints them.
+Text is looked for in the bytes the app wrote (a real terminal draws them in about a
+millisecond; pyte, in pure Python, needs far longer to parse a full frame), while the j/k
+cursor row is read from the pyte screen. Bars: 500 ms, 50 ms, 150 ms, 200 MB. Each figure is
+the median over the runs (RSS: the largest). :func:`run` returns them as
+``[{"name", "value", "unit", "bar", "passed"}]`` for the benchmark suite; the command line
+prints them.
 """
 
 from __future__ import annotations
@@ -110,6 +113,31 @@ def add_big_thread(db: Path, *, now: int) -> None:
     conn.close()
 
 
+def refresh_big_thread(db: Path, *, now: int) -> None:
+    """Move the big thread's messages in time so its window closes 10 minutes from ``now``
+    (a reused store keeps it at the top of "Awaiting reply")."""
+    from socialdesk.store.db import open_db
+
+    conn = open_db(db)
+    try:
+        row = conn.execute("SELECT last_inbound_at FROM threads WHERE id = 't_big_1000'").fetchone()
+        shift = (now - 24 * 3600 + 600) - int(row[0])
+        conn.execute("BEGIN")
+        conn.execute(
+            "UPDATE messages SET created_at = created_at + ? WHERE thread_id = 't_big_1000'",
+            (shift,),
+        )
+        conn.execute(
+            "UPDATE threads SET last_message_at = last_message_at + ?, last_inbound_at ="
+            " last_inbound_at + ?, last_outbound_at = last_outbound_at + ?, request_at ="
+            " request_at + ? WHERE id = 't_big_1000'",
+            (shift, shift, shift, shift),
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 def awaiting_index(home: Path, thread_id: str = "t_big_1000") -> int:
     """Where the big thread sits in "Awaiting reply" (the view the inbox opens on)."""
     from socialdesk.tui.gateway import Gateway
@@ -177,6 +205,9 @@ class Terminal:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         self.screen = pyte.Screen(COLS, ROWS)
         self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+        """Everything the app wrote: text is found here as soon as it is written, before the
+        (slow, pure Python) emulator has parsed the frame around it."""
 
     def pump(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.fd], [], [], timeout)
@@ -186,6 +217,7 @@ class Terminal:
             data = os.read(self.fd, 1 << 16)
         except OSError:
             return False
+        self.raw += data
         self.stream.feed(data)
         return True
 
@@ -202,6 +234,10 @@ class Terminal:
 
     def shows(self, text: str) -> bool:
         return any(text in line for line in self.screen.display)
+
+    def wrote(self, text: str, since: int = 0) -> bool:
+        """Whether the app has written ``text`` (after byte offset ``since``)."""
+        return text.encode() in self.raw[since:]
 
     def wait(self, pred: Callable[[], bool], timeout: float) -> float | None:
         """Seconds until ``pred()`` holds (None on timeout), pumping output meanwhile."""
@@ -243,7 +279,7 @@ def one_run(home: Home, big_index: int, keys: int) -> dict[str, float]:
     """One process: first screen, held j/k, the big thread's open, RSS."""
     term = Terminal([sys.executable, "-m", "socialdesk"], home.env)
     try:
-        first = term.wait(lambda: term.cursor_row() is not None, 20.0)
+        first = term.wait(lambda: term.wrote(MARKER), 20.0)
         if first is None:
             raise RuntimeError("the inbox never showed a row:\n" + "\n".join(term.screen.display))
         first_ms = (time.perf_counter() - term.started) * 1000
@@ -273,8 +309,9 @@ def one_run(home: Home, big_index: int, keys: int) -> dict[str, float]:
         else:
             term.drain(0.6)
             target = b"j"
+        mark = len(term.raw)
         term.key(target)
-        opened = term.wait(lambda: term.shows(BIG_NEWEST), 5.0)
+        opened = term.wait(lambda: term.wrote(BIG_NEWEST, mark), 5.0)
         open_ms = (opened * 1000) if opened is not None else float("nan")
         term.drain(0.3)
         rss = term.rss_mb()
@@ -305,6 +342,7 @@ def run(
     n_runs = runs if runs is not None else (1 if quick else 3)
     with tempfile.TemporaryDirectory(prefix="socialdesk-bench-inbox-") as tmp:
         home = make_home(Path(tmp) / "home", threads=threads, messages=messages, store=store)
+        refresh_big_thread(home.path / "socialdesk.db", now=int(time.time()))
         try:
             big_index = awaiting_index(home.path)
             results = [one_run(home, big_index, 200) for _ in range(n_runs)]

@@ -176,6 +176,7 @@ class ThreadView(VerticalScroll, can_focus=True):
         self.detail = detail
         self._body.update(render_detail(detail, now))
         if keep_scroll and same:
+            self.anchor(False)
 
             def restore() -> None:
                 grown = self.virtual_size.height - old_height
@@ -183,7 +184,9 @@ class ThreadView(VerticalScroll, can_focus=True):
 
             self.call_after_refresh(restore)
         else:
-            self.call_after_refresh(lambda: self.scroll_end(animate=False, immediate=True))
+            # Anchored, the newest messages are in view in the very frame that lays the
+            # new text out (a scroll_end after the refresh would cost a second frame).
+            self.anchor()
 
     def show_text(self, text: str) -> None:
         """A line of our own (no thread, loading, an error)."""
