@@ -11,7 +11,8 @@ Who reads what:
 | ``[messaging]`` | ``human_agent`` | ``core/windows.py``, ``core/outbox.py`` |
 | ``[stats]`` | ``timezone``, ``business_hours`` | ``core/stats.py`` |
 | ``[templates.NAME]`` | ``text`` (a string or a list of variants) | ``core/templates.py`` |
-| ``[views]`` | ``NAME = "query"`` | the inbox (next issue); validated now |
+| ``[views]`` | ``NAME = "query"`` | the inbox (saved views in its sidebar) |
+| ``[keys]`` | ``ACTION = "key[,key…]"`` | the inbox (``socialdesk.tui.keys`` names the actions) |
 
 The file is read with :mod:`tomllib` and validated strictly: an unknown key, a wrong type or a bad
 value is a :class:`~socialdesk.errors.ConfigError` naming the file, the key and what was expected,
@@ -65,6 +66,7 @@ TEMPLATE_PLACEHOLDERS: tuple[str, ...] = ("first_name", "name", "page")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PAGE_ID_RE = re.compile(r"^[0-9]{1,40}$")
 _VERSION_RE = re.compile(r"^v[0-9]+\.[0-9]+$")
+_KEY_ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Config:
     """Template name → its variants (rotated)."""
     views: dict[str, str] = field(default_factory=dict)
     """Saved queries by name."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Inbox key remapping: action id → comma-separated keys (the inbox checks the ids)."""
 
     def page(self, ref: str | None = None) -> PageConfig:
         """The page named or numbered ``ref``, else the default (or the only) page.
@@ -207,6 +211,8 @@ class Config:
             doc["templates"] = {name: {"text": list(v)} for name, v in self.templates.items()}
         if self.views:
             doc["views"] = dict(self.views)
+        if self.keys:
+            doc["keys"] = dict(self.keys)
         return doc
 
 
@@ -346,7 +352,17 @@ def _section(reader: _Reader, doc: dict[str, Any], key: str, cls: type[Any]) -> 
 
 def _parse(doc: dict[str, Any], path: Path) -> Config:
     reader = _Reader(path)
-    known = ("default_page", "pages", "graph", "sync", "messaging", "stats", "templates", "views")
+    known = (
+        "default_page",
+        "pages",
+        "graph",
+        "sync",
+        "messaging",
+        "stats",
+        "templates",
+        "views",
+        "keys",
+    )
     reader.table(doc, "", known)
 
     pages: dict[str, PageConfig] = {}
@@ -426,6 +442,15 @@ def _parse(doc: dict[str, Any], path: Path) -> Config:
         _check_name(name, f"views.{name}", path)
         views[name] = reader.typed(query, str, f"views.{name}")
 
+    keys: dict[str, str] = {}
+    for action, value in reader.typed(doc.get("keys", {}), dict, "keys").items():
+        if not _KEY_ACTION_RE.match(action):
+            raise reader.error(f"keys.{action}", "is not an inbox action name")
+        text = reader.typed(value, str, f"keys.{action}")
+        if not text.strip() or any(not k.strip() for k in text.split(",")):
+            raise reader.error(f"keys.{action}", f'must list keys like "j,down", not {text!r}')
+        keys[action] = text
+
     return Config(
         default_page=default_page,
         pages=pages,
@@ -435,6 +460,7 @@ def _parse(doc: dict[str, Any], path: Path) -> Config:
         stats=stats,
         templates=templates,
         views=views,
+        keys=keys,
     )
 
 

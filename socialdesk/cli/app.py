@@ -182,7 +182,7 @@ app = typer.Typer(
     help=(
         "A terminal-first social inbox for a Facebook Page: Messenger conversations and comments, "
         "bulk acknowledgements and response statistics.\n\n"
-        "Without a command it will open the full-screen inbox (coming in a later version); "
+        "Without a command it opens the full-screen inbox on the configured page; "
         "`socialdesk demo` tries everything on the built-in sandbox."
     ),
     epilog=f"{EXIT_CODES_HELP}\n\n{ENV_HELP}",
@@ -249,12 +249,4 @@ def _open_inbox() -> None:
     # The inbox (Textual) is imported only here, so every other command starts without it.
     import socialdesk.tui as tui
 
-    opener = getattr(tui, "run_inbox", None)
-    if callable(opener):
-        opener()
-        return
-    typer.echo(
-        "The full-screen inbox arrives in a later version of socialdesk.\n"
-        "Meanwhile: `socialdesk list` shows the threads awaiting reply, `socialdesk show #N` "
-        "opens one,\nand `socialdesk demo` runs the whole product on the built-in sandbox."
-    )
+    raise typer.Exit(tui.run_inbox())

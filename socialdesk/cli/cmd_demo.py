@@ -1,10 +1,11 @@
 """``socialdesk demo``: the whole product on the built-in sandbox, no account, no network.
 
 Starts the sandbox on a loopback port (customers keep writing), sets up a throwaway home (or
-``--home DIR``) with config and token, runs a first sync and shows the threads awaiting reply.
-The inbox arrives in a later version, so the demo then keeps serving and prints the exact
+``--home DIR``) with config and token, and runs a first sync. On a terminal it then opens the
+inbox (``socialdesk.tui``, imported only here) while customers keep writing; quitting the inbox
+stops the sandbox and removes a throwaway home. Without a terminal (tests, CI) it prints the
+threads awaiting reply and exits, unless ``--serve``, which keeps serving and prints the exact
 ``SOCIALDESK_HOME=… SOCIALDESK_GRAPH_URL=… socialdesk list`` lines to use from another shell.
-When stdin is not a terminal (tests, CI) it exits after printing, unless ``--serve``.
 """
 
 from __future__ import annotations
@@ -126,7 +127,10 @@ def demo(
     """Run socialdesk on the built-in sandbox: a lively demo page, synced, no account needed."""
     from socialdesk.sandbox import Activity, build_demo
 
-    keep_serving = serve if serve is not None else sys.stdin.isatty()
+    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    # tui: on a terminal the demo opens the inbox (unless --serve/--no-serve says otherwise).
+    open_inbox = serve is None and on_terminal
+    keep_serving = serve if serve is not None else on_terminal
     throwaway = home is None
     root = Path(tempfile.mkdtemp(prefix="socialdesk-demo-")) if home is None else home
     root = root.expanduser().resolve()
@@ -140,11 +144,18 @@ def demo(
             typer.echo(f"Sandbox Graph API on {server.base_url} (page {page_name}, id {page_id}).")
             typer.echo(f"Demo home: {root}" + (" (removed on exit)" if throwaway else ""))
             typer.echo(_first_sync(session, page))
-            _show_awaiting(session, page)
+            if not open_inbox:
+                _show_awaiting(session, page)
         if not keep_serving:
             return
         ticker = Activity(sandbox, activity, seed=seed)
         ticker.start()
+        if open_inbox:
+            import socialdesk.tui as tui
+
+            tui.run_inbox(str(root), sync_on_start=False, poll_seconds=10)
+            typer.echo("Demo stopped." + (" Its files were removed." if throwaway else ""))
+            return
         _serve_until_stopped(root, server.base_url, throwaway)
     finally:
         if ticker is not None:
