@@ -26,6 +26,11 @@ THROTTLE_MESSAGES = {
         "For more info, please refer to "
         "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
     ),
+    80002: (
+        "(#80002) There have been too many calls to this Instagram account. Wait a bit and try "
+        "again. For more info, please refer to "
+        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+    ),
     80006: (
         "(#80006) There have been too many messenger api calls to this Page account. "
         "Wait a bit and try again. For more info, please refer to "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .faults import FaultSpec
 from .handler import Reply, handle
-from .model import FOLDERS, Comment, Delivery, Message, State, to_us
+from .model import FOLDERS, Comment, Delivery, IgComment, Message, State, to_us
 from .usage import BUC_WINDOW_S, Meter
 
 if TYPE_CHECKING:
@@ -266,11 +266,16 @@ class Sandbox:
         sticker: str | None = None,
         shares: Sequence[Mapping[str, Any]] = (),
         is_unsupported: bool = False,
+        story: Mapping[str, Any] | None = None,
+        reply_to: Mapping[str, Any] | None = None,
     ) -> str:
         """Add a message (creating the conversation if needed); return the message id.
 
         ``from_page=True`` is a Page reply made elsewhere (Meta's inbox): it shows in reads but
         is not a delivery. Attachments are raw Graph attachment dicts (see ``image_attachment``).
+        With an Instagram customer (``add_ig_user``) the message goes to the Instagram thread;
+        ``story`` (``{"mention": {...}}`` / ``{"reply_to": {...}}``) and ``reply_to`` are
+        Instagram message fields.
         """
         with self.lock:
             msg = self.state.add_message(
@@ -283,6 +288,8 @@ class Sandbox:
                 sticker=sticker,
                 shares=[dict(s) for s in shares],
                 is_unsupported=is_unsupported,
+                story=dict(story) if story is not None else None,
+                reply_to=dict(reply_to) if reply_to is not None else None,
             )
             return msg.id
 
@@ -362,6 +369,119 @@ class Sandbox:
         with self.lock:
             self.state.comments[comment_id].likes = likes
 
+    # -- Instagram -------------------------------------------------------------------------
+
+    def add_instagram(
+        self,
+        page_id: str,
+        username: str,
+        *,
+        name: str | None = None,
+        ig_id: str | None = None,
+        business_account: bool = True,
+        messages_access: bool = True,
+        locale: str = "en_US",
+    ) -> str:
+        """Link an Instagram professional account to the page; returns its IG user id.
+
+        ``business_account=False``: linked in the Page settings only (it shows under
+        ``connected_instagram_account`` alone). ``messages_access=False``: the owner's
+        "Allow access to messages" toggle is off. ``locale`` localises Instagram errors.
+        """
+        with self.lock:
+            return self.state.add_instagram(
+                page_id,
+                username,
+                name if name is not None else username,
+                ig_id,
+                business_account=business_account,
+                messages_access=messages_access,
+                locale=locale,
+            )
+
+    def instagram_id(self, page_id: str) -> str:
+        """The IG user id linked to the page (KeyError when none)."""
+        with self.lock:
+            return self.state.ig_by_page[page_id]
+
+    def set_messages_access(self, ig_id: str, allowed: bool) -> None:
+        """Flip the account's "Allow access to messages" toggle."""
+        with self.lock:
+            self.state.ig_accounts[ig_id].messages_access = allowed
+
+    def set_ig_impressions(self, ig_id: str, impressions: int | None) -> None:
+        """Fix the impressions behind the ``instagram`` budget (None: derive them again)."""
+        with self.lock:
+            self.state.ig_accounts[ig_id].impressions = impressions
+
+    def add_ig_user(
+        self,
+        username: str,
+        *,
+        name: str = "",
+        user_id: str | None = None,
+        blocked: bool = False,
+    ) -> str:
+        """An Instagram customer: returns the IGSID (``name`` known only after consent)."""
+        with self.lock:
+            return self.state.add_user(
+                name, user_id, blocked, platform="instagram", username=username
+            )
+
+    def set_ig_folder(self, page_id: str, user_id: str, folder: str) -> None:
+        """File an Instagram thread under ``requests`` (hidden after 30 idle days) or back."""
+        if folder not in ("inbox", "requests"):
+            raise ValueError("Instagram threads are in inbox or requests")
+        with self.lock:
+            conv = self.state.conversations[self.state.conv_by_user[(page_id, user_id)]]
+            conv.folder = folder
+            self.state.pages[page_id].generation += 1
+
+    def add_ig_media(
+        self,
+        ig_id: str,
+        caption: str,
+        *,
+        at: datetime | None = None,
+        media_type: str = "IMAGE",
+        product: str = "FEED",
+    ) -> str:
+        """A media object (``product``: FEED, REELS, AD or STORY); returns its id."""
+        with self.lock:
+            return self.state.add_ig_media(
+                ig_id,
+                caption,
+                _aware(at) if at else self.now(),
+                media_type=media_type,
+                product=product,
+            )
+
+    def add_ig_comment(
+        self,
+        media_id: str,
+        user_id: str | None,
+        text: str,
+        *,
+        at: datetime | None = None,
+        parent_id: str | None = None,
+        like_count: int = 0,
+    ) -> str:
+        """An Instagram comment or reply (``user_id`` None = the business)."""
+        with self.lock:
+            author = user_id if user_id is not None else self.state.ig_media[media_id].ig_id
+            return self.state.add_ig_comment(
+                media_id,
+                author,
+                text,
+                _aware(at) if at else self.now(),
+                parent_id=parent_id,
+                like_count=like_count,
+            )
+
+    def ig_comment(self, comment_id: str) -> IgComment:
+        """An Instagram comment by id, deleted or not (for assertions)."""
+        return self.state.ig_comments[comment_id]
+
     def private_reply_elsewhere(self, comment_id: str, text: str) -> str:
         """A private reply sent outside the API (Meta's inbox): returns the message id.
 
@@ -371,6 +491,15 @@ class Sandbox:
         """
         with self.lock:
             st = self.state
+            ig_comment = st.ig_comments.get(comment_id)
+            if ig_comment is not None:
+                media = st.ig_media[ig_comment.media_id]
+                if ig_comment.from_id == media.ig_id or ig_comment.private_reply_mid:
+                    raise ValueError("no private reply possible to this comment")
+                page = st.ig_accounts[media.ig_id].page_id
+                msg = st.add_message(page, ig_comment.from_id, text, self.now(), from_page=True)
+                ig_comment.private_reply_mid = msg.id
+                return msg.id
             comment = st.comments[comment_id]
             page_id = st.page_of_comment(comment)
             if comment.from_id == page_id:

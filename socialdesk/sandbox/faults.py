@@ -9,8 +9,8 @@ continues the previous key's list::
 Kinds:
 - ``500:2`` (or ``2``): HTTP 500, code 2, ``is_transient: true``; nothing happens.
 - ``1``: HTTP 500, code 1 "Please reduce the amount of data…" (GET only); nothing happens.
-- ``613`` / ``80006`` / ``4`` / ``80001`` / ``17`` / ``32``: throttling, HTTP 400, usage header
-  with ``estimated_time_to_regain_access``; nothing happens.
+- ``613`` / ``80006`` / ``80002`` / ``4`` / ``80001`` / ``17`` / ``32``: throttling, HTTP 400,
+  usage header with ``estimated_time_to_regain_access``; nothing happens.
 - ``timeout``: the request IS processed (writes change state), then the response is lost: the
   transport raises ``httpx.ReadTimeout``; the server stalls ``stall`` seconds before answering.
 - ``malformed``: the request IS processed, the JSON body is cut in half.
@@ -46,7 +46,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80006})
+THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
 NONSENSE = frozenset(
     {"html", "error-200", "wrong-types", "big-body", "huge-body", "foreign-next", "endless", "drip"}
 )

@@ -13,13 +13,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import feed, nonsense, send
+from . import feed, instagram, nonsense, send
 from .apierror import (
     ApiError,
     invalid_param,
@@ -30,7 +30,7 @@ from .apierror import (
     unsupported,
 )
 from .faults import THROTTLE_CODES
-from .fields import FieldSel, FieldsError, parse_fields
+from .fields import FieldSel, FieldsError
 from .model import FOLDERS, Comment, Conversation, Message, Page, Post, Token, User
 from .render import (
     Ctx,
@@ -48,6 +48,7 @@ from .render import (
     render_post,
     render_user,
 )
+from .request import Request, Route, fields_of, link_params, nested_cost
 
 if TYPE_CHECKING:
     from .engine import Sandbox
@@ -83,18 +84,6 @@ class Reply:
     drip: float = 0.0
 
 
-@dataclass
-class Request:
-    """A parsed request (internal to the handler)."""
-
-    method: str
-    base: str
-    segments: list[str]
-    query: dict[str, str]
-    params: dict[str, Any]
-    headers: dict[str, str]
-
-
 @dataclass(frozen=True)
 class AppCaller:
     """A call made with the app access token ``APPID|APPSECRET`` (only ``debug_token`` takes it)."""
@@ -103,21 +92,6 @@ class AppCaller:
 
 
 Caller = Token | AppCaller
-
-
-@dataclass
-class Route:
-    """A resolved endpoint: its counter name, whether it lists, which limits apply.
-
-    ``cost`` is the request's ``limit`` × nested limit (what the ``heavy`` fault looks at).
-    """
-
-    edge: str
-    run: Callable[[Ctx, str | None], Json]
-    is_list: bool = False
-    conversations_api: bool = False
-    messenger: bool = False
-    cost: int = 0
 
 
 def _trace(n: int) -> str:
@@ -146,6 +120,7 @@ def handle(
         now = sb.now()
         version = "v26.0"
         caller: Caller | None = None
+        route: Route | None = None
         fault: str | None = None
         regain = 0
         try:
@@ -197,7 +172,16 @@ def handle(
             ("x-fb-trace-id", trace),
             ("x-fb-rev", "1019735417"),
         ]
-        if isinstance(caller, Token):
+        if isinstance(caller, Token) and route is not None and route.ig_id is not None:
+            account = sb.state.ig_accounts[route.ig_id]
+            entries = sb.meter.ig_entries(sb.state, account, now, force_regain=regain)
+            reply_headers.append(
+                (
+                    "X-Business-Use-Case-Usage",
+                    json.dumps({account.id: entries}, separators=(",", ":")),
+                )
+            )
+        elif isinstance(caller, Token):
             usage = sb.buc_usage(caller.page_id, now, regain)
             reply_headers.append(
                 ("X-Business-Use-Case-Usage", json.dumps(usage, separators=(",", ":")))
@@ -247,6 +231,7 @@ def _context(sb: Sandbox, req: Request, caller: Caller, version: str, now: datet
         data_budget=sb.data_budget,
         tasks=frozenset(caller.tasks) if isinstance(caller, Token) else frozenset(),
         feed_cap=sb.feed_cap,
+        scopes=frozenset(caller.scopes) if isinstance(caller, Token) else frozenset(),
     )
 
 
@@ -266,7 +251,16 @@ def _spoil(sb: Sandbox, payload: Json, fault: str | None, url: str, endless: int
 
 def _charge(sb: Sandbox, token: Token, route: Route, now: datetime) -> None:
     """Count the call in the BUC windows, then apply the Conversations API's 2 calls/s."""
+    if route.ig_id is not None:
+        verdict = sb.meter.charge_ig(sb.state, sb.state.ig_accounts[route.ig_id], now)
+        if verdict.code is not None:
+            raise throttled(verdict.code)
+        return
     page = sb.state.pages[token.page_id]
+    ig_paced = route.ig_messaging is not None and sb.rate_limit
+    # Instagram DMs: 2 calls/s per Instagram account, a bucket of its own (613).
+    if ig_paced and not sb.meter.conversation_call_ok(str(route.ig_messaging), now):
+        raise throttled(613)
     kinds = ("pages", "messenger") if route.messenger else ("pages",)
     verdict = sb.meter.charge(sb.state, page, kinds, now)
     if verdict.code is not None:
@@ -457,25 +451,22 @@ def lookup(sb: Sandbox, page_id: str, obj_id: str) -> NodeObj | None:
     user = st.users.get(obj_id)
     if user is not None and (page_id, obj_id) in st.conv_by_user:
         return user
+    if user is not None and user.platform == "instagram" and page_id in st.ig_by_page:
+        return user  # a commenter: the profile API answers, and refuses without consent
     return None
 
 
-def _fields(req: Request) -> tuple[FieldSel, ...] | None:
-    raw = req.params.get("fields")
-    if raw is None or str(raw).strip() == "":
+def _ig_thread_of(sb: Sandbox, obj: NodeObj) -> str | None:
+    """The IG account id when ``obj`` is an Instagram thread or message, else None."""
+    st = sb.state
+    conv: Conversation | None = None
+    if isinstance(obj, Conversation):
+        conv = obj
+    elif isinstance(obj, Message):
+        conv = st.conversations[obj.conv_id]
+    if conv is None or conv.platform != "instagram":
         return None
-    return parse_fields(str(raw))
-
-
-def _link_params(req: Request) -> dict[str, str]:
-    return {k: v for k, v in req.query.items() if k not in ("after", "before")}
-
-
-def _cost(req: Request, nested: str) -> int:
-    """``limit`` × the nested edge's limit (1 when none): how heavy a listing is."""
-    limit = parse_limit(req.params.get("limit"))
-    inner = find(_fields(req), nested)
-    return limit * (parse_limit(inner.mods.get("limit")) if inner is not None else 1)
+    return st.ig_by_page.get(conv.page_id)
 
 
 def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
@@ -493,10 +484,14 @@ def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
     token = caller
     if segs[0] == "me":
         segs[0] = token.page_id
+    ig_node = instagram.lookup(sb, token.page_id, segs[0])
+    if ig_node is not None:
+        return instagram.route(sb, req, ig_node, segs)
     obj = lookup(sb, token.page_id, segs[0])
     if obj is None:
         raise unsupported(method, segs[0])
     node_type = NODE_TYPES[type(obj)]
+    ig_thread = _ig_thread_of(sb, obj)
     if isinstance(obj, Post) and obj.kind == "reel":
         node_type = "Video"
     if len(segs) == 1:
@@ -504,8 +499,9 @@ def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
             return Route(
                 "me" if req.segments[0] == "me" else "node",
                 lambda ctx, f: _render_node(obj, req, ctx, token),
-                conversations_api=isinstance(obj, Conversation),
+                conversations_api=isinstance(obj, Conversation) and ig_thread is None,
                 messenger=isinstance(obj, Conversation | Message),
+                ig_messaging=ig_thread if isinstance(obj, Conversation) else None,
             )
         if isinstance(obj, Comment) and method == "POST":
             return Route("node", lambda ctx, f: send.update_comment(obj, req))
@@ -515,29 +511,33 @@ def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
     edge = segs[1]
     if isinstance(obj, Page):
         if edge == "conversations" and method == "GET":
+            ig_list = str(req.params.get("platform", "")).lower() == "instagram"
+            ig_account = sb.state.ig_by_page.get(obj.id) if ig_list else None
             return Route(
                 "conversations",
                 lambda ctx, f: _conversations(obj, req, ctx, f, token),
                 is_list=True,
-                conversations_api=True,
+                conversations_api=not ig_list,
                 messenger=True,
-                cost=_cost(req, "messages"),
+                cost=nested_cost(req, "messages"),
+                ig_messaging=ig_account,
             )
         if edge in (*feed.POST_EDGES, feed.REEL_EDGE) and method == "GET":
             return Route(
                 edge,
                 lambda ctx, f: _posts(obj, edge, req, ctx, f),
                 is_list=True,
-                cost=_cost(req, "comments"),
+                cost=nested_cost(req, "comments"),
             )
         if edge == "messages" and method == "POST":
-            return Route("messages", lambda ctx, f: _send(obj, req, ctx, token), messenger=True)
+            return Route("messages", lambda ctx, f: _send(sb, obj, req, ctx, token), messenger=True)
     if isinstance(obj, Conversation) and edge == "messages" and method == "GET":
         return Route(
             "messages",
             lambda ctx, f: _conv_messages(obj, req, ctx, f, token),
             is_list=True,
-            conversations_api=True,
+            conversations_api=ig_thread is None,
+            ig_messaging=ig_thread,
             messenger=True,
             cost=parse_limit(req.params.get("limit")),
         )
@@ -561,16 +561,43 @@ def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
 # -- reads ---------------------------------------------------------------------------------
 
 
+IG_PAGE_FIELDS = ("instagram_business_account", "connected_instagram_account")
+
+
+def _render_page(page: Page, sel: tuple[FieldSel, ...] | None, ctx: Ctx) -> Json:
+    """The Page node, with the linked Instagram account fields when asked for."""
+    if sel is None:
+        return render_page(page, None, ctx)
+    rest = tuple(s for s in sel if s.name not in IG_PAGE_FIELDS)
+    out = render_page(page, rest, ctx) if rest else {}
+    for field_sel in sel:
+        if field_sel.name in IG_PAGE_FIELDS:
+            value = instagram.page_account_field(page, field_sel.name, field_sel, ctx)
+            if value is not None:  # absent when no account is linked (omitted, never null)
+                out[field_sel.name] = value
+    out.pop("id", None)
+    out["id"] = page.id  # Graph writes the node id last
+    return out
+
+
 def _render_node(obj: NodeObj, req: Request, ctx: Ctx, token: Token) -> Json:
-    sel = _fields(req)
+    sel = fields_of(req)
     if isinstance(obj, Page):
-        return render_page(obj, sel, ctx)
-    if isinstance(obj, Conversation):
+        return _render_page(obj, sel, ctx)
+    if isinstance(obj, Conversation | Message):
         require_messenger(ctx.page, token)
-        return render_conversation(obj, sel, ctx)
-    if isinstance(obj, Message):
-        require_messenger(ctx.page, token)
+        account = instagram.account_of_page(ctx, ctx.page)
+        conv = obj if isinstance(obj, Conversation) else ctx.state.conversations[obj.conv_id]
+        if conv.platform == "instagram" and account is not None:
+            instagram.require_messages(account, token.scopes)
+            if isinstance(obj, Message):
+                return instagram.message_node(obj, req, ctx, account)
+            return instagram.render_conversation(obj, sel, ctx, account)
+        if isinstance(obj, Conversation):
+            return render_conversation(obj, sel, ctx)
         return render_message(obj, sel, ctx)
+    if isinstance(obj, User) and obj.platform == "instagram":
+        return instagram.render_profile(obj, sel, ctx)
     if isinstance(obj, Post):
         return render_post(obj, sel, ctx)
     if isinstance(obj, Comment):
@@ -638,8 +665,13 @@ def _conversations(page: Page, req: Request, ctx: Ctx, fault: str | None, token:
         choices = ", ".join(FOLDERS)
         raise invalid_param(f"param folder must be one of {{{choices}}} - got '{folder}'")
     require_messenger(page, token)
+    if platform == "instagram":
+        account = instagram.account_of_page(ctx, page)
+        if account is not None:
+            instagram.require_messages(account, token.scopes)
+        return instagram.conversations(page, account, req, ctx, fault)
     limit = parse_limit(req.params.get("limit"))
-    selection = _fields(req)
+    selection = fields_of(req)
     check_budget(limit, find(selection, "messages"), ctx)
     items: list[Conversation] = []
     if platform == "messenger":
@@ -648,7 +680,8 @@ def _conversations(page: Page, req: Request, ctx: Ctx, fault: str | None, token:
             # One person's thread is found whatever folder it sits in (an explicit lookup).
             cid = ctx.state.conv_by_user.get((page.id, str(user_id)))
             conv = ctx.state.conversations.get(cid) if cid else None
-            items = [conv] if conv is not None and conv.messages else []
+            found = conv is not None and conv.messages and conv.platform == "messenger"
+            items = [conv] if conv is not None and found else []
         else:
             # No folder = the inbox only: threads Meta filed as spam, "other" (message
             # requests) or Done need their own `folder=` call (public pollers do exactly that).
@@ -663,7 +696,7 @@ def _conversations(page: Page, req: Request, ctx: Ctx, fault: str | None, token:
         lambda c: render_conversation(c, selection, ctx),
         ctx.base,
         f"/{ctx.version}/{page.id}/conversations",
-        _link_params(req),
+        link_params(req),
         fault=fault,
     )
 
@@ -672,7 +705,21 @@ def _conv_messages(
     conv: Conversation, req: Request, ctx: Ctx, fault: str | None, token: Token
 ) -> Json:
     require_messenger(ctx.page, token)
-    sel = FieldSel("messages", {}, _fields(req))
+    sel = FieldSel("messages", {}, fields_of(req))
+    account = instagram.account_of_page(ctx, ctx.page)
+    if conv.platform == "instagram" and account is not None:
+        instagram.require_messages(account, token.scopes)
+        return instagram.messages_edge(
+            conv,
+            sel,
+            ctx,
+            account,
+            limit=parse_limit(req.params.get("limit")),
+            after=req.params.get("after"),
+            before=req.params.get("before"),
+            params=link_params(req),
+            fault=fault,
+        )
     return messages_edge(
         conv,
         sel,
@@ -680,21 +727,21 @@ def _conv_messages(
         limit=parse_limit(req.params.get("limit")),
         after=req.params.get("after"),
         before=req.params.get("before"),
-        link_params=_link_params(req),
+        link_params=link_params(req),
         fault=fault,
     )
 
 
 def _posts(page: Page, edge: str, req: Request, ctx: Ctx, fault: str | None) -> Json:
     limit = parse_limit(req.params.get("limit"), error_above=100)
-    selection = _fields(req)
+    selection = fields_of(req)
     check_budget(limit, find(selection, "comments"), ctx)
     params = {k: str(v) for k, v in req.query.items()}
     return feed.posts_block(
         page,
         edge,
         params,
-        _link_params(req),
+        link_params(req),
         limit,
         ctx,
         lambda p: render_post(p, selection, ctx),
@@ -709,16 +756,16 @@ def _comments(parent: Post | Comment, req: Request, ctx: Ctx, fault: str | None)
         if k in req.params
     }
     return comments_edge(
-        parent, mods, _fields(req), ctx, link_params=_link_params(req), fault=fault
+        parent, mods, fields_of(req), ctx, link_params=link_params(req), fault=fault
     )
 
 
 # -- writes --------------------------------------------------------------------------------
 
 
-def _send(page: Page, req: Request, ctx: Ctx, token: Token) -> Json:
+def _send(sb: Sandbox, page: Page, req: Request, ctx: Ctx, token: Token) -> Json:
     require_messenger(page, token)
-    return send.send(page, req, ctx)
+    return send.send(sb, page, req, ctx)
 
 
 def _page_comment(parent: Post | Comment, req: Request, ctx: Ctx) -> Json:

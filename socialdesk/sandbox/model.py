@@ -60,6 +60,9 @@ class User:
     """Blocked the Page: sends answer 551/1545041."""
     unavailable: bool = False
     """Deactivated or messages off: sends answer ``(#200) This person isn't available``."""
+    platform: str = "messenger"
+    """``instagram``: an Instagram customer (``id`` is an IGSID; ``username``, maybe no name)."""
+    username: str | None = None
 
 
 @dataclass
@@ -78,6 +81,10 @@ class Message:
     sticker: str | None = None
     shares: list[dict[str, Any]] = field(default_factory=list)
     is_unsupported: bool = False
+    story: dict[str, Any] | None = None
+    """Instagram: ``{"mention": {...}}`` or ``{"reply_to": {...}}``."""
+    reactions: list[dict[str, Any]] = field(default_factory=list)
+    reply_to: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -97,6 +104,8 @@ class Conversation:
     unread: int = 0
     folder: str = "inbox"
     """Meta's inbox folder: inbox, page_done, other or spam (FOLDERS)."""
+    platform: str = "messenger"
+    """``instagram``: a DM thread of the Page's linked Instagram account."""
 
     @property
     def updated_us(self) -> int:
@@ -161,6 +170,63 @@ class Comment:
 
 
 @dataclass
+class IgAccount:
+    """The Instagram professional account linked to a Page (reached with the Page token).
+
+    ``business_account`` False: linked only in the Page settings, so it shows under
+    ``connected_instagram_account`` alone. ``messages_access`` is the owner's in-app "Allow
+    access to messages" toggle. ``locale`` localises Instagram error messages.
+    """
+
+    id: str
+    page_id: str
+    username: str
+    name: str
+    business_account: bool = True
+    messages_access: bool = True
+    locale: str = "en_US"
+    impressions: int | None = None
+    """Set by tests: the impressions behind the ``instagram`` BUC (None = derived)."""
+    media: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IgMedia:
+    """An Instagram media object (post, reel, ad, story) of a linked account."""
+
+    id: str
+    ig_id: str
+    caption: str
+    at: datetime
+    us: int
+    seq: int
+    media_type: str = "IMAGE"
+    product: str = "FEED"
+    comment_enabled: bool = True
+    comments: list[str] = field(default_factory=list)
+    """Every comment id (top level and replies), chronological."""
+
+
+@dataclass
+class IgComment:
+    """An Instagram comment or reply; ``from_id`` is the IG account id for the business."""
+
+    id: str
+    media_id: str
+    parent_id: str | None
+    from_id: str
+    text: str
+    at: datetime
+    us: int
+    seq: int
+    hidden: bool = False
+    like_count: int = 0
+    deleted: bool = False
+    private_reply_mid: str | None = None
+    replies: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Token:
     """A page access token; ``expires_at`` None = never; ``invalid_subcode`` set = invalidated.
 
@@ -198,6 +264,9 @@ DEFAULT_SCOPES = [
     "pages_read_user_content",
     "pages_manage_metadata",
     "pages_manage_engagement",
+    "instagram_basic",
+    "instagram_manage_messages",
+    "instagram_manage_comments",
 ]
 
 
@@ -215,6 +284,10 @@ class State:
         self.comments: dict[str, Comment] = {}
         self.tokens: dict[str, Token] = {}
         self.deliveries: list[Delivery] = []
+        self.ig_accounts: dict[str, IgAccount] = {}
+        self.ig_by_page: dict[str, str] = {}
+        self.ig_media: dict[str, IgMedia] = {}
+        self.ig_comments: dict[str, IgComment] = {}
         self._seq = 0
         self._post_num = 0
         self.activity_gen = 0
@@ -239,7 +312,8 @@ class State:
         """A fresh numeric id (page ids 15 digits, PSIDs 16) not used by anything yet."""
         while True:
             candidate = self._digits(digits)
-            if candidate not in self.pages and candidate not in self.users:
+            taken = (self.pages, self.users, self.ig_accounts, self.ig_media)
+            if not any(candidate in table for table in taken):
                 return candidate
 
     # -- pages, users, tokens --------------------------------------------------------------
@@ -253,13 +327,27 @@ class State:
         return pid
 
     def add_user(
-        self, name: str, user_id: str | None, blocked: bool, unavailable: bool = False
+        self,
+        name: str,
+        user_id: str | None,
+        blocked: bool,
+        unavailable: bool = False,
+        *,
+        platform: str = "messenger",
+        username: str | None = None,
     ) -> str:
-        """Create a customer and return the PSID."""
-        uid = user_id or self.new_numeric_id(16)
+        """Create a customer and return the PSID (or the IGSID of an Instagram customer)."""
+        uid = user_id or self.new_numeric_id(17 if platform == "instagram" else 16)
         if uid in self.users:
             raise ValueError(f"user {uid} exists")
-        self.users[uid] = User(id=uid, name=name, blocked=blocked, unavailable=unavailable)
+        self.users[uid] = User(
+            id=uid,
+            name=name,
+            blocked=blocked,
+            unavailable=unavailable,
+            platform=platform,
+            username=username,
+        )
         return uid
 
     def issue_token(
@@ -295,7 +383,16 @@ class State:
         if user_id not in self.users:
             raise KeyError(user_id)
         num = self._digits(15)
-        conv = Conversation(id="t_" + num, page_id=page_id, user_id=user_id, num=num)
+        if self.users[user_id].platform == "instagram":
+            conv = Conversation(
+                id="aWdfZAG06" + self._b64(45),
+                page_id=page_id,
+                user_id=user_id,
+                num=num,
+                platform="instagram",
+            )
+        else:
+            conv = Conversation(id="t_" + num, page_id=page_id, user_id=user_id, num=num)
         self.conversations[conv.id] = conv
         self.conv_by_user[key] = conv.id
         self.pages[page_id].conversations.append(conv.id)
@@ -313,6 +410,8 @@ class State:
         sticker: str | None = None,
         shares: list[dict[str, Any]] | None = None,
         is_unsupported: bool = False,
+        story: dict[str, Any] | None = None,
+        reply_to: dict[str, Any] | None = None,
     ) -> Message:
         """Append a message (kept in time order) and update the conversation's counters."""
         conv = self.conversation_for(page_id, user_id)
@@ -326,8 +425,11 @@ class State:
             share = dict(share)
             share.setdefault("id", self._digits(16))
             kept_shares.append(share)
+        mid = "m_" + self._b64(33)
+        if conv.platform == "instagram":
+            mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOj" + self._b64(84)
         msg = Message(
-            id="m_" + self._b64(33),
+            id=mid,
             conv_id=conv.id,
             seq=self.next_seq(),
             sender_id=page_id if from_page else user_id,
@@ -339,6 +441,8 @@ class State:
             sticker=sticker,
             shares=kept_shares,
             is_unsupported=is_unsupported,
+            story=story,
+            reply_to=reply_to,
         )
         if not conv.messages or conv.messages[-1].key <= msg.key:
             conv.messages.append(msg)
@@ -355,16 +459,17 @@ class State:
         self.pages[page_id].generation += 1
         return msg
 
-    def sorted_conversations(self, page_id: str) -> list[Conversation]:
-        """The page's conversations by ``updated_time`` descending (cached per generation)."""
+    def sorted_conversations(self, page_id: str, platform: str = "messenger") -> list[Conversation]:
+        """The page's conversations of one platform by ``updated_time`` descending (cached)."""
         page = self.pages[page_id]
-        cached = self._sorted.get(page_id)
+        key = f"{page_id}:{platform}"
+        cached = self._sorted.get(key)
         if cached is not None and cached[0] == page.generation:
             return cached[1]
         convs = [self.conversations[c] for c in page.conversations]
-        convs = [c for c in convs if c.messages]
+        convs = [c for c in convs if c.messages and c.platform == platform]
         convs.sort(key=lambda c: (-c.updated_us, c.id))
-        self._sorted[page_id] = (page.generation, convs)
+        self._sorted[key] = (page.generation, convs)
         return convs
 
     # -- posts and comments ----------------------------------------------------------------
@@ -464,3 +569,93 @@ class State:
     def page_of_comment(self, comment: Comment) -> str:
         """The id of the page that owns the comment's post."""
         return self.posts[comment.post_id].page_id
+
+    # -- Instagram ---------------------------------------------------------------------------
+
+    def add_instagram(
+        self, page_id: str, username: str, name: str, ig_id: str | None, **options: Any
+    ) -> str:
+        """Link an Instagram professional account (id ``1784…``) to a page."""
+        if page_id not in self.pages:
+            raise KeyError(page_id)
+        if page_id in self.ig_by_page:
+            raise ValueError(f"page {page_id} already has an Instagram account")
+        iid = ig_id or "1784" + self._digits(13)
+        self.ig_accounts[iid] = IgAccount(
+            id=iid, page_id=page_id, username=username, name=name, **options
+        )
+        self.ig_by_page[page_id] = iid
+        return iid
+
+    def add_ig_media(
+        self,
+        ig_id: str,
+        caption: str,
+        at: datetime,
+        *,
+        media_type: str = "IMAGE",
+        product: str = "FEED",
+    ) -> str:
+        """A media object of the account (ids are 17–18 digits)."""
+        account = self.ig_accounts[ig_id]
+        mid = self._digits(17)
+        self.ig_media[mid] = IgMedia(
+            id=mid,
+            ig_id=ig_id,
+            caption=caption,
+            at=at,
+            us=to_us(at),
+            seq=self.next_seq(),
+            media_type=media_type,
+            product=product,
+        )
+        account.media.append(mid)
+        return mid
+
+    def add_ig_comment(
+        self,
+        media_id: str,
+        from_id: str,
+        text: str,
+        at: datetime,
+        *,
+        parent_id: str | None = None,
+        like_count: int = 0,
+    ) -> str:
+        """A comment or reply; a reply to a reply attaches to its top-level comment."""
+        media = self.ig_media[media_id]
+        if parent_id is not None:
+            parent = self.ig_comments[parent_id]
+            if parent.media_id != media_id:
+                raise ValueError("parent comment is on another media")
+            if parent.parent_id is not None:
+                parent_id = parent.parent_id
+        cid = self._digits(17)
+        comment = IgComment(
+            id=cid,
+            media_id=media_id,
+            parent_id=parent_id,
+            from_id=from_id,
+            text=text,
+            at=at,
+            us=to_us(at),
+            seq=self.next_seq(),
+            like_count=like_count,
+        )
+        self.ig_comments[cid] = comment
+        media.comments.append(cid)
+        media.comments.sort(key=lambda c: (self.ig_comments[c].us, self.ig_comments[c].seq))
+        if parent_id is not None:
+            self.ig_comments[parent_id].replies.append(cid)
+        if from_id != media.ig_id:
+            self.activity_gen += 1
+        return cid
+
+    def live_ig_comment(self, comment_id: str) -> IgComment | None:
+        """The IG comment unless it (or its parent) was deleted."""
+        comment = self.ig_comments.get(comment_id)
+        if comment is None or comment.deleted:
+            return None
+        if comment.parent_id is not None and self.ig_comments[comment.parent_id].deleted:
+            return None
+        return comment

@@ -38,6 +38,8 @@ class Ctx:
     tasks: frozenset[str] = frozenset({"MODERATE", "MESSAGING"})
     """The token's Page tasks: without MODERATE comments come back without ``id``."""
     feed_cap: int | None = None
+    scopes: frozenset[str] = frozenset()
+    """The token's permissions (what Instagram reads look at)."""
 
     def link_extra(self) -> dict[str, str]:
         """``access_token`` goes into links only when the request carried it as a parameter."""
@@ -74,7 +76,6 @@ NO_DATA = {
         "website",
         "emails",
         "phone",
-        "instagram_business_account",
         "conversations",
         "feed",
         "posts",

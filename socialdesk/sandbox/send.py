@@ -21,12 +21,14 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from . import instagram
 from .apierror import ApiError, invalid_param
 from .model import Comment, Delivery, Page, User
 from .render import PRIVATE_REPLY_DAYS, Ctx, Json
 
 if TYPE_CHECKING:
-    from .handler import Request
+    from .engine import Sandbox
+    from .request import Request
 
 MAX_TEXT = 2000
 WINDOW = timedelta(hours=24)
@@ -103,8 +105,12 @@ def _target_comment(ctx: Ctx, page: Page, raw: Any) -> tuple[Comment, User]:
     return comment, st.users[comment.from_id]
 
 
-def send(page: Page, req: Request, ctx: Ctx) -> Json:
-    """``POST /{page-id}/messages``: a DM, a private reply, or a sender action."""
+def send(sb: Sandbox, page: Page, req: Request, ctx: Ctx) -> Json:
+    """``POST /{page-id}/messages``: a DM, a private reply, or a sender action.
+
+    A recipient that is an Instagram customer or comment follows Instagram's rules
+    (``instagram.send``).
+    """
     st = ctx.state
     if "recipient" not in req.params:
         raise invalid_param("The parameter recipient is required")
@@ -128,6 +134,9 @@ def send(page: Page, req: Request, ctx: Ctx) -> Json:
         raise invalid_param(
             "Message cannot be empty, must provide valid attachment or text", 2018034
         )
+    account = instagram.account_of_page(ctx, page)
+    if account is not None and instagram.is_instagram_recipient(ctx, recipient):
+        return instagram.send(sb, page, account, recipient, text, mtype, tag, ctx)
     if len(text) > MAX_TEXT:
         raise invalid_param(
             f"Length of param message[text] must be less than or equal to {MAX_TEXT}"

@@ -18,6 +18,14 @@ The model (GRAPH_API.md §10, "Sandbox budgets"):
   2 per second: a client spacing its calls 0.5 s apart (with jitter either way) is never
   refused; three calls in one burst are. A refusal answers 80006 and costs no BUC minutes.
 
+- Instagram (INSTAGRAM_API.md §8): media and comment calls count against the account's
+  ``instagram`` budget, 4,800 × impressions per 24 h, keyed by the IG user id (80002 when
+  spent); impressions are derived as the people who wrote or commented in 24 h (at least one:
+  the small budget of a quiet account) unless a test sets them. Instagram DMs count against the
+  Page's Messenger budget as well (unknown which counter Meta uses: the stricter reading) and
+  have their own 2 calls/s bucket per Instagram account. Private replies: 750 per hour per
+  account.
+
 ``flat_budget`` (``Sandbox(usage_budget=N)``) replaces the derived budgets by N calls per
 ``window_s`` for both types: benchmarks and soak tests use a huge N to measure calls, not
 throttling.
@@ -32,10 +40,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import Page, State, to_us
+from .model import IgAccount, Page, State, to_us
 
 MESSENGER_PER_USER = 200
 PAGES_PER_USER = 4800
+IG_PER_IMPRESSION = 4800
+IG_PRIVATE_REPLIES_PER_HOUR = 750
 BUC_WINDOW_S = 86_400.0
 ENGAGED_WINDOW = timedelta(hours=24)
 CONV_BUCKET = 2.0
@@ -89,7 +99,11 @@ class Meter:
         since = now - ENGAGED_WINDOW
         people: set[str] = set()
         for cid in page.conversations:
-            last = state.conversations[cid].last_user_message()
+            conv = state.conversations[cid]
+            if conv.platform != "messenger":
+                continue  # Instagram people are not "people the business can message through
+                # Messenger"; they count for the account's own budget
+            last = conv.last_user_message()
             if last is not None and last.at > since:
                 people.add(last.sender_id)
         if kind == "pages":
@@ -193,3 +207,79 @@ class Meter:
     def calls_in_window(self, obj_id: str, kind: str, now: datetime) -> int:
         """How many calls of ``kind`` the rolling window holds now (for tests)."""
         return len(self._window(obj_id, kind, to_us(now)))
+
+    # -- Instagram -------------------------------------------------------------------------
+
+    def impressions(self, state: State, account: IgAccount, now: datetime) -> int:
+        """The impressions behind the account's budget (derived: people active in 24 h)."""
+        if account.impressions is not None:
+            return max(0, account.impressions)
+        key = (state.activity_gen, to_us(now) // (60 * _US))
+        cached = self._engaged_cache.get((account.id, "instagram"))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        since = now - ENGAGED_WINDOW
+        people: set[str] = set()
+        page = state.pages[account.page_id]
+        for cid in page.conversations:
+            conv = state.conversations[cid]
+            last = conv.last_user_message() if conv.platform == "instagram" else None
+            if last is not None and last.at > since:
+                people.add(last.sender_id)
+        for mid in account.media:
+            for cid in reversed(state.ig_media[mid].comments):
+                comment = state.ig_comments[cid]
+                if comment.at <= since:
+                    break
+                if comment.from_id != account.id:
+                    people.add(comment.from_id)
+        count = max(1, len(people))
+        self._engaged_cache[(account.id, "instagram")] = (key, count)
+        return count
+
+    def _ig_budget(self, state: State, account: IgAccount, now: datetime) -> int:
+        if self.flat_budget is not None:
+            return self.flat_budget
+        return IG_PER_IMPRESSION * self.impressions(state, account, now)
+
+    def charge_ig(self, state: State, account: IgAccount, now: datetime) -> Verdict:
+        """Count one Instagram Graph call (media, comments); 80002 once the budget is spent."""
+        now_us = to_us(now)
+        dq = self._window(account.id, "instagram", now_us)
+        dq.append(now_us)
+        budget = self._ig_budget(state, account, now)
+        if len(dq) > budget:
+            return Verdict(80002, self._regain_minutes(dq, budget, now_us))
+        return Verdict()
+
+    def ig_entries(
+        self, state: State, account: IgAccount, now: datetime, *, force_regain: int = 0
+    ) -> list[dict[str, Any]]:
+        """The ``X-Business-Use-Case-Usage`` entry (``type: instagram``) of an IG account."""
+        now_us = to_us(now)
+        dq = self._window(account.id, "instagram", now_us)
+        budget = max(1, self._ig_budget(state, account, now))
+        pct = min(100, len(dq) * 100 // budget)
+        regain = self._regain_minutes(dq, budget, now_us)
+        if force_regain:
+            pct, regain = 100, max(regain, force_regain)
+        return [
+            {
+                "type": "instagram",
+                "call_count": pct,
+                "total_cputime": pct // 2,
+                "total_time": pct // 2,
+                "estimated_time_to_regain_access": regain,
+            }
+        ]
+
+    def private_reply_ok(self, ig_id: str, now: datetime) -> bool:
+        """Count one Instagram private reply; False past 750 in the last hour."""
+        now_us = to_us(now)
+        dq = self._calls.setdefault((ig_id, "ig_private_replies"), deque())
+        while dq and dq[0] <= now_us - 3600 * _US:
+            dq.popleft()
+        if len(dq) >= IG_PRIVATE_REPLIES_PER_HOUR:
+            return False
+        dq.append(now_us)
+        return True
