@@ -196,11 +196,34 @@ class RateUsage:
     total_cputime: int = 0
     regain_access_minutes: int = 0
     """``estimated_time_to_regain_access`` from ``X-Business-Use-Case-Usage``."""
+    by_type: tuple[tuple[str, int], ...] = ()
+    """Peak percentage per ``X-Business-Use-Case-Usage`` ``type`` (``messenger``, ``pages``…)."""
 
     @property
     def peak(self) -> int:
         """The highest of the three percentages: what pacing looks at."""
         return max(self.call_count, self.total_time, self.total_cputime)
+
+    def of_type(self, kind: str) -> int | None:
+        """The peak percentage of one BUC ``type`` (``None`` when the headers had none)."""
+        for name, pct in self.by_type:
+            if name == kind:
+                return pct
+        return None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A pause the Graph client is about to make (a throttle, a retry backoff, a slowdown).
+
+    Front ends print one line per wait (``sync`` on stderr) so waiting is never silent.
+    """
+
+    seconds: float
+    reason: str
+    """Why, in a few words (``rate limited (#80006): regain access``, ``timeout: retry 2``)."""
+    edge: str = ""
+    """The Graph edge the call was for (``conversations``, ``feed``…), when known."""
 
 
 @dataclass(frozen=True)
