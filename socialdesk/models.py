@@ -152,6 +152,10 @@ class Message:
     """For a comment reply: the comment it answers."""
     is_hidden: bool = False
     """For comments: hidden on Facebook."""
+    can_reply_privately: bool | None = None
+    """For comments: Graph's ``can_reply_privately`` (``None`` when not returned)."""
+    private_reply_conversation: str | None = None
+    """For comments: the conversation a private reply opened (sent from anywhere)."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,40 @@ class Post:
     """Comments and replies (``filter(stream)``), newest first."""
     comments_next: str | None = None
     """The nested edge's ``next`` link when more comments exist."""
+    comment_total: int | None = None
+    """``comments.summary.total_count`` (all comments and replies), when Graph gave it."""
+    kind: str = "post"
+    """``post`` (from ``/feed``) or ``reel`` (from ``/video_reels``: the feed never lists Reels)."""
+
+
+@dataclass(frozen=True)
+class ItemProblem:
+    """One item of a Graph answer that could not be read (null id, wrong types): skipped.
+
+    ``raw`` is the offending value as ASCII (``ascii()``, escapes for anything else), cut to a
+    few dozen characters: safe to print and to store, never the token.
+    """
+
+    edge: str
+    """``conversations``, ``messages``, ``feed``, ``comments``, ``reels``."""
+    page: int
+    """1-based HTTP page of the walk."""
+    index: int
+    """0-based position of the item in that page's ``data``."""
+    field: str
+    """The field that could not be read (``id``, ``created_time``, ``item`` for a non-object)."""
+    raw: str
+    problem: str
+    """What was wrong, in a few words."""
+    parent: str | None = None
+    """For a nested item: the conversation or post it belongs to."""
+
+    def describe(self) -> str:
+        """One line naming the item and what was wrong (no customer text beyond ``raw``)."""
+        where = f"{self.edge} page {self.page}, item {self.index + 1}"
+        if self.parent:
+            where += f" (in {self.parent})"
+        return f"{where}: {self.problem} ({self.field}={self.raw})"
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,19 @@ class MalformedResponse(TransientError):
     """The response body was not the JSON the client expected (truncated, garbled, missing ids)."""
 
 
+class MalformedItem(MalformedResponse):
+    """One item of an answer could not be read (a null id, a field of the wrong type).
+
+    ``field`` names the field and ``raw`` its value as ASCII (cut short): the sync skips and
+    reports the item instead of failing the page.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, *, field: str, raw: str) -> None:
+        super().__init__(message, hint, reason="malformed_item")
+        self.field = field
+        self.raw = raw
+
+
 class PagingLoop(MalformedResponse):
     """A ``next`` link led back to a page already read: the walk stopped before its end."""
 

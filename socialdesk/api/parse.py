@@ -1,8 +1,14 @@
 """Graph JSON → domain models (``socialdesk.models``).
 
 The API omits fields that have no data (GRAPH_API.md §1), so every optional field is read
-defensively and absorbed when missing or of the wrong type. A missing id is the one thing that
-cannot be absorbed: it raises :class:`MalformedResponse`. Attachments are never dropped: shapes
+defensively and absorbed when missing or of the wrong type. A missing, null or empty id (or an
+unreadable time with nothing to fall back on) cannot be absorbed: it raises
+:class:`MalformedItem` naming the field and its raw value. Given a ``problems`` list, the parsers
+of conversations and posts skip such *nested* items (a message, a comment) and append an
+:class:`ItemProblem` instead, so one bad item never costs its siblings; ``api/graph.py`` does
+the same for top-level items. One exception: a page of comments where *no* comment has an
+``id`` key is what Graph answers when the token's user lacks the MODERATE task (v11+), which
+raises :class:`ModerateTaskMissing` for the whole edge. Attachments are never dropped: shapes
 this module does not know become ``Attachment(kind="unknown")``. Every string taken from the JSON
 goes through :func:`text` or :func:`_str`, which replace lone surrogates with U+FFFD. Called by
 ``api/graph.py``.
@@ -14,13 +20,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from socialdesk.api.errors import MalformedResponse
+from socialdesk.api.errors import MalformedItem, MalformedResponse, ModerateTaskMissing
 from socialdesk.api.paging import next_link
 from socialdesk.api.surrogates import scrub
 from socialdesk.models import (
     Attachment,
     Conversation,
     Direction,
+    ItemProblem,
     Message,
     Page,
     Person,
@@ -33,8 +40,59 @@ from socialdesk.models import (
 _HINT = "try again; if it persists, report it with the command you ran"
 
 
+RAW_MAX = 60
+"""Characters of a bad field's raw value kept in a problem report."""
+
+
 def _malformed(what: str) -> MalformedResponse:
     return MalformedResponse(f"the Graph API returned {what}", _HINT)
+
+
+def raw_value(value: object) -> str:
+    """``value`` as a short ASCII-only repr: safe on a terminal, in a log or in the database."""
+    shown = ascii(value)
+    if len(shown) > RAW_MAX:
+        shown = shown[: RAW_MAX - 1] + "~"
+    return shown
+
+
+def _bad(what: str, field: str, value: object) -> MalformedItem:
+    return MalformedItem(
+        f"the Graph API returned {what} with an unreadable {field}",
+        _HINT,
+        field=field,
+        raw=raw_value(value),
+    )
+
+
+def problem(
+    edge: str, page: int, index: int, error: MalformedItem, parent: str | None = None
+) -> ItemProblem:
+    """The report of one skipped item."""
+    return ItemProblem(
+        edge=edge,
+        page=page,
+        index=index,
+        field=error.field,
+        raw=error.raw,
+        problem=error.message.removeprefix("the Graph API returned "),
+        parent=parent,
+    )
+
+
+def not_an_object(
+    edge: str, page: int, index: int, value: object, parent: str | None = None
+) -> ItemProblem:
+    """The report of a ``data`` item that is not a JSON object."""
+    return ItemProblem(
+        edge=edge,
+        page=page,
+        index=index,
+        field="item",
+        raw=raw_value(value),
+        problem=f"a {type(value).__name__} where an object belongs",
+        parent=parent,
+    )
 
 
 def text(value: object) -> str:
@@ -54,20 +112,28 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _items(value: object) -> list[Mapping[str, Any]]:
-    """The ``data`` list of a nested edge object (``{"data": [...]}``), or a bare list."""
+def _raw_items(value: object) -> list[object]:
+    """The raw ``data`` list of a nested edge object (``{"data": [...]}``), or a bare list."""
     if isinstance(value, Mapping):
         value = value.get("data")
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
+    return list(value) if isinstance(value, list) else []
+
+
+def _items(value: object) -> list[Mapping[str, Any]]:
+    """The ``data`` list of a nested edge object, objects only."""
+    return [item for item in _raw_items(value) if isinstance(item, Mapping)]
 
 
 def require_id(obj: Mapping[str, Any], what: str) -> str:
-    """``obj["id"]`` as a non-empty string, else :class:`MalformedResponse`."""
-    value = _str(obj.get("id"))
-    if not value:
-        raise _malformed(f"a {what} without an id")
+    """``obj["id"]`` as a non-empty string (or a number), else :class:`MalformedItem`."""
+    raw = obj.get("id")
+    value = _str(raw) if not isinstance(raw, float) else None
+    if not value or not value.strip():
+        if raw is None:
+            raise MalformedItem(
+                f"the Graph API returned a {what} without an id", _HINT, field="id", raw="None"
+            )
+        raise _bad(f"a {what}", "id", raw)
     return value
 
 
@@ -97,7 +163,7 @@ def _required_time(value: object, fallback: datetime | None, what: str) -> datet
         return parsed
     if fallback is not None:
         return fallback
-    raise _malformed(f"a {what} without a readable time")
+    raise _bad(f"a {what}", "created_time", value)
 
 
 def parse_person(obj: object) -> Person:
@@ -186,18 +252,59 @@ def _customer(participants: object, page_id: str) -> Person:
     return Person(id="", name="")
 
 
-def parse_conversation(obj: Mapping[str, Any], *, page_id: str) -> Conversation:
-    """One item of ``/{page}/conversations`` with its nested ``messages`` (newest first)."""
+def parse_messages(
+    raw_items: list[object],
+    *,
+    page_id: str,
+    thread_id: str,
+    fallback_time: datetime | None,
+    problems: list[ItemProblem] | None,
+    edge: str = "messages",
+    page: int = 1,
+) -> list[Message]:
+    """Messages of one conversation; bad ones skipped into ``problems`` (raised without it)."""
+    out: list[Message] = []
+    for index, item in enumerate(raw_items):
+        if not isinstance(item, Mapping):
+            if problems is None:
+                continue
+            problems.append(not_an_object(edge, page, index, item, thread_id))
+            continue
+        try:
+            out.append(
+                parse_message(
+                    item, page_id=page_id, thread_id=thread_id, fallback_time=fallback_time
+                )
+            )
+        except MalformedItem as exc:
+            if problems is None:
+                raise
+            problems.append(problem(edge, page, index, exc, thread_id))
+    return out
+
+
+def parse_conversation(
+    obj: Mapping[str, Any], *, page_id: str, problems: list[ItemProblem] | None = None
+) -> Conversation:
+    """One item of ``/{page}/conversations`` with its nested ``messages`` (newest first).
+
+    With ``problems``, an unreadable nested message is skipped and reported there.
+    """
     conv_id = require_id(obj, "conversation")
     messages_obj = _mapping(obj.get("messages"))
     updated = parse_time(obj.get("updated_time"))
     messages = tuple(
-        parse_message(m, page_id=page_id, thread_id=conv_id, fallback_time=updated)
-        for m in _items(messages_obj)
+        parse_messages(
+            _raw_items(messages_obj),
+            page_id=page_id,
+            thread_id=conv_id,
+            fallback_time=updated,
+            problems=problems,
+        )
     )
     if updated is None:
         if not messages:
-            raise _malformed("a conversation without updated_time or messages")
+            raise _bad("a conversation", "updated_time", obj.get("updated_time"))
         updated = max(m.created_at for m in messages)
     count = obj.get("message_count")
     return Conversation(
@@ -258,6 +365,10 @@ def parse_comment(
     attachments: tuple[Attachment, ...] = ()
     if isinstance(attachment, Mapping):
         attachments = (parse_comment_attachment(attachment),)
+    can_reply = obj.get("can_reply_privately")
+    conversation = obj.get("private_reply_conversation")
+    if isinstance(conversation, Mapping):
+        conversation = conversation.get("id")
     return Message(
         id=comment_id,
         thread_id=thread_id or parent_id or comment_id,
@@ -268,27 +379,106 @@ def parse_comment(
         attachments=attachments,
         parent_id=parent_id,
         is_hidden=obj.get("is_hidden") is True,
+        can_reply_privately=can_reply if isinstance(can_reply, bool) else None,
+        private_reply_conversation=_str(conversation) or None,
     )
 
 
-def parse_post(obj: Mapping[str, Any], *, page_id: str) -> Post:
-    """One item of ``/{page}/feed`` with its nested ``comments`` (stream, newest first)."""
-    post_id = require_id(obj, "post")
+MODERATE_HINT = (
+    "give the token's user the MODERATE task on the Page (Page settings > Page roles /"
+    " access: full control or moderate), then run `socialdesk auth login` again"
+)
+
+
+def check_comment_ids(raw_items: list[object], where: str) -> None:
+    """:class:`ModerateTaskMissing` when comments came but none has an ``id`` key at all.
+
+    Graph leaves ``id`` out of every comment for a token whose user lacks the MODERATE task
+    (Comments reference, v11+). A comment whose ``id`` is present but null is a bad item.
+    """
+    objects = [item for item in raw_items if isinstance(item, Mapping)]
+    if objects and not any("id" in item for item in objects):
+        raise ModerateTaskMissing(
+            f"the Graph API returned the comments of {where} without ids: the token's user"
+            " lacks the MODERATE task on the Page",
+            MODERATE_HINT,
+            reason="moderate_task_missing",
+        )
+
+
+def parse_comments(
+    raw_items: list[object],
+    *,
+    page_id: str,
+    fallback_time: datetime | None,
+    problems: list[ItemProblem] | None,
+    parent: str,
+    edge: str = "comments",
+    page: int = 1,
+    thread_id: str | None = None,
+) -> list[Message]:
+    """Comments of one post; bad ones skipped into ``problems`` (raised without it)."""
+    check_comment_ids(raw_items, parent)
+    out: list[Message] = []
+    for index, item in enumerate(raw_items):
+        if not isinstance(item, Mapping):
+            if problems is not None:
+                problems.append(not_an_object(edge, page, index, item, parent))
+            continue
+        try:
+            out.append(
+                parse_comment(
+                    item, page_id=page_id, thread_id=thread_id, fallback_time=fallback_time
+                )
+            )
+        except MalformedItem as exc:
+            if problems is None:
+                raise
+            problems.append(problem(edge, page, index, exc, parent))
+    return out
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_post(
+    obj: Mapping[str, Any],
+    *,
+    page_id: str,
+    problems: list[ItemProblem] | None = None,
+    kind: str = "post",
+) -> Post:
+    """One item of ``/{page}/feed`` (or ``/video_reels``) with its nested ``comments``.
+
+    A Reel's text is its ``description``. With ``problems``, an unreadable nested comment is
+    skipped and reported there.
+    """
+    post_id = require_id(obj, "reel" if kind == "reel" else "post")
     updated = parse_time(obj.get("updated_time"))
-    created = _required_time(obj.get("created_time"), updated, "post")
+    created = _required_time(obj.get("created_time"), updated, kind)
     comments_obj = _mapping(obj.get("comments"))
     comments = tuple(
-        parse_comment(c, page_id=page_id, fallback_time=created) for c in _items(comments_obj)
+        parse_comments(
+            _raw_items(comments_obj),
+            page_id=page_id,
+            fallback_time=created,
+            problems=problems,
+            parent=post_id,
+        )
     )
+    body = obj.get("message") if kind != "reel" else obj.get("description")
     return Post(
         id=post_id,
         page_id=page_id,
         created_at=created,
-        message=text(obj.get("message")),
+        message=text(body),
         permalink=_str(obj.get("permalink_url")) or None,
         updated_at=updated,
         comments=comments,
         comments_next=next_link(comments_obj),
+        comment_total=_count(_mapping(comments_obj.get("summary")).get("total_count")),
+        kind=kind,
     )
 
 
