@@ -344,6 +344,96 @@ class OutboxEntry:
     error: str | None = None
 
 
+class SyncStage(StrEnum):
+    """What a sync is reading, for progress events."""
+
+    CONVERSATIONS = "conversations"
+    """Pages of the conversations listing (with their newest messages)."""
+    MESSAGES = "messages"
+    """Older messages of long conversations."""
+    FEED = "feed"
+    """Posts of the feed (with their newest comments)."""
+    REELS = "reels"
+    """The Page's Reels (with their newest comments)."""
+    COMMENTS = "comments"
+    """Further comments of busy posts and Reels."""
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """A cumulative progress event: ``done`` items of ``stage`` so far (``total`` if known)."""
+
+    stage: SyncStage
+    done: int
+    total: int | None = None
+
+
+class EdgeStatus(StrEnum):
+    """The outcome of one edge in one sync."""
+
+    OK = "ok"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+    """Skipped because an earlier failure made it pointless (an invalid token, the deadline)."""
+
+
+@dataclass(frozen=True)
+class EdgeResult:
+    """What one edge (conversations, feed, reels) did in one sync: its own success or failure."""
+
+    edge: str
+    status: EdgeStatus
+    calls: int = 0
+    error: str | None = None
+    """The failure, in one line (redacted)."""
+    hint: str | None = None
+    """How to fix it."""
+    reason: str | None = None
+    """Machine cause (``missing_permission``, ``advanced_access``, ``throttled``…)."""
+    exit_code: int | None = None
+    """The exit code this failure alone would give."""
+    problems: tuple[ItemProblem, ...] = ()
+    """Items skipped as unreadable on this edge."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is EdgeStatus.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``edges[]`` item of ``sync --json``."""
+        return {
+            "edge": self.edge,
+            "status": self.status.value,
+            "calls": self.calls,
+            "error": self.error,
+            "hint": self.hint,
+            "reason": self.reason,
+            "exit_code": self.exit_code,
+            "skipped_items": [p.describe() for p in self.problems],
+        }
+
+
+@dataclass(frozen=True)
+class EdgeState:
+    """The stored state of one edge of a Page, for ``doctor`` and the inbox header."""
+
+    edge: str
+    last_run_at: datetime | None
+    """When the latest recorded run finished (``None``: never ran)."""
+    ok: bool | None
+    """Whether that run succeeded (``None``: never ran)."""
+    last_ok_at: datetime | None
+    failing_since: datetime | None
+    """When the current streak of failures started (``None`` when the latest run was ok)."""
+    error: str | None = None
+    hint: str | None = None
+    reason: str | None = None
+    exit_code: int | None = None
+    calls: int = 0
+    skipped_items: int = 0
+    """Items the latest run skipped as unreadable."""
+
+
 @dataclass(frozen=True)
 class SyncReport:
     """What one sync of one page did."""
@@ -363,6 +453,25 @@ class SyncReport:
     skipped: bool = False
     """Another sync of the same page held the lock."""
     errors: tuple[str, ...] = field(default_factory=tuple)
+    """One line per failed edge (``edge: error``), or the skip notice."""
+    edges: tuple[EdgeResult, ...] = ()
+    """Each edge's own result, in sync order (conversations, feed, reels)."""
+    reels: int = 0
+    """Reels fetched and stored (their comments count in ``comments``)."""
+    usage: RateUsage | None = None
+    """The Page's usage headers at the end of the sync (``None``: none seen)."""
+    messenger_calls: int = 0
+    """Calls made to the Messenger (Conversations) API, which has its own daily budget."""
+
+    @property
+    def failed_edges(self) -> tuple[EdgeResult, ...]:
+        """The edges that did not succeed (failed or not run)."""
+        return tuple(e for e in self.edges if not e.ok)
+
+    @property
+    def problems(self) -> tuple[ItemProblem, ...]:
+        """Every item skipped as unreadable, over all edges."""
+        return tuple(p for e in self.edges for p in e.problems)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``sync --json`` shape."""
@@ -378,4 +487,10 @@ class SyncReport:
             "reopened": self.reopened,
             "skipped": self.skipped,
             "errors": list(self.errors),
+            "reels": self.reels,
+            "messenger_calls": self.messenger_calls,
+            "edges": [e.as_dict() for e in self.edges],
+            "usage": None
+            if self.usage is None
+            else {"peak": self.usage.peak, "by_type": dict(self.usage.by_type)},
         }

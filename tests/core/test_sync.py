@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from socialdesk.api.client import GraphClient
+from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
 from socialdesk.errors import AuthError
 from socialdesk.models import Status, SyncReport
@@ -124,7 +125,12 @@ class World:
     def sync(self, transport: httpx.BaseTransport | None = None, **kw: Any) -> SyncReport:
         with self.client(transport) as client:
             return sync_page(
-                self.conn, client, self.page_id, paths=self.paths, now=self.sb.now(), **kw
+                self.conn,
+                client,
+                self.page_id,
+                paths=self.paths,
+                clock=FixedClock(self.sb.now()),
+                **kw,
             )
 
     def other_db(self, name: str) -> World:
