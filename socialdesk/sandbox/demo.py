@@ -7,7 +7,9 @@ O(threads) so benchmarks can ask for 10,000 conversations and 1,000 posts.
 Fixture threads every demo holds (whatever the seed): a hostile customer whose name and text carry
 terminal escapes (ESC [2J, OSC 52, C1 0x9b) and bidi overrides (U+202E); a thread ten minutes
 from leaving its 24 h window; one at 30 h; one 8 days old; a sticker, a share, image and file
-attachments; a blocked customer; bracket text such as ``[URGENT]`` and ``[/b]``.
+attachments; a blocked customer; bracket text such as ``[URGENT]`` and ``[/b]``. Busy posts
+(four comments or more) are ranked, with liked comments, so a sync that trusts ``order`` misses
+new comments on them.
 """
 
 from __future__ import annotations
@@ -366,7 +368,27 @@ def build_demo(
         ago(minutes=20),
         parent_id=None,
     )
+    _rank_busy_posts(sb, page, seed)
     return sb, page, token
+
+
+RANKED_FROM = 4
+"""Posts with at least this many comments are "Most relevant" (ranked) in the demo."""
+
+
+def _rank_busy_posts(sb: Sandbox, page: str, seed: int) -> None:
+    # A separate RNG keeps every other demo value what it was for a given seed.
+    rng = random.Random(f"likes:{seed}")
+    st = sb.state
+    for pid in st.pages[page].posts:
+        post = st.posts[pid]
+        if len(post.comments) < RANKED_FROM:
+            continue
+        post.ranked = True
+        for cid in post.comments:
+            comment = st.comments[cid]
+            if comment.from_id != page:
+                comment.likes = rng.choice((0, 0, 0, 1, 2, 3, 5, 8, 13, 40))
 
 
 class Activity:

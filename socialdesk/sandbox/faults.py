@@ -15,6 +15,9 @@ Kinds:
 - ``malformed``: the request IS processed, the JSON body is cut in half.
 - ``dup-page``: a later page of a list repeats the previous page's last item at its top.
 - ``empty-page``: a list answers ``{"data": []}`` with a ``next`` link to the same page.
+- ``heavy``: a heavy list read (``limit`` × nested limit above the spec's ``heavy``, default
+  1000) is processed and then times out like ``timeout``: what a busy Page's big field
+  expansions do besides answering code 1. Lighter requests never draw it.
 
 ``handler`` asks ``FaultSpec.pick`` once per request (after auth) with the kinds that fit it.
 """
@@ -27,11 +30,11 @@ from dataclasses import dataclass, field
 
 THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80006})
 KINDS = frozenset(
-    {"500:2", "1", "timeout", "malformed", "dup-page", "empty-page"}
+    {"500:2", "1", "timeout", "malformed", "dup-page", "empty-page", "heavy"}
     | {str(c) for c in THROTTLE_CODES}
 )
-LIST_ONLY = frozenset({"dup-page", "empty-page"})
-GET_ONLY = frozenset({"1", "dup-page", "empty-page"})
+LIST_ONLY = frozenset({"dup-page", "empty-page", "heavy"})
+GET_ONLY = frozenset({"1", "dup-page", "empty-page", "heavy"})
 
 
 @dataclass
@@ -43,6 +46,8 @@ class FaultSpec:
     seed: int = 0
     stall: float = 35.0
     """Seconds the real server stalls on ``timeout`` (longer than a client's timeout)."""
+    heavy: int = 1000
+    """``limit`` × nested limit above which a list read can draw the ``heavy`` fault."""
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -71,36 +76,38 @@ class FaultSpec:
                 values[current].append(item)
             else:
                 raise ValueError(f"fault spec item {item!r} has no key (expected key=value)")
-        unknown = set(values) - {"rate", "kinds", "seed", "stall"}
+        unknown = set(values) - {"rate", "kinds", "seed", "stall", "heavy"}
         if unknown:
             raise ValueError(f"unknown fault spec key(s): {', '.join(sorted(unknown))}")
         try:
             rate = float(values.get("rate", ["0"])[-1])
             seed = int(values.get("seed", ["0"])[-1])
             stall = float(values.get("stall", ["35"])[-1])
+            heavy = int(values.get("heavy", ["1000"])[-1])
         except ValueError as exc:
             raise ValueError(f"bad number in fault spec {spec!r}") from exc
         kinds = tuple(k for k in values.get("kinds", []) if k)
         if rate > 0 and not kinds:
             kinds = ("500:2",)
-        return cls(rate=rate, kinds=kinds, seed=seed, stall=stall)
+        return cls(rate=rate, kinds=kinds, seed=seed, stall=stall, heavy=heavy)
 
-    def pick(self, method: str, is_list: bool) -> str | None:
-        """The fault to inject into this request, or None."""
+    def pick(self, method: str, is_list: bool, cost: int = 0) -> str | None:
+        """The fault to inject into this request, or None (``cost``: limit × nested limit)."""
         if self.rate <= 0 or not self.kinds:
             return None
         if self._rng.random() >= self.rate:
             return None
-        fitting = [k for k in self.kinds if _fits(k, method, is_list)]
+        fitting = [k for k in self.kinds if self._fits(k, method, is_list, cost)]
         if not fitting:
             return None
         return self._rng.choice(fitting)
 
-
-def _fits(kind: str, method: str, is_list: bool) -> bool:
-    if kind in LIST_ONLY and not is_list:
-        return False
-    return not (kind in GET_ONLY and method != "GET")
+    def _fits(self, kind: str, method: str, is_list: bool, cost: int) -> bool:
+        if kind in LIST_ONLY and not is_list:
+            return False
+        if kind == "heavy" and cost <= self.heavy:
+            return False
+        return not (kind in GET_ONLY and method != "GET")
 
 
 def throttle_codes(kinds: Iterable[str]) -> list[int]:

@@ -16,6 +16,11 @@ from typing import Any
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+DEFAULT_TASKS = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]
+"""A Page admin's tasks (what /me/accounts reports for a full-control person)."""
+FOLDERS = ("inbox", "page_done", "other", "spam")
+"""The conversation folders Graph takes in ``folder=`` (values seen in public clients)."""
+
 
 def to_us(dt: datetime) -> int:
     """Microseconds since the epoch: the integer sort key used everywhere in the model."""
@@ -36,8 +41,13 @@ class Page:
     human_agent: bool = False
     conversations: list[str] = field(default_factory=list)
     posts: list[str] = field(default_factory=list)
+    """Every post and reel id of the page, in creation order."""
     generation: int = 0
     """Bumped on every change that can reorder the page's conversations (cache key)."""
+    advanced_access: bool = True
+    """False: the app lacks Advanced Access here, Messenger calls answer 1/99."""
+    engaged_users: int | None = None
+    """Set by tests: the engaged-user count of the BUC budgets (None = derived from activity)."""
 
 
 @dataclass
@@ -47,6 +57,9 @@ class User:
     id: str
     name: str
     blocked: bool = False
+    """Blocked the Page: sends answer 551/1545041."""
+    unavailable: bool = False
+    """Deactivated or messages off: sends answer ``(#200) This person isn't available``."""
 
 
 @dataclass
@@ -82,6 +95,8 @@ class Conversation:
     num: str
     messages: list[Message] = field(default_factory=list)
     unread: int = 0
+    folder: str = "inbox"
+    """Meta's inbox folder: inbox, page_done, other or spam (FOLDERS)."""
 
     @property
     def updated_us(self) -> int:
@@ -98,7 +113,12 @@ class Conversation:
 
 @dataclass
 class Post:
-    """A Page post; comments hang off it by ``Comment.post_id``."""
+    """A Page post or reel; comments hang off it by ``Comment.post_id``.
+
+    ``kind`` is ``post`` or ``reel`` (a Reel is a video: /feed never lists it, /video_reels
+    does). ``author_id`` is set for a visitor post (a customer wrote it on the Page). A
+    ``ranked`` post answers its comments most-liked first whatever ``order`` asks.
+    """
 
     id: str
     page_id: str
@@ -109,6 +129,9 @@ class Post:
     updated_us: int = 0
     comments: list[str] = field(default_factory=list)
     """Every comment id on the post (top level and replies), chronological."""
+    kind: str = "post"
+    author_id: str | None = None
+    ranked: bool = False
 
 
 @dataclass
@@ -126,8 +149,10 @@ class Comment:
     is_hidden: bool = False
     attachment: dict[str, Any] | None = None
     private_reply_mid: str | None = None
+    """The message a private reply to this comment opened (through the API or elsewhere)."""
     deleted: bool = False
     replies: list[str] = field(default_factory=list)
+    likes: int = 0
 
     @property
     def key(self) -> tuple[int, int]:
@@ -137,7 +162,11 @@ class Comment:
 
 @dataclass
 class Token:
-    """A page access token; ``expires_at`` None = never; ``invalid_subcode`` set = invalidated."""
+    """A page access token; ``expires_at`` None = never; ``invalid_subcode`` set = invalidated.
+
+    ``tasks`` are the Page tasks of the person the token was issued for (MODERATE gives
+    comment ids, MESSAGING or MODERATE the Conversations API).
+    """
 
     value: str
     page_id: str
@@ -145,6 +174,7 @@ class Token:
     issued_at: datetime
     expires_at: datetime | None = None
     invalid_subcode: int | None = None
+    tasks: list[str] = field(default_factory=lambda: list(DEFAULT_TASKS))
 
 
 @dataclass(frozen=True)
@@ -187,6 +217,8 @@ class State:
         self.deliveries: list[Delivery] = []
         self._seq = 0
         self._post_num = 0
+        self.activity_gen = 0
+        """Bumped on every customer message or comment (cache key of the engaged-user counts)."""
         self._sorted: dict[str, tuple[int, list[Conversation]]] = {}
 
     # -- ids -------------------------------------------------------------------------------
@@ -220,15 +252,23 @@ class State:
         self.pages[pid] = Page(id=pid, name=name, human_agent=human_agent)
         return pid
 
-    def add_user(self, name: str, user_id: str | None, blocked: bool) -> str:
+    def add_user(
+        self, name: str, user_id: str | None, blocked: bool, unavailable: bool = False
+    ) -> str:
         """Create a customer and return the PSID."""
         uid = user_id or self.new_numeric_id(16)
         if uid in self.users:
             raise ValueError(f"user {uid} exists")
-        self.users[uid] = User(id=uid, name=name, blocked=blocked)
+        self.users[uid] = User(id=uid, name=name, blocked=blocked, unavailable=unavailable)
         return uid
 
-    def issue_token(self, page_id: str, scopes: list[str] | None, now: datetime) -> str:
+    def issue_token(
+        self,
+        page_id: str,
+        scopes: list[str] | None,
+        now: datetime,
+        tasks: list[str] | None = None,
+    ) -> str:
         """A new never-expiring page token (looks like the real ``EAA…`` tokens)."""
         if page_id not in self.pages:
             raise KeyError(page_id)
@@ -238,6 +278,7 @@ class State:
             page_id=page_id,
             scopes=list(scopes if scopes is not None else DEFAULT_SCOPES),
             issued_at=now,
+            tasks=list(tasks if tasks is not None else DEFAULT_TASKS),
         )
         return value
 
@@ -280,6 +321,11 @@ class State:
             att = dict(att)
             att.setdefault("id", self._digits(16))
             atts.append(att)
+        kept_shares = []
+        for share in shares or []:
+            share = dict(share)
+            share.setdefault("id", self._digits(16))
+            kept_shares.append(share)
         msg = Message(
             id="m_" + self._b64(33),
             conv_id=conv.id,
@@ -291,7 +337,7 @@ class State:
             us=to_us(at),
             attachments=atts,
             sticker=sticker,
-            shares=list(shares or []),
+            shares=kept_shares,
             is_unsupported=is_unsupported,
         )
         if not conv.messages or conv.messages[-1].key <= msg.key:
@@ -299,6 +345,12 @@ class State:
         else:
             insort(conv.messages, msg, key=lambda m: m.key)
         conv.unread = 0 if from_page else conv.unread + 1
+        if not from_page:
+            self.activity_gen += 1
+            if conv.folder == "page_done":
+                # A customer writing again takes a Done thread back to the inbox, as Meta's
+                # Page inbox does; spam and other stay where they are.
+                conv.folder = "inbox"
         self.messages[msg.id] = msg
         self.pages[page_id].generation += 1
         return msg
@@ -317,12 +369,25 @@ class State:
 
     # -- posts and comments ----------------------------------------------------------------
 
-    def add_post(self, page_id: str, message: str, at: datetime) -> str:
-        """Create a post with id ``{page_id}_{n}``."""
+    def add_post(
+        self,
+        page_id: str,
+        message: str,
+        at: datetime,
+        *,
+        kind: str = "post",
+        author_id: str | None = None,
+        ranked: bool = False,
+    ) -> str:
+        """Create a post (id ``{page_id}_{n}``) or a reel (a video: a bare numeric id)."""
         if page_id not in self.pages:
             raise KeyError(page_id)
+        if kind not in ("post", "reel"):
+            raise ValueError(f"unknown post kind {kind!r} (post or reel)")
+        if author_id is not None and author_id not in self.users:
+            raise KeyError(author_id)
         self._post_num += 1
-        pid = f"{page_id}_{self._digits(16)}"
+        pid = self._digits(16) if kind == "reel" else f"{page_id}_{self._digits(16)}"
         us = to_us(at)
         self.posts[pid] = Post(
             id=pid,
@@ -332,6 +397,9 @@ class State:
             us=us,
             seq=self.next_seq(),
             updated_us=us,
+            kind=kind,
+            author_id=author_id,
+            ranked=ranked,
         )
         self.pages[page_id].posts.append(pid)
         return pid
@@ -345,6 +413,7 @@ class State:
         *,
         parent_id: str | None,
         attachment: dict[str, Any] | None = None,
+        likes: int = 0,
     ) -> str:
         """Create a comment; a reply to a reply attaches to the top-level one, as on Facebook."""
         post = self.posts[post_id]
@@ -354,7 +423,7 @@ class State:
                 raise ValueError("parent comment is on another post")
             if parent.parent_id is not None:
                 parent_id = parent.parent_id
-        post_num = post_id.split("_", 1)[1]
+        post_num = post_id.split("_", 1)[-1]
         cid = f"{post_num}_{self._digits(16)}"
         us = to_us(at)
         comment = Comment(
@@ -367,8 +436,11 @@ class State:
             us=us,
             seq=self.next_seq(),
             attachment=attachment,
+            likes=likes,
         )
         self.comments[cid] = comment
+        if from_id not in self.pages:
+            self.activity_gen += 1
         post.comments.append(cid)
         if len(post.comments) > 1 and self.comments[post.comments[-2]].key > comment.key:
             post.comments.sort(key=lambda c: self.comments[c].key)

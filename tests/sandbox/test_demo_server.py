@@ -134,7 +134,7 @@ def test_real_server_round_trip() -> None:
             )
             assert sent.status_code == 200
             assert [d.text for d in sb.deliveries(page)] == ["hello from the server test"]
-            assert resp.headers["x-app-usage"]
+            assert resp.headers["x-business-use-case-usage"]
 
 
 def test_serve_forever_stall_and_stop() -> None:

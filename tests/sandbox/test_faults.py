@@ -121,3 +121,19 @@ def test_list_faults_spare_nodes_and_writes(world: World) -> None:
     world.sb.faults = always("500:2")
     world.sb.invalidate_token(world.token)
     assert error_of(world.get("/me"))["code"] == 190
+
+
+def test_heavy_requests_time_out_light_ones_do_not(world: World) -> None:
+    """heavy: limit × nested limit above the threshold times out (processed); below it, never."""
+    world.sb.faults = FaultSpec.parse("rate=1,kinds=heavy,heavy=1000")
+    heavy = f"/{world.page}/conversations"
+    with pytest.raises(httpx.ReadTimeout):
+        world.get(heavy, limit=100, fields="messages.limit(25){id}")
+    assert world.get(heavy, limit=40, fields="messages.limit(25){id}").status_code == 200
+    assert world.get(heavy, limit=100, fields="id").status_code == 200
+    with pytest.raises(httpx.ReadTimeout):
+        world.get(f"/{world.page}/feed", limit=100, fields="comments.limit(25){id}")
+    assert world.send("writes never draw it").status_code == 200
+    assert FaultSpec.parse("rate=1,kinds=heavy").heavy == 1000
+    with pytest.raises(ValueError):
+        FaultSpec.parse("rate=1,kinds=heavy,heavy=lots")
