@@ -89,6 +89,15 @@ EDGE_FEED_DEEP = "feed_deep"
 """Watermark of the last complete sweep over *all* posts (``--full`` or the periodic sweep)."""
 EDGE_REELS_DEEP = "reels_deep"
 """Watermark of the last complete sweep over all Reels."""
+EDGE_FOLDERS_DEEP = "conversations_folders"
+"""Watermark of the last read of the daily conversation folders (spam, Meta's Done)."""
+EVERY_ROUND_FOLDERS: tuple[str | None, ...] = (None, "other")
+"""Read every round: the default listing (Meta's inbox) and ``other`` (message requests: new
+customers Meta filed away). The default listing leaves both ``other`` and ``spam`` out."""
+DAILY_FOLDERS: tuple[str, ...] = ("spam", "page_done")
+"""Read on the deep-sweep schedule (and ``--full``): Meta's spam filter, and threads marked
+Done in Meta's inbox (a customer's new message brings those back to the inbox anyway; a Page
+reply made there before marking it Done only shows in this folder)."""
 HOLD_KEY = "hold"
 """Key of the conversations watermark that keeps the walk below an unreadable item."""
 HOLD_RUNS = 3
@@ -224,10 +233,18 @@ class _Run:
                 break
         return extra
 
-    def sync_conversations(self) -> None:
+    def sync_conversations(self, folders: Sequence[str | None]) -> None:
+        """Walk each folder's listing (``None``: the default inbox) down to its watermark."""
+        for folder in folders:
+            self._sync_folder(folder)
+        self.tick(SyncStage.CONVERSATIONS, 0, self._done.get(SyncStage.CONVERSATIONS, 0))
+
+    def _sync_folder(self, folder: str | None) -> None:
         conn = self.conn
-        stored = watermarks.get_watermark(conn, self.page_id, EDGE_CONVERSATIONS)
-        hold = watermarks.get_watermark(conn, self.page_id, EDGE_CONVERSATIONS, HOLD_KEY)
+        key = "" if folder is None else f"folder:{folder}"
+        hold_key = HOLD_KEY if folder is None else f"{HOLD_KEY}:{folder}"
+        stored = watermarks.get_watermark(conn, self.page_id, EDGE_CONVERSATIONS, key)
+        hold = watermarks.get_watermark(conn, self.page_id, EDGE_CONVERSATIONS, hold_key)
         old_at = None if self.full else _wm_at(stored)
         if old_at is not None and _wm_at(hold) is not None:
             old_at = min(old_at, _wm_at(hold) or old_at)
@@ -235,7 +252,7 @@ class _Run:
         oldest_good: int | None = None
         hold_at: int | None = None
         reached_watermark = False
-        for batch in graph.iter_conversations(self.client, self.page_id):
+        for batch in graph.iter_conversations(self.client, self.page_id, folder=folder):
             tokens = cache.change_tokens(conn, [c.id for c in batch])
             changed: list[Conversation] = []
             for conv in batch:
@@ -263,43 +280,45 @@ class _Run:
             if reached_watermark:
                 break
         with transaction(conn):
-            self._advance_conversations(newest)
-            self._set_hold(hold, hold_at)
-        self.tick(SyncStage.CONVERSATIONS, 0, self._done.get(SyncStage.CONVERSATIONS, 0))
+            self._advance_conversations(newest, key)
+            self._set_hold(hold, hold_at, hold_key)
 
-    def _set_hold(self, previous: watermarks.Watermark | None, hold_at: int | None) -> None:
+    def _set_hold(
+        self, previous: watermarks.Watermark | None, hold_at: int | None, key: str
+    ) -> None:
         """Keep (or drop) the hold below unreadable items; give up after ``HOLD_RUNS`` runs."""
         if hold_at is None:
             if previous is not None:
-                watermarks.clear_watermark(self.conn, self.page_id, EDGE_CONVERSATIONS, HOLD_KEY)
+                watermarks.clear_watermark(self.conn, self.page_id, EDGE_CONVERSATIONS, key)
             return
         left = HOLD_RUNS
         if previous is not None and previous.id is not None and previous.id.isdigit():
             left = int(previous.id) - 1
         if left <= 0:
             # Still unreadable after several runs: the item is reported, the walk moves on.
-            watermarks.clear_watermark(self.conn, self.page_id, EDGE_CONVERSATIONS, HOLD_KEY)
+            watermarks.clear_watermark(self.conn, self.page_id, EDGE_CONVERSATIONS, key)
             return
         watermarks.set_watermark(
             self.conn,
             self.page_id,
             EDGE_CONVERSATIONS,
-            key=HOLD_KEY,
+            key=key,
             at=datetime.fromtimestamp(hold_at, tz=UTC),
             id=str(left),
             now=self.now,
         )
 
-    def _advance_conversations(self, newest: int | None) -> None:
+    def _advance_conversations(self, newest: int | None, key: str) -> None:
         if newest is None:
             return
-        current = _wm_at(watermarks.get_watermark(self.conn, self.page_id, EDGE_CONVERSATIONS))
+        current = _wm_at(watermarks.get_watermark(self.conn, self.page_id, EDGE_CONVERSATIONS, key))
         if current is not None and current >= newest:
             return  # never move it backwards (a conversation can reappear out of order)
         watermarks.set_watermark(
             self.conn,
             self.page_id,
             EDGE_CONVERSATIONS,
+            key=key,
             at=datetime.fromtimestamp(newest, tz=UTC),
             now=self.now,
         )
@@ -415,7 +434,8 @@ class _Run:
         self.tick(stage, 0, self._done.get(stage, 0))
 
     def sync_feed(self, since: datetime | None, deep: bool, started: datetime) -> None:
-        self.sync_posts(graph.iter_feed(self.client, self.page_id, since=since), SyncStage.FEED)
+        pages = graph.iter_feed(self.client, self.page_id, since=since)
+        self.sync_posts(_until_older(pages, since), SyncStage.FEED)
         with transaction(self.conn):
             self._advance(EDGE_FEED, EDGE_FEED_DEEP, started, deep)
 
@@ -425,16 +445,28 @@ class _Run:
             self._advance(EDGE_REELS, EDGE_REELS_DEEP, started, deep)
 
     def _reels_since(self, since: datetime | None) -> Iterator[graph.Batch[Post]]:
-        """Reels newest first; outside a deep sweep, stop after a page older than ``since``."""
-        for batch in graph.iter_reels(self.client, self.page_id):
-            yield batch
-            if since is not None and batch and all(r.created_at < since for r in batch):
-                return
+        """Reels newest first (cursor paging: ``since`` is not sent), stopped at ``since``."""
+        return _until_older(graph.iter_reels(self.client, self.page_id), since)
 
     def _advance(self, edge: str, deep_edge: str, started: datetime, deep: bool) -> None:
         watermarks.set_watermark(self.conn, self.page_id, edge, at=started, now=self.now)
         if deep:
             watermarks.set_watermark(self.conn, self.page_id, deep_edge, at=started, now=self.now)
+
+
+def _until_older(
+    pages: Iterator[graph.Batch[Post]], since: datetime | None
+) -> Iterator[graph.Batch[Post]]:
+    """The pages up to the first one holding a post created before ``since`` (all without).
+
+    A time-based ``next`` link drops its ``since`` bound (docs/GRAPH_API.md §20.12), so a walk
+    that followed it would go on to the oldest post: the client stops by itself. Posts come
+    newest first; the rest of the page that crosses the line is kept (it is already paid for).
+    """
+    for batch in pages:
+        yield batch
+        if since is not None and any(p.created_at < since for p in batch):
+            return
 
 
 # ---- the edges and the report ----------------------------------------------------------------
@@ -565,7 +597,18 @@ def _sync_locked(
         results.append(result)
         _record(conn, page_id, result, edge_started, clock.now(), client)
 
-    guarded(EDGE_CONVERSATIONS, run.sync_conversations)
+    folders_due = full or _deep_sweep_due(
+        conn, page_id, EDGE_FOLDERS_DEEP, started, deep_sweep_hours
+    )
+    folders = [*EVERY_ROUND_FOLDERS, *(DAILY_FOLDERS if folders_due else ())]
+
+    def conversations() -> None:
+        run.sync_conversations(folders)
+        if folders_due:
+            with transaction(conn):
+                watermarks.set_watermark(conn, page_id, EDGE_FOLDERS_DEEP, at=started, now=started)
+
+    guarded(EDGE_CONVERSATIONS, conversations)
     since = started - timedelta(days=lookback_days)
     feed_deep = full or _deep_sweep_due(conn, page_id, EDGE_FEED_DEEP, started, deep_sweep_hours)
     guarded(EDGE_FEED, lambda: run.sync_feed(None if feed_deep else since, feed_deep, started))
