@@ -7,7 +7,7 @@ per rolling 24 h (docs/GRAPH_API.md §20.9); the policy's interval moves the san
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,7 +55,7 @@ class _SandboxClock:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def now(self):  # type: ignore[no-untyped-def]
+    def now(self) -> datetime:
         return self.world.sb.now()
 
 
