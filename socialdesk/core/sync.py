@@ -252,7 +252,10 @@ class _Run:
         oldest_good: int | None = None
         hold_at: int | None = None
         reached_watermark = False
-        for batch in graph.iter_conversations(self.client, self.page_id, folder=folder):
+        walk = graph.iter_conversations(
+            self.client, self.page_id, folder=folder, max_pages=graph.CONVERSATION_MAX_PAGES
+        )
+        for batch in walk:
             tokens = cache.change_tokens(conn, [c.id for c in batch])
             changed: list[Conversation] = []
             for conv in batch:
