@@ -84,7 +84,7 @@ def test_a_busy_page_keeps_the_configured_interval(world: World) -> None:
     """With 500 engaged users (100 000 calls a day) polling every 60 s stays at 60 s."""
     populate(world.sb, world.page_id, convs=3, posts=1)
     world.sb.set_engaged_users(world.page_id, 500)
-    intervals, peak, throttled = _simulate(world, days=0.5, poll=60)
+    intervals, peak, throttled = _simulate(world, days=0.05, poll=60)
     assert set(intervals) == {60} and throttled == 0 and peak < 10
 
 
