@@ -658,7 +658,7 @@ def _record(
     """Log one edge's run in ``sync_log`` (best effort when the database itself failed)."""
     try:
         if conn.in_transaction:  # a failed page left its transaction open only if the store did
-            conn.execute("ROLLBACK")
+            conn.rollback()
         with transaction(conn):
             watermarks.record_sync(
                 conn,
