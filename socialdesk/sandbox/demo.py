@@ -19,6 +19,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import hostile as corpus
 from .engine import Sandbox, file_attachment, image_attachment
 
 PAGE_NAME = "Nordic Knits"
@@ -192,13 +193,16 @@ def build_demo(
     posts: int | None = None,
     rate_limit: bool = True,
     faults: str | None = None,
+    hostile: bool = False,
 ) -> tuple[Sandbox, str, str]:
     """A sandbox holding the demo page; returns ``(sandbox, page_id, page_token)``.
 
     ``threads`` is the number of Messenger conversations (at least 12, the fixtures); posts
     default to ``max(6, threads // 10)``, each with a few comment threads. With ``now`` the
     sandbox clock is frozen there (deterministic for a given seed); without it the clock is real
-    time and the data is laid out relative to the start.
+    time and the data is laid out relative to the start. ``hostile`` adds the whole hostile
+    corpus (``hostile.CORPUS``): customers named with it (one conversation each, on top of
+    ``threads``), message, post and comment texts made of it, attachments named with it.
     """
     sb = Sandbox(rate_limit=rate_limit, faults=faults, seed=seed)
     if now is not None:
@@ -228,8 +232,8 @@ def build_demo(
         st.add_message(page, uid, text, at, from_page=from_page, **kw)
 
     # -- fixtures ------------------------------------------------------------------------------
-    hostile = st.add_user(HOSTILE_NAME, None, False)
-    dm(hostile, HOSTILE_TEXT, ago(minutes=42))
+    mallory = st.add_user(HOSTILE_NAME, None, False)
+    dm(mallory, HOSTILE_TEXT, ago(minutes=42))
     u = user("en", 0)
     dm(u, "Hi, I ordered the grey cardigan (order #1043).", ago(hours=24, minutes=5))
     dm(
@@ -360,7 +364,7 @@ def build_demo(
         old_post, commenters[9][1], "Jeg var der! [/b]", ago(days=8, hours=2), parent_id=None
     )
     st.add_comment(old_post, page, "Takk for besøket! 🙂", ago(days=8), parent_id=old)
-    st.add_comment(first_post, hostile, HOSTILE_TEXT, ago(minutes=50), parent_id=None)
+    st.add_comment(first_post, mallory, HOSTILE_TEXT, ago(minutes=50), parent_id=None)
     st.add_comment(
         first_post,
         commenters[0][1],
@@ -369,7 +373,33 @@ def build_demo(
         parent_id=None,
     )
     _rank_busy_posts(sb, page, seed)
+    if hostile:
+        _add_hostile(sb, page, t0)
     return sb, page, token
+
+
+def _add_hostile(sb: Sandbox, page: str, t0: datetime) -> None:
+    """Every corpus entry in a name, a DM, a post, a comment and an attachment name."""
+    st = sb.state
+    users = [st.add_user(name, None, False) for name in corpus.NAMES]
+    texts = corpus.CORPUS
+    for i, text in enumerate(texts):
+        at = t0 - timedelta(minutes=5 + (len(texts) - i))
+        st.add_message(page, users[i % len(users)], text, at, from_page=False)
+    for i, name in enumerate(corpus.ATTACHMENT_NAMES):
+        at = t0 - timedelta(minutes=2, seconds=len(corpus.ATTACHMENT_NAMES) - i)
+        attachment = image_attachment(name) if i % 2 else file_attachment(name)
+        st.add_message(
+            page, users[i % len(users)], "", at, from_page=False, attachments=[attachment]
+        )
+    posts = [
+        st.add_post(page, text, t0 - timedelta(hours=3, minutes=i))
+        for i, text in enumerate(texts[: len(texts) // 2])
+    ]
+    for i, text in enumerate(texts):
+        post = posts[i % len(posts)]
+        at = t0 - timedelta(minutes=1 + (len(texts) - i) / 10)
+        st.add_comment(post, users[i % len(users)], text, at, parent_id=None)
 
 
 RANKED_FROM = 4

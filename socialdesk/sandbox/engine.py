@@ -404,11 +404,12 @@ class Sandbox:
         """Answer one request (what the transport and the server call)."""
         return handle(self, method, url, headers, body)
 
-    def transport(self) -> SandboxTransport:
-        """An in-process ``httpx.BaseTransport`` (timeouts raise ``httpx.ReadTimeout``)."""
+    def transport(self, *, sleep: Callable[[float], None] | None = None) -> SandboxTransport:
+        """An in-process ``httpx.BaseTransport`` (timeouts raise ``httpx.ReadTimeout``;
+        ``sleep`` paces ``drip`` answers, ``time.sleep`` by default)."""
         from .transport import SandboxTransport
 
-        return SandboxTransport(self)
+        return SandboxTransport(self, sleep=sleep)
 
     def serve(
         self,

@@ -13,13 +13,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import feed, send
+from . import feed, nonsense, send
 from .apierror import (
     ApiError,
     invalid_param,
@@ -67,12 +67,20 @@ MESSENGER_TASKS = frozenset({"MESSAGING", "MODERATE"})
 
 @dataclass
 class Reply:
-    """What the handler answers; ``stall`` asks the caller to lose the response (timeout)."""
+    """What the handler answers.
+
+    ``stall`` asks the caller to lose the response (timeout). ``stream`` (with ``length``)
+    replaces ``body`` by chunks made on demand (a huge body never held in memory). ``drip`` > 0
+    asks the caller to send the body one byte every ``drip`` seconds.
+    """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
     stall: bool = False
+    stream: Iterator[bytes] | None = None
+    length: int = 0
+    drip: float = 0.0
 
 
 @dataclass
@@ -151,7 +159,13 @@ def handle(
             sb.calls_by_edge[f"{method} {route.edge}"] += 1
             if isinstance(caller, Token):
                 _charge(sb, caller, route, now)
-            if sb.faults is not None:
+            endless = nonsense.endless_step(req.params.get("after")) if route.is_list else None
+            if endless is not None:
+                # A cursor of an endless chain keeps the chain going, whatever the rate says.
+                req.params.pop("after", None)
+                req.query.pop("after", None)
+                fault = "endless"
+            elif sb.faults is not None:
                 fault = sb.faults.pick(method, route.is_list, route.cost)
             if fault is not None and fault.isdigit() and int(fault) in THROTTLE_CODES:
                 raise throttled(int(fault), 1 + sb.calls % 4)
@@ -159,28 +173,20 @@ def handle(
                 raise transient_500()
             if fault == "1":
                 raise reduce_data()
-            page_id = caller.page_id if isinstance(caller, Token) else None
-            ctx = Ctx(
-                state=sb.state,
-                page=sb.state.pages[page_id] if page_id else _no_page(),
-                base=req.base,
-                version=version,
-                token_param=req.query.get("access_token"),
-                now=now,
-                data_budget=sb.data_budget,
-                tasks=frozenset(caller.tasks) if isinstance(caller, Token) else frozenset(),
-                feed_cap=sb.feed_cap,
-            )
-            payload = route.run(ctx, fault)
+            if fault == "error-200":
+                payload = nonsense.error_in_200(trace)
+            else:
+                payload = route.run(_context(sb, req, caller, version, now), fault)
             status = 200
             if fault == "heavy":
                 fault = "timeout"  # a heavy page that took too long: processed, answer lost
+            payload = _spoil(sb, payload, fault, url, endless)
         except ApiError as err:
             regain = err.regain_minutes or 0
             payload = err.envelope(trace)
             status = err.status
-            if fault in ("timeout", "malformed", "heavy"):
-                fault = None  # the fault needs a processed request
+            if fault not in ("html", "drip"):
+                fault = None  # the other faults spoil a processed, successful answer
         except FieldsError as err:
             payload = ApiError(err.message, err.code).envelope(trace)
             status = 400
@@ -211,19 +217,51 @@ def handle(
                         + '"',
                     )
                 )
+        if fault == "html":
+            html_status, html_headers, html_body = nonsense.html_page()
+            return Reply(html_status, html_headers, html_body)
+        if fault == "huge-body" and sb.faults is not None:
+            length, chunks = nonsense.huge_body(sb.faults.huge)
+            return Reply(status, reply_headers, b"", stream=chunks, length=length)
         if fault == "malformed":
             out = out[: max(1, len(out) // 2)]
-        elif method == "GET" and status == 200:
+        elif method == "GET" and status == 200 and fault != "drip":
             etag = '"' + hashlib.sha1(out).hexdigest() + '"'
             reply_headers.append(("ETag", etag))
             if headers_get(headers, "if-none-match") == etag:
                 return Reply(304, reply_headers, b"")
-        return Reply(status, reply_headers, out, stall=fault == "timeout")
+        drip = sb.faults.drip if fault == "drip" and sb.faults is not None else 0.0
+        return Reply(status, reply_headers, out, stall=fault == "timeout", drip=drip)
 
 
-def _no_page() -> Page:
-    # App-token calls (debug_token) render nothing page-bound; a blank page keeps Ctx total.
-    return Page(id="", name="")
+def _context(sb: Sandbox, req: Request, caller: Caller, version: str, now: datetime) -> Ctx:
+    page_id = caller.page_id if isinstance(caller, Token) else None
+    return Ctx(
+        state=sb.state,
+        # App-token calls (debug_token) render nothing page-bound; a blank page keeps Ctx total.
+        page=sb.state.pages[page_id] if page_id else Page(id="", name=""),
+        base=req.base,
+        version=version,
+        token_param=req.query.get("access_token"),
+        now=now,
+        data_budget=sb.data_budget,
+        tasks=frozenset(caller.tasks) if isinstance(caller, Token) else frozenset(),
+        feed_cap=sb.feed_cap,
+    )
+
+
+def _spoil(sb: Sandbox, payload: Json, fault: str | None, url: str, endless: int | None) -> Json:
+    """Apply a payload-changing fault to a successful answer."""
+    spec = sb.faults
+    if fault == "wrong-types":
+        return nonsense.wrong_types(payload)
+    if fault == "big-body" and spec is not None:
+        return nonsense.padded(payload, spec.big)
+    if fault == "foreign-next" and spec is not None:
+        return nonsense.foreign_next(payload, url, spec.foreign)
+    if fault == "endless":
+        return nonsense.endless_next(payload, url, endless or 0)
+    return payload
 
 
 def _charge(sb: Sandbox, token: Token, route: Route, now: datetime) -> None:
