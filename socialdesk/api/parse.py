@@ -124,10 +124,56 @@ def _items(value: object) -> list[Mapping[str, Any]]:
     return [item for item in _raw_items(value) if isinstance(item, Mapping)]
 
 
+MAX_TEXT = 100_000
+"""Characters a text field may hold (a Page post's limit is 63,206): more is nonsense."""
+
+
+def edge_items(obj: Mapping[str, Any], key: str, what: str) -> list[object]:
+    """The raw items of the nested edge ``obj[key]``; a wrong shape is :class:`MalformedItem`.
+
+    Absent or null means none (Graph omits empty edges). An edge object whose ``data`` is not
+    a list (an object keyed "0", "1"…) cannot be read without guessing: the whole item is bad,
+    so nothing half-read is stored as if complete.
+    """
+    value = obj.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, Mapping):
+        data = value.get("data")
+        if data is None:
+            return []
+        if isinstance(data, list):
+            return list(data)
+    raise _bad(what, key, value)
+
+
+def text_field(obj: Mapping[str, Any], key: str, what: str) -> str:
+    """A text field: absent or null is ``""``; a non-string or an absurd length is bad."""
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise _bad(what, key, value)
+    return scrub(value)
+
+
+def _time_field(obj: Mapping[str, Any], key: str, what: str) -> datetime | None:
+    """A time field: absent or null is ``None``; present but unreadable is bad."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    parsed = parse_time(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise _bad(what, key, value)
+    return parsed
+
+
 def require_id(obj: Mapping[str, Any], what: str) -> str:
-    """``obj["id"]`` as a non-empty string (or a number), else :class:`MalformedItem`."""
+    """``obj["id"]`` as a non-empty string, else :class:`MalformedItem` (Graph ids are strings)."""
     raw = obj.get("id")
-    value = _str(raw) if not isinstance(raw, float) else None
+    value = scrub(raw) if isinstance(raw, str) else None
     if not value or not value.strip():
         if raw is None:
             raise MalformedItem(
@@ -158,19 +204,32 @@ def parse_time(value: object) -> datetime | None:
 
 
 def _required_time(value: object, fallback: datetime | None, what: str) -> datetime:
-    parsed = parse_time(value)
-    if parsed is not None:
+    """``created_time``: unreadable is bad; absent falls back (when a fallback is known)."""
+    if value is not None:
+        parsed = parse_time(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise _bad(f"a {what}", "created_time", value)
         return parsed
     if fallback is not None:
         return fallback
     raise _bad(f"a {what}", "created_time", value)
 
 
-def parse_person(obj: object) -> Person:
-    """``{id, name}`` (Messenger) or ``{id, username}`` (Instagram); absent → empty person."""
-    data = _mapping(obj)
-    name = _str(data.get("name")) or _str(data.get("username")) or ""
-    return Person(id=_str(data.get("id")) or "", name=name)
+def parse_person(obj: object, what: str = "an item") -> Person:
+    """``{id, name}`` (Messenger) or ``{id, username}`` (Instagram); absent → empty person.
+
+    A ``from`` that is not an object, or whose id or name is not a string, is bad.
+    """
+    if obj is None:
+        return Person(id="", name="")
+    if not isinstance(obj, Mapping):
+        raise _bad(what, "from", obj)
+    for key in ("id", "name", "username"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _bad(what, f"from.{key}", value)
+    name = text_field(obj, "name", what) or text_field(obj, "username", what)
+    return Person(id=text_field(obj, "id", what), name=name)
 
 
 def _kind_from_mime(mime: str | None) -> str:
@@ -210,13 +269,14 @@ def parse_message_attachment(obj: Mapping[str, Any]) -> Attachment:
 
 
 def _message_attachments(obj: Mapping[str, Any]) -> tuple[Attachment, ...]:
-    found = [parse_message_attachment(item) for item in _items(obj.get("attachments"))]
+    raw = edge_items(obj, "attachments", "a message")
+    found = [parse_message_attachment(item) for item in raw if isinstance(item, Mapping)]
     sticker = obj.get("sticker")
     if isinstance(sticker, str) and sticker:
         found.append(Attachment("sticker", url=text(sticker)))
     elif isinstance(sticker, Mapping):
         found.append(Attachment("sticker", url=_str(sticker.get("url"))))
-    for share in _items(obj.get("shares")):
+    for share in (s for s in edge_items(obj, "shares", "a message") if isinstance(s, Mapping)):
         url = _str(share.get("link")) or _str(share.get("picture"))
         found.append(Attachment("share", url=url, name=_str(share.get("name")) or None))
     if obj.get("is_unsupported") is True:
@@ -232,20 +292,22 @@ def parse_message(
     fallback_time: datetime | None = None,
 ) -> Message:
     """A Messenger message; ``out`` when ``from.id`` is the page."""
-    author = parse_person(obj.get("from"))
+    message_id = require_id(obj, "message")
+    author = parse_person(obj.get("from"), "a message")
     return Message(
-        id=require_id(obj, "message"),
+        id=message_id,
         thread_id=thread_id,
         direction=Direction.OUT if author.id == page_id else Direction.IN,
         author=author,
-        text=text(obj.get("message")),
+        text=text_field(obj, "message", "a message"),
         created_at=_required_time(obj.get("created_time"), fallback_time, "message"),
         attachments=_message_attachments(obj),
     )
 
 
-def _customer(participants: object, page_id: str) -> Person:
-    people = [parse_person(p) for p in _items(participants)]
+def _customer(obj: Mapping[str, Any], page_id: str) -> Person:
+    raw = edge_items(obj, "participants", "a conversation")
+    people = [parse_person(p, "a conversation") for p in raw if isinstance(p, Mapping)]
     for person in people:
         if person.id and person.id != page_id:
             return person
@@ -292,10 +354,11 @@ def parse_conversation(
     """
     conv_id = require_id(obj, "conversation")
     messages_obj = _mapping(obj.get("messages"))
-    updated = parse_time(obj.get("updated_time"))
+    updated = _time_field(obj, "updated_time", "a conversation")
+    raw_messages = edge_items(obj, "messages", "a conversation")
     messages = tuple(
         parse_messages(
-            _raw_items(messages_obj),
+            raw_messages,
             page_id=page_id,
             thread_id=conv_id,
             fallback_time=updated,
@@ -311,11 +374,11 @@ def parse_conversation(
         id=conv_id,
         page_id=page_id,
         updated_at=updated,
-        customer=_customer(obj.get("participants"), page_id),
+        customer=_customer(obj, page_id),
         messages=messages,
         messages_next=next_link(messages_obj),
         message_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
-        snippet=_str(obj.get("snippet")),
+        snippet=text_field(obj, "snippet", "a conversation") or None,
     )
 
 
@@ -359,8 +422,11 @@ def parse_comment(
 ) -> Message:
     """A Page comment or reply. Its thread is ``parent.id`` when it has a parent, else itself."""
     comment_id = require_id(obj, "comment")
-    parent_id = _str(_mapping(obj.get("parent")).get("id")) or None
-    author = parse_person(obj.get("from"))
+    parent = obj.get("parent")
+    if parent is not None and not isinstance(parent, Mapping):
+        raise _bad("a comment", "parent", parent)
+    parent_id = (text_field(parent, "id", "a comment") if parent is not None else "") or None
+    author = parse_person(obj.get("from"), "a comment")
     attachment = obj.get("attachment")
     attachments: tuple[Attachment, ...] = ()
     if isinstance(attachment, Mapping):
@@ -374,7 +440,7 @@ def parse_comment(
         thread_id=thread_id or parent_id or comment_id,
         direction=Direction.OUT if author.id == page_id else Direction.IN,
         author=author,
-        text=text(obj.get("message")),
+        text=text_field(obj, "message", "a comment"),
         created_at=_required_time(obj.get("created_time"), fallback_time, "comment"),
         attachments=attachments,
         parent_id=parent_id,
@@ -454,25 +520,27 @@ def parse_post(
     A Reel's text is its ``description``. With ``problems``, an unreadable nested comment is
     skipped and reported there.
     """
+    what = "a reel" if kind == "reel" else "a post"
     post_id = require_id(obj, "reel" if kind == "reel" else "post")
-    updated = parse_time(obj.get("updated_time"))
+    updated = _time_field(obj, "updated_time", what)
     created = _required_time(obj.get("created_time"), updated, kind)
     comments_obj = _mapping(obj.get("comments"))
+    raw_comments = edge_items(obj, "comments", what)
     comments = tuple(
         parse_comments(
-            _raw_items(comments_obj),
+            raw_comments,
             page_id=page_id,
             fallback_time=created,
             problems=problems,
             parent=post_id,
         )
     )
-    body = obj.get("message") if kind != "reel" else obj.get("description")
+    body = text_field(obj, "description" if kind == "reel" else "message", what)
     return Post(
         id=post_id,
         page_id=page_id,
         created_at=created,
-        message=text(body),
+        message=body,
         permalink=_str(obj.get("permalink_url")) or None,
         updated_at=updated,
         comments=comments,

@@ -220,16 +220,35 @@ class _Run:
 
     # ---- conversations ---------------------------------------------------------------------
 
-    def _extra_messages(self, conv: Conversation, known: set[str]) -> list[Message]:
-        """Older messages of a long thread, paged only until one we already hold."""
-        if conv.messages_next is None or any(m.id in known for m in conv.messages):
+    def _extra_messages(self, conv: Conversation, known: set[str], held: int) -> list[Message]:
+        """Older messages of a long thread, paged only as far as something can be missing.
+
+        With ``message_count``: until the messages not stored make up the difference between
+        Graph's count and what is held (a gap left by a skipped message is found too). Without
+        it: until a page holds a message we already have (messages come newest first).
+        """
+        if conv.messages_next is None:
+            return []
+        unknown = sum(1 for m in conv.messages if m.id not in known)
+        if conv.message_count is not None:
+            missing = conv.message_count - held - unknown
+            if missing <= 0:
+                return []
+        elif unknown < len(conv.messages):
             return []
         extra: list[Message] = []
+        found = 0
         for batch in graph.iter_more_messages(self.client, conv):
             self.problems.extend(batch.problems)
             extra.extend(batch)
             self.tick(SyncStage.MESSAGES, len(batch))
-            if cache.known_ids(self.conn, "messages", [m.id for m in batch]):
+            stored = cache.known_ids(self.conn, "messages", [m.id for m in batch])
+            if conv.message_count is None:
+                if stored:
+                    break
+                continue
+            found += sum(1 for m in batch if m.id not in stored)
+            if found >= missing:
                 break
         return extra
 
@@ -337,11 +356,12 @@ class _Run:
             return []
         conn = self.conn
         known = cache.known_ids(conn, "messages", [m.id for c in convs for m in c.messages])
+        held = cache.message_counts(conn, [c.id for c in convs])
         extras: dict[str, list[Message]] = {}
         with_problems = {p.parent for p in page_problems if p.parent}
         for conv in convs:
             before = len(self.problems)
-            more = self._extra_messages(conv, known)
+            more = self._extra_messages(conv, known, held.get(conv.id, 0))
             if len(self.problems) > before:
                 with_problems.add(conv.id)
             if more:
@@ -437,7 +457,9 @@ class _Run:
         self.tick(stage, 0, self._done.get(stage, 0))
 
     def sync_feed(self, since: datetime | None, deep: bool, started: datetime) -> None:
-        pages = graph.iter_feed(self.client, self.page_id, since=since)
+        pages = graph.iter_feed(
+            self.client, self.page_id, since=since, max_pages=graph.FEED_MAX_PAGES
+        )
         self.sync_posts(_until_older(pages, since), SyncStage.FEED)
         with transaction(self.conn):
             self._advance(EDGE_FEED, EDGE_FEED_DEEP, started, deep)
@@ -449,7 +471,8 @@ class _Run:
 
     def _reels_since(self, since: datetime | None) -> Iterator[graph.Batch[Post]]:
         """Reels newest first (cursor paging: ``since`` is not sent), stopped at ``since``."""
-        return _until_older(graph.iter_reels(self.client, self.page_id), since)
+        reels = graph.iter_reels(self.client, self.page_id, max_pages=graph.FEED_MAX_PAGES)
+        return _until_older(reels, since)
 
     def _advance(self, edge: str, deep_edge: str, started: datetime, deep: bool) -> None:
         watermarks.set_watermark(self.conn, self.page_id, edge, at=started, now=self.now)

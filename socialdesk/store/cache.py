@@ -193,6 +193,18 @@ def change_tokens(
     return {str(r[0]): (r[1], r[2]) for r in rows}
 
 
+def message_counts(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> dict[str, int]:
+    """Messages stored per thread (threads without any are absent)."""
+    if not thread_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT thread_id, COUNT(*) FROM messages"
+        " WHERE thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id",
+        (_json_ids(thread_ids),),
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 def mark_stale(conn: sqlite3.Connection, conversation_ids: Sequence[str]) -> None:
     """Forget the change token of conversations stored with items skipped as unreadable.
 
