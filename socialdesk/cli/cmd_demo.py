@@ -53,22 +53,18 @@ def _setup_home(home: Path, base_url: str, page_id: str, page_name: str, token: 
 
 def _first_sync(session: Session, page: PageConfig) -> str:
     from socialdesk.cli.output import is_terminal, progress
-    from socialdesk.core.sync import sync_page
+    from socialdesk.core.syncing import sync_round
+    from socialdesk.models import SyncProgress
 
-    client = session.client(page)
     with progress("syncing the demo page") as bar:
 
-        def on_progress(stage: str, done: int, total: int | None) -> None:
-            bar.update(description=f"{stage} {done}")
+        def on_progress(event: SyncProgress) -> None:
+            bar.update(description=f"{event.stage.value} {event.done}")
 
-        report = sync_page(
+        report = sync_round(
+            session,
             session.db,
-            client,
-            page.id,
-            paths=session.paths,
-            clock=session.clock,
-            lookback_days=session.config.sync.comment_lookback_days,
-            deep_sweep_hours=session.config.sync.deep_sweep_hours,
+            page,
             progress=on_progress if is_terminal(sys.stderr) else None,
         )
     try:

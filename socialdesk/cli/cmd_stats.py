@@ -319,26 +319,14 @@ def _warn(text: str) -> None:
 
 
 def _sync_first(session: Any, page_cfg: Any) -> None:
-    from socialdesk.store import cache
-    from socialdesk.store.db import transaction
-
     try:
-        from socialdesk.core.sync import sync_page
+        from socialdesk.core.syncing import failure, sync_round
     except ImportError as exc:  # pragma: no cover - sync ships with the package
         raise _fail_usage(f"--sync is not available: {exc}") from None
-    conn = session.db
-    with transaction(conn):
-        cache.upsert_page(conn, page_cfg.id, page_cfg.name, now=session.clock.now())
-    cfg = session.config.sync
-    report = sync_page(
-        conn,
-        session.client(page_cfg),
-        page_cfg.id,
-        paths=session.paths,
-        clock=session.clock,
-        lookback_days=cfg.comment_lookback_days,
-        deep_sweep_hours=cfg.deep_sweep_hours,
-    )
+    report = sync_round(session, session.db, page_cfg)
+    error = failure(report)
+    if error is not None:
+        raise error
     if report.skipped:
         _warn("another sync of this page is running; stats use the data stored so far")
 

@@ -12,7 +12,7 @@ import pytest
 from socialdesk.api.client import GraphClient
 from socialdesk.api.errors import PolicyRefused, TokenInvalid
 from socialdesk.core import outbox as core
-from socialdesk.core.clock import Clock, SystemClock
+from socialdesk.core.clock import Clock, FixedClock, SystemClock
 from socialdesk.core.sync import sync_page
 from socialdesk.errors import RefusedError, UsageError
 from socialdesk.models import Channel, OutboxState, SendKind, Thread
@@ -66,7 +66,10 @@ class World:
         return user, cid
 
     def sync(self) -> None:
-        sync_page(self.conn, self.client, self.page, paths=self.paths, now=self.now(), full=True)
+        sync_page(
+            self.conn, self.client, self.page, paths=self.paths, clock=FixedClock(self.now()),
+            full=True,
+        )  # fmt: skip
 
     def thread_of(self, user: str) -> Thread:
         for th in list_threads(self.conn, "", page_id=self.page, now=self.now(), limit=None):
