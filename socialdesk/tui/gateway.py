@@ -1044,17 +1044,13 @@ class Gateway:
         self, *, full: bool = False, progress: Callable[[SyncProgress], None] | None = None
     ) -> SyncReport:
         """One sync of the page under the page's sync lock (skipped if a cron sync holds it)."""
+        from socialdesk import models
         from socialdesk.core.sync import sync_page
 
-        counts: dict[str, int] = {}
-
-        def on_progress(stage: str, done: int, total: int | None) -> None:
-            if stage in ("messages", "comments"):
-                counts[stage] = counts.get(stage, 0) + done
-            else:
-                counts[stage] = done
+        def on_progress(event: models.SyncProgress) -> None:
+            # Core's events are already cumulative.
             if progress is not None:
-                progress(SyncProgress(stage, counts[stage], total))
+                progress(SyncProgress(str(event.stage), event.done, event.total))
 
         client = self._client("sync")
         with self._unit() as conn:
@@ -1064,7 +1060,7 @@ class Gateway:
                 with transaction(conn):
                     cache.upsert_page(conn, self.page.id, self.page.name, now=self.now())
                 self._page_recorded = True
-            return sync_page(
+            report = sync_page(
                 conn,
                 client,
                 self.page.id,
@@ -1076,6 +1072,13 @@ class Gateway:
                 progress=on_progress,
                 lock_wait_s=0.5,
             )
+        # Core reports each edge's failure in the report; the inbox shows it in the header.
+        from socialdesk.core.syncing import failure
+
+        error = failure(report)
+        if error is not None:
+            raise error
+        return report
 
     def usage_peak(self) -> int | None:
         """The sync client's latest usage percentage (None before any response)."""

@@ -75,7 +75,7 @@ def test_disk_fills_during_a_send(tiny_disk: Path) -> None:
     paths = resolve_paths(tiny_disk / "home")
     paths.ensure()
     conn = open_db(db)
-    sync_page(conn, client, page, paths=paths, now=sb.now(), full=True)
+    sync_page(conn, client, page, paths=paths, clock=sb, full=True)
     (thread,) = list_threads(conn, "", page_id=page, now=sb.now(), limit=None)
     prepared = core.queue(conn, thread, ["Yes, in stock!"], now=clock.now(), human_agent=False)
     (oid,) = prepared.ids
@@ -130,19 +130,19 @@ def test_disk_full_during_sync_then_converges(tiny_disk: Path) -> None:
     paths = resolve_paths(tiny_disk / "home")
     paths.ensure()
     conn = open_db(db)
-    sync_page(conn, client, page, paths=paths, now=sb.now(), full=True)
+    sync_page(conn, client, page, paths=paths, clock=sb, full=True)
     before = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
     for i in range(200):
         user = sb.add_user(f"Later {i}")
         sb.add_message(page, user, "x" * 1500, at=sb.now() - timedelta(minutes=1))
     filler = _fill(tiny_disk)
     with pytest.raises(StoreFailure) as info:
-        sync_page(conn, client, page, paths=paths, now=sb.now(), full=True)
+        sync_page(conn, client, page, paths=paths, clock=sb, full=True)
     assert info.value.reason == "disk_full"
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] >= before
     filler.unlink()
-    sync_page(conn, client, page, paths=paths, now=sb.now(), full=True)
+    sync_page(conn, client, page, paths=paths, clock=sb, full=True)
     assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == before + 200
     conn.close()
     client.close()
