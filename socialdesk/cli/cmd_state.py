@@ -7,7 +7,6 @@ file is written 0600, atomically; without FILE (or with ``-``) the export goes t
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -35,19 +34,18 @@ def export(
     ] = None,
 ) -> None:
     """Write operator state as JSON lines."""
-    from socialdesk.core.session import Session
+    from socialdesk.cli.common import session
+    from socialdesk.core.state_transfer import export_text
     from socialdesk.paths import atomic_write
-    from socialdesk.store.state_io import export_state
 
-    buffer = io.StringIO()
-    with Session.open() as session:
-        count = export_state(session.db, buffer, now=session.clock.now())
+    with session() as s:
+        text, count = export_text(s.db, now=s.clock.now())
     if file is None or str(file) == "-":
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(text)
         sys.stdout.flush()
         typer.echo(f"exported {count} rows", err=True)
         return
-    atomic_write(file, buffer.getvalue().encode("utf-8"), mode=0o600)
+    atomic_write(file, text.encode("utf-8"), mode=0o600)
     typer.echo(f"Exported {count} rows to {file}.")
 
 
@@ -58,21 +56,21 @@ def import_(
     ],
 ) -> None:
     """Read operator state written by `state export`; rows with the same key are replaced."""
-    from socialdesk.core.session import Session
+    from socialdesk.cli.common import session
+    from socialdesk.core.state_transfer import import_text
     from socialdesk.errors import UsageError
-    from socialdesk.store.state_io import import_state
 
     if str(file) == "-":
-        source = io.StringIO(sys.stdin.read())
+        source = sys.stdin.read()
     else:
         try:
-            source = io.StringIO(file.read_text(encoding="utf-8"))
+            source = file.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise UsageError(f"no such file: {file}") from None
         except UnicodeDecodeError:
             raise UsageError(f"{file} is not UTF-8 text") from None
         except OSError as exc:
             raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
-    with Session.open() as session:
-        count = import_state(session.db, source)
+    with session() as s:
+        count = import_text(s.db, source)
     typer.echo(f"Imported {count} rows.")

@@ -105,6 +105,7 @@ def sync(
     (or --json: counts, calls made, duration). `sync --watch [SECONDS]` keeps polling.
     """
     from socialdesk.cli import output
+    from socialdesk.cli.common import open_context
     from socialdesk.core.session import Session
     from socialdesk.core.sync import sync_page
     from socialdesk.errors import SocialdeskError, UnavailableError, UsageError
@@ -118,7 +119,7 @@ def sync(
     if seconds is not None and seconds < 1:
         raise UsageError("--watch SECONDS must be at least 1")
 
-    session = Session.open()
+    session = Session(open_context())  # the CLI's context factory (tests: in-process)
     try:
         page_cfg = session.page(page)
         label = page_cfg.name or page_cfg.id

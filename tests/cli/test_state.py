@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from socialdesk.cli import app
-from tests.conftest import SandboxEnv
+from tests.support.sandbox import SandboxEnv
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from socialdesk.cli import app
 from socialdesk.core.clock import SystemClock
 from socialdesk.core.stats import CSV_COLUMNS
 from socialdesk.store.db import open_db
-from tests.core.test_stats_support import add_sync, add_thread, scripted_day, w
+from tests.support.stats_script import add_sync, add_thread, scripted_day, w
 
 runner = CliRunner()
 NOW = datetime.fromtimestamp(w(2026, 3, 11, 12), tz=UTC)  # so "yesterday" is 2026-03-10
@@ -172,7 +172,7 @@ def test_help_states_the_definitions() -> None:
         "backlog threads awaiting reply at the end of the day",
         "follows 24 h with no message either way",
         "rate >= 90 % and the median response time <= 15 min",
-        "To keep the badge: answer N waiting requests within M minutes",
+        "To keep (or earn) the badge: answer",
         "to_keep {answer, within_minutes}",
         "mode 0600",
         "exits 2 and writes nothing",
