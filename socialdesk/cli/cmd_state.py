@@ -2,7 +2,9 @@
 
 Operator state (local numbers, statuses, tags, notes, the outbox, watermarks) is the only data
 that cannot be re-fetched; this pair moves it between machines or keeps a backup. The export
-file is written 0600, atomically; without FILE (or with ``-``) the export goes to stdout.
+file is written 0600, atomically; without FILE (or with ``-``) the export goes to stdout. The
+import never silently undoes newer state: it shows what changes per thread and keeps the newer
+value per thread unless ``--force``; ``--dry-run`` writes nothing (``core.state_transfer``).
 """
 
 from __future__ import annotations
@@ -54,11 +56,24 @@ def import_(
     file: Annotated[
         Path, typer.Argument(help="A file written by `state export` ('-' reads stdin).")
     ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Take the file's state even where the state here is newer."),
+    ] = False,
 ) -> None:
-    """Read operator state written by `state export`; rows with the same key are replaced."""
-    from socialdesk.cli.common import session
-    from socialdesk.core.state_transfer import import_text
+    """Read operator state written by `state export`, showing what changes per thread.
+
+    A thread whose state here changed after the file's is kept as it is here (the newer value
+    wins) unless --force; --dry-run shows the changes and writes nothing.
+    """
+    from socialdesk.cli.common import echo_line, session
+    from socialdesk.core.state_transfer import apply_import, plan_import
     from socialdesk.errors import UsageError
+    from socialdesk.format import iso, plural
+    from socialdesk.sanitize import clean
 
     if str(file) == "-":
         source = sys.stdin.read()
@@ -72,5 +87,25 @@ def import_(
         except OSError as exc:
             raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
     with session() as s:
-        count = import_text(s.db, source)
-    typer.echo(f"Imported {count} rows.")
+        plan = plan_import(s.db, source, force=force)
+        for t in plan.threads:
+            name = f"#{t.number}" if t.number is not None else clean(t.thread_id, single_line=True)
+            what = "; ".join(t.changes)
+            if t.kept_here:
+                echo_line(
+                    f"{name}: kept as it is here (changed {iso(t.here_changed_at)}, after the "
+                    f"file's): not {what}; --force takes the file's"
+                )
+            else:
+                echo_line(f"{name}: {what}")
+        if dry_run:
+            echo_line(
+                f"dry run: {plural(plan.rows, 'row')} would be imported, "
+                f"{plural(len(plan.changed), 'thread')} would change; nothing was written"
+            )
+            return
+        count = apply_import(s.db, plan)
+    kept = f", {plural(len(plan.kept), 'thread')} kept as here (newer)" if plan.kept else ""
+    echo_line(
+        f"Imported {plural(count, 'row')}; {plural(len(plan.changed), 'thread')} changed{kept}."
+    )

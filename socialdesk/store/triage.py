@@ -241,6 +241,8 @@ class TriageState:
     note: str | None
     tags: tuple[tuple[str, int], ...]
     """``(tag, created_at)`` pairs, so a restored tag keeps its original time."""
+    updated_at: int | None = None
+    """When the operator state last changed (``state import`` keeps the newer one)."""
 
 
 def snapshot(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> list[TriageState]:
@@ -248,7 +250,7 @@ def snapshot(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> list[Triage
     out: list[TriageState] = []
     for tid in thread_ids:
         row = conn.execute(
-            "SELECT status, snoozed_until, done_at, status_at, note FROM thread_state"
+            "SELECT status, snoozed_until, done_at, status_at, note, updated_at FROM thread_state"
             " WHERE thread_id = ?",
             (tid,),
         ).fetchone()
@@ -266,6 +268,7 @@ def snapshot(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> list[Triage
                 row[3],
                 row[4],
                 tuple((str(t), int(at)) for t, at in tags),
+                row[5],
             )
         )
     return out
