@@ -300,7 +300,7 @@ def badge_lines(report: StatsReport) -> list[str]:
         f"  rate {_pct(b.rate)} (90% needed) · median response"
         f" {_dur(b.median_response_s)} (15m at most)",
         f"  {plural(b.requests, 'request')}: {b.answered} answered, {b.waiting} waiting",
-        f"  {goal}: {b.to_keep.sentence()}",
+        f"  {goal}: {b.to_keep.sentence(earned=b.earned)}",
     ]
 
 

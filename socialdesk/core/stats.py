@@ -264,10 +264,13 @@ class ToKeep:
     def as_dict(self) -> dict[str, Any]:
         return {"answer": self.answer, "within_minutes": self.within_minutes}
 
-    def sentence(self) -> str:
-        """The human phrasing used by the table and the inbox."""
+    def sentence(self, *, earned: bool = True) -> str:
+        """The human phrasing used by the table and the inbox (after "to keep the badge:", or
+        "to earn the badge:" when it is not earned)."""
         noun = "request" if self.answer == 1 else "requests"
         if self.answer == 0:
+            if not earned:
+                return "no waiting request can earn it now; answer new ones within 15 min"
             if self.within_minutes is None:
                 return "nothing urgent"
             return (
