@@ -25,7 +25,6 @@ from socialdesk.cli.common import echo_line
 if TYPE_CHECKING:
     from socialdesk.core.session import Session
 
-DEMO_QUERY = "is:open is:awaiting"
 DEMO_MARKER = ".socialdesk-demo"
 """A file in a home the demo made: only such a home (or an empty one) is reused."""
 FIRST_SCREEN = 15
@@ -95,7 +94,7 @@ def _show_awaiting(s: Session) -> None:
     from socialdesk.core.inbox import Inbox
 
     inbox = Inbox(s.ctx, s.db, s.page())
-    result = inbox.threads(DEMO_QUERY, limit=FIRST_SCREEN)
+    result = inbox.threads(None, limit=FIRST_SCREEN)  # the default: open, awaiting reply
     out = console()
     out.print("Threads awaiting reply, soonest window first:")
     render.listing(result, out, now=inbox.now(), limit_hint="`socialdesk list` shows them all")

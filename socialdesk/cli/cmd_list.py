@@ -17,6 +17,8 @@ from socialdesk.cli.common import JsonOpt, PageOpt, ThreadArg, session
 from socialdesk.cli.queryargs import QUERY_HELP, QueryCommand
 
 DEFAULT_QUERY = "is:open is:awaiting"
+"""``store.query.DEFAULT_QUERY``, spelled out for the help text (importing the store here would
+slow every command's start); a test holds the two equal."""
 
 QueryWords = Annotated[
     list[str] | None,

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 Sort = Literal["expires", "newest", "oldest"]
-SORTS: tuple[Sort, ...] = ("expires", "newest", "oldest")
+"""The listing orders (``store.threads.SORTS``); a front end may offer them by name."""
 DEFAULT_QUERY = query.DEFAULT_QUERY
 
 

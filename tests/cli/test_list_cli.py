@@ -397,3 +397,11 @@ def test_comment_window_runs_from_the_comment_in_list_and_expires(synced: Sandbo
     table = runner.invoke(app, ["list", "from:u_window"])
     assert table.exit_code == 0, table.output
     assert "public" in table.stdout
+
+
+def test_the_help_names_the_real_default_query() -> None:
+    """The default query the help text names is the one the store applies."""
+    from socialdesk.cli import cmd_list
+    from socialdesk.store import query
+
+    assert cmd_list.DEFAULT_QUERY == query.DEFAULT_QUERY

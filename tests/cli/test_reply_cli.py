@@ -255,3 +255,27 @@ def test_edit_quote_is_sanitised_and_cannot_inject(
     assert not any(modeline.search(line) for line in lines), seen
     own = lines[:6] + lines[-6:]
     assert not any("Eve" in line or "set" in line for line in own), own
+
+
+def test_after_a_reply_the_local_state_is_true_at_once(sandbox_env: SandboxEnv) -> None:
+    """No sync after `reply --done`: it says the thread is now done; `show` has the reply
+    (pending read-back) and `list` no longer offers the thread; a sync reads it back once."""
+    _user, ref = new_dm(sandbox_env, "Lou Local")
+    res = run("reply", ref, "--text", "Shipped today!", "--done")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.rstrip().endswith(f"; {ref} is now done")
+    shown = json.loads(run("show", ref, "--json").stdout)
+    last = shown["messages"][-1]
+    assert (last["direction"], last["text"], last["pending_read_back"]) == (
+        "out",
+        "Shipped today!",
+        True,
+    )
+    assert shown["awaiting_reply"] is False and shown["status"] == "done"
+    listed = json.loads(run("list", "--json").stdout)["threads"]
+    assert ref.lstrip("#") not in {str(t["number"]) for t in listed}
+    assert "(sent; not read back yet)" in run("show", ref).stdout
+    assert run("sync").exit_code == 0
+    again = json.loads(run("show", ref, "--json").stdout)["messages"]
+    assert [m["text"] for m in again].count("Shipped today!") == 1
+    assert again[-1]["pending_read_back"] is False
