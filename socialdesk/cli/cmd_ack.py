@@ -97,8 +97,48 @@ def ack(
     page: PageOpt = None,
 ) -> None:
     """Acknowledge many threads at once with a template (never outside the 24-hour window)."""
-    from socialdesk.cli import output, views
     from socialdesk.core import ack as core_ack
+    from socialdesk.core import ack_plan
+    from socialdesk.errors import UsageError
+
+    sending = _check_arguments(query, template, plan_file, apply_file, dry_run, done, snoozed, yes)
+    with session() as s:
+        plan = ack_plan.read_plan(apply_file, s.db) if apply_file is not None else None
+        page_cfg = s.page(page if page is not None or plan is None else plan.page_id)
+        if plan is not None and page_cfg.id != plan.page_id:
+            raise UsageError(f"the plan is for page {plan.page_id}, not {page_cfg.id}")
+        client = core_ack.settle_outbox(s.ctx, s.db, page_cfg, need_client=sending)
+        if plan is None:
+            assert query is not None and template is not None
+            plan = core_ack.plan_for(
+                s.ctx,
+                s.db,
+                page_cfg,
+                query=query,
+                template=template,
+                done=done,
+                include_snoozed=snoozed,
+            )
+        if plan_file is not None:
+            ack_plan.write_plan(plan_file, plan, s.db)
+        if not sending:
+            _show_plan(plan, plan_file, as_json)
+            return
+        assert client is not None
+        _send(s, client, plan, rate=rate, yes=yes, as_json=as_json)
+
+
+def _check_arguments(
+    query: str | None,
+    template: str | None,
+    plan_file: Path | None,
+    apply_file: Path | None,
+    dry_run: bool,
+    done: bool,
+    snoozed: bool,
+    yes: bool,
+) -> bool:
+    """Refuse contradicting or missing options before anything is read; whether it sends."""
     from socialdesk.core import ack_plan
     from socialdesk.errors import UsageError
 
@@ -123,35 +163,19 @@ def ack(
             "refusing to send without confirmation: stdin is not a terminal",
             hint="pass --yes to send, or --dry-run to look first",
         )
-    with session() as s:
-        plan = ack_plan.read_plan(apply_file, s.db) if apply_file is not None else None
-        page_cfg = s.page(page if page is not None or plan is None else plan.page_id)
-        if plan is not None and page_cfg.id != plan.page_id:
-            raise UsageError(f"the plan is for page {plan.page_id}, not {page_cfg.id}")
-        client = core_ack.settle_outbox(s.ctx, s.db, page_cfg, need_client=sending)
-        if plan is None:
-            assert query is not None and template is not None
-            plan = core_ack.plan_for(
-                s.ctx,
-                s.db,
-                page_cfg,
-                query=query,
-                template=template,
-                done=done,
-                include_snoozed=snoozed,
-            )
-        if plan_file is not None:
-            ack_plan.write_plan(plan_file, plan, s.db)
-        if not sending:
-            if as_json:
-                output.print_json(views.ack_plan(plan))
-            else:
-                _print_plan(plan)
-                if plan_file is not None:
-                    echo_line(f"plan written to {plan_file}; send it with --apply {plan_file}")
-            return
-        assert client is not None
-        _send(s, client, plan, rate=rate, yes=yes, as_json=as_json)
+    return sending
+
+
+def _show_plan(plan: Plan, plan_file: Path | None, as_json: bool) -> None:
+    """A plan that is not sent now: JSON, or its lines and where it was written."""
+    from socialdesk.cli import output, views
+
+    if as_json:
+        output.print_json(views.ack_plan(plan))
+        return
+    _print_plan(plan)
+    if plan_file is not None:
+        echo_line(f"plan written to {plan_file}; send it with --apply {plan_file}")
 
 
 def _send(

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from socialdesk.cli.app import app
 from socialdesk.cli.common import PageOpt, session, warn_line
+
+if TYPE_CHECKING:
+    from socialdesk.core.stats import StatsReport
 
 FORMATS = ("table", "json", "csv")
 
@@ -161,14 +164,10 @@ def stats(
     ] = False,
     page: PageOpt = None,
 ) -> None:
-    from socialdesk.cli import output as out
-    from socialdesk.cli import render
     from socialdesk.cli.common import sync_once
     from socialdesk.core import stats as core_stats
-    from socialdesk.core import stats_export
     from socialdesk.core.timezones import load_timezone
     from socialdesk.errors import UsageError
-    from socialdesk.format import iso
 
     out_fmt = _resolve_format(fmt, output, append, as_json)
     if channel is not None and channel not in core_stats.CHANNELS:
@@ -177,7 +176,6 @@ def stats(
         _check_output(output, append)
     with session() as s:
         tz = load_timezone(s.config.stats.timezone)
-        hours = core_stats.load_business_hours(s.config.stats.business_hours)
         page_cfg = s.page(page)
         period = core_stats.resolve_period(
             today=s.clock.now().astimezone(tz).date(),
@@ -195,20 +193,39 @@ def stats(
             period,
             now=s.clock.now(),
             timezone=tz,
-            business_hours=hours,
+            business_hours=core_stats.load_business_hours(s.config.stats.business_hours),
             channel=channel,
         )
-    if report.sync_is_stale:
-        if report.last_sync_at is None:
-            warn_line("this page was never synced: the figures only cover what is stored")
-        else:
-            warn_line(
-                f"the last sync ({iso(report.last_sync_at)}) is older than the end of the"
-                " period; run `socialdesk sync` or use --sync"
-            )
+    _warn_if_stale(report)
+    _emit(report, out_fmt, output, append, page_cfg.name or page_cfg.id)
+
+
+def _warn_if_stale(report: StatsReport) -> None:
+    from socialdesk.format import iso
+
+    if not report.sync_is_stale:
+        return
+    if report.last_sync_at is None:
+        warn_line("this page was never synced: the figures only cover what is stored")
+    else:
+        warn_line(
+            f"the last sync ({iso(report.last_sync_at)}) is older than the end of the"
+            " period; run `socialdesk sync` or use --sync"
+        )
+
+
+def _emit(
+    report: StatsReport, out_fmt: str, output: Path | None, append: bool, page_label: str
+) -> None:
+    """The report as a table, or JSON/CSV on stdout or into ``output``."""
+    from socialdesk.cli import output as out
+    from socialdesk.cli import render
+    from socialdesk.core import stats_export
+
     if out_fmt == "table":
-        hint = "--channel dm|comment, or --format csv"
-        render.stats_table(report, page_cfg.name or page_cfg.id, out.console(), hint)
+        render.stats_table(
+            report, page_label, out.console(), "--channel dm|comment, or --format csv"
+        )
     elif output is not None:
         stats_export.write(report, output, "json" if out_fmt == "json" else "csv", append=append)
     elif out_fmt == "json":
