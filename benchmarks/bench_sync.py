@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _syncdata import new_sandbox, populate
 
 from socialdesk.api.client import GraphClient
+from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
 from socialdesk.paths import Paths
 from socialdesk.store.db import open_db
@@ -59,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal ok
         sb.reset_counters()
         t0 = time.perf_counter()
-        report = sync_page(conn, client, page_id, paths=paths, now=sb.now(), **kw)  # type: ignore[arg-type]
+        clock = FixedClock(sb.now())
+        report = sync_page(conn, client, page_id, paths=paths, clock=clock, **kw)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - t0
         verdict = ""
         if bound is not None:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _syncdata import new_sandbox, populate
 
 from socialdesk.api.client import GraphClient
+from socialdesk.core.clock import SystemClock
 from socialdesk.core.sync import sync_page
 from socialdesk.paths import Paths
 from socialdesk.store.db import open_db
@@ -87,7 +88,7 @@ def ours(base_url: str, token: str, page_id: str, *, pace: bool) -> dict[str, An
     conn = open_db(home / "socialdesk.db")
     with GraphClient(token, base_url=base_url, pace=pace) as client:
         t0 = time.perf_counter()
-        report = sync_page(conn, client, page_id, paths=Paths(home, home))
+        report = sync_page(conn, client, page_id, paths=Paths(home, home), clock=SystemClock())
         seconds = time.perf_counter() - t0
     msgs = conn.execute("SELECT count(*) FROM messages WHERE thread_id LIKE 't_%'").fetchone()[0]
     cmts = conn.execute("SELECT count(*) FROM messages WHERE thread_id NOT LIKE 't_%'").fetchone()

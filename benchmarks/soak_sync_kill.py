@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.core.sy
 from _syncdata import dump, new_sandbox, populate
 
 from socialdesk.api.client import GraphClient
+from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
 from socialdesk.paths import Paths
 from socialdesk.store.db import open_db
@@ -101,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     clean_dir = work / "clean"
     clean = open_db(clean_dir / "socialdesk.db")
     with GraphClient(token, transport=sb.transport(), pace=False) as client:
-        sync_page(clean, client, page_id, paths=Paths(clean_dir, clean_dir), now=sb.now())
+        clock = FixedClock(sb.now())
+        sync_page(clean, client, page_id, paths=Paths(clean_dir, clean_dir), clock=clock)
     killed = open_db(db)
     same = dump(killed) == dump(clean)
     n_threads = killed.execute("SELECT count(*) FROM threads").fetchone()[0]

@@ -1,5 +1,5 @@
-"""`python -m socialdesk` runs the same CLI as the `socialdesk` console script."""
+"""`python -m socialdesk` runs the same entry point as the `socialdesk` console script."""
 
-from socialdesk.cli import main
+from socialdesk.launch import main
 
 main()

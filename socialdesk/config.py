@@ -11,7 +11,8 @@ Who reads what:
 | ``[messaging]`` | ``human_agent`` | ``core/windows.py``, ``core/outbox.py`` |
 | ``[stats]`` | ``timezone``, ``business_hours`` | ``core/stats.py`` |
 | ``[templates.NAME]`` | ``text`` (a string or a list of variants) | ``core/templates.py`` |
-| ``[views]`` | ``NAME = "query"`` | the inbox (next issue); validated now |
+| ``[views]`` | ``NAME = "query"`` | the inbox (saved views in its sidebar) |
+| ``[keys]`` | ``ACTION = "key[,key…]"`` | the inbox (``socialdesk.tui.keys`` names the actions) |
 
 The file is read with :mod:`tomllib` and validated strictly: an unknown key, a wrong type or a bad
 value is a :class:`~socialdesk.errors.ConfigError` naming the file, the key and what was expected,
@@ -32,11 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from socialdesk import sanitize
 from socialdesk.business_hours import BusinessHours, parse_business_hours
 from socialdesk.errors import ConfigError, UsageError
-from socialdesk.paths import Paths, atomic_write
+from socialdesk.paths import MIB, Paths, atomic_write, read_bounded_text
 
 __all__ = [
+    "CONFIG_LIMIT",
     "TEMPLATE_PLACEHOLDERS",
     "BusinessHours",
     "Config",
@@ -54,12 +57,16 @@ __all__ = [
     "update_config",
 ]
 
+CONFIG_LIMIT = 1 * MIB
+"""The largest config file read (a real one is a few KiB; templates included, well under)."""
+
 TEMPLATE_PLACEHOLDERS: tuple[str, ...] = ("first_name", "name", "page")
 """The only placeholders a template may use (PRODUCT.md §5)."""
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PAGE_ID_RE = re.compile(r"^[0-9]{1,40}$")
 _VERSION_RE = re.compile(r"^v[0-9]+\.[0-9]+$")
+_KEY_ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,8 @@ class Config:
     """Template name → its variants (rotated)."""
     views: dict[str, str] = field(default_factory=dict)
     """Saved queries by name."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Inbox key remapping: action id → comma-separated keys (the inbox checks the ids)."""
 
     def page(self, ref: str | None = None) -> PageConfig:
         """The page named or numbered ``ref``, else the default (or the only) page.
@@ -202,6 +211,8 @@ class Config:
             doc["templates"] = {name: {"text": list(v)} for name, v in self.templates.items()}
         if self.views:
             doc["views"] = dict(self.views)
+        if self.keys:
+            doc["keys"] = dict(self.keys)
         return doc
 
 
@@ -277,10 +288,13 @@ def _check_name(name: str, key: str, path: Path | None = None) -> None:
         )
 
 
-# Characters a template may not hold: every send would refuse them (core.textcheck).
-_TEMPLATE_UNSAFE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+def _template_unsafe(ch: str) -> bool:
+    """Characters a template may not hold: controls (but tab and newline) and bidi controls.
+
+    The sets are sanitize's (the only definitions); read at call time, so loading the config
+    does not build sanitize's Unicode tables.
+    """
+    return (ch in sanitize.CONTROLS and ch not in "\t\n") or ch in sanitize.BIDI_CONTROLS
 
 
 def template_problem(text: str) -> tuple[str, str | None] | None:
@@ -293,7 +307,7 @@ def template_problem(text: str) -> tuple[str, str | None] | None:
     allowed = ", ".join("{" + p + "}" for p in TEMPLATE_PLACEHOLDERS)
     if not text.strip():
         return "a variant is empty", None
-    bad = sorted({ch for ch in text if _TEMPLATE_UNSAFE.match(ch)})
+    bad = sorted({ch for ch in text if _template_unsafe(ch)})
     if bad:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
         return (
@@ -338,7 +352,17 @@ def _section(reader: _Reader, doc: dict[str, Any], key: str, cls: type[Any]) -> 
 
 def _parse(doc: dict[str, Any], path: Path) -> Config:
     reader = _Reader(path)
-    known = ("default_page", "pages", "graph", "sync", "messaging", "stats", "templates", "views")
+    known = (
+        "default_page",
+        "pages",
+        "graph",
+        "sync",
+        "messaging",
+        "stats",
+        "templates",
+        "views",
+        "keys",
+    )
     reader.table(doc, "", known)
 
     pages: dict[str, PageConfig] = {}
@@ -418,6 +442,15 @@ def _parse(doc: dict[str, Any], path: Path) -> Config:
         _check_name(name, f"views.{name}", path)
         views[name] = reader.typed(query, str, f"views.{name}")
 
+    keys: dict[str, str] = {}
+    for action, value in reader.typed(doc.get("keys", {}), dict, "keys").items():
+        if not _KEY_ACTION_RE.match(action):
+            raise reader.error(f"keys.{action}", "is not an inbox action name")
+        text = reader.typed(value, str, f"keys.{action}")
+        if not text.strip() or any(not k.strip() for k in text.split(",")):
+            raise reader.error(f"keys.{action}", f'must list keys like "j,down", not {text!r}')
+        keys[action] = text
+
     return Config(
         default_page=default_page,
         pages=pages,
@@ -427,6 +460,7 @@ def _parse(doc: dict[str, Any], path: Path) -> Config:
         stats=stats,
         templates=templates,
         views=views,
+        keys=keys,
     )
 
 
@@ -455,15 +489,11 @@ def load_config(paths: Paths) -> Config:
     """The config at ``paths.config_file``; the defaults when the file does not exist."""
     path = paths.config_file
     try:
-        data = path.read_bytes()
+        text = read_bounded_text(path, CONFIG_LIMIT, "the config file", error=ConfigError)
     except FileNotFoundError:
         return Config()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text") from None
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: is not valid TOML: {exc}", hint=f"fix the line named above in {path}"

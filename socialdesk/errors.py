@@ -24,6 +24,8 @@ class ExitCode(IntEnum):
     """Some items of a bulk command failed."""
     REFUSED = 6
     """Refused by platform rules (window closed, private reply used, text too long)."""
+    SKIPPED = 7
+    """Skipped: another run of the same job holds its lock (``sync`` of the same Page)."""
 
 
 class Reason(StrEnum):

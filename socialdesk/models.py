@@ -169,6 +169,10 @@ class Message:
     """For a comment reply: the comment it answers."""
     is_hidden: bool = False
     """For comments: hidden on Facebook."""
+    can_reply_privately: bool | None = None
+    """For comments: Graph's ``can_reply_privately`` (``None`` when not returned)."""
+    private_reply_conversation: str | None = None
+    """For comments: the conversation a private reply opened (sent from anywhere)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,40 @@ class Post:
     """Comments and replies (``filter(stream)``), newest first."""
     comments_next: str | None = None
     """The nested edge's ``next`` link when more comments exist."""
+    comment_total: int | None = None
+    """``comments.summary.total_count`` (all comments and replies), when Graph gave it."""
+    kind: str = "post"
+    """``post`` (from ``/feed``) or ``reel`` (from ``/video_reels``: the feed never lists Reels)."""
+
+
+@dataclass(frozen=True)
+class ItemProblem:
+    """One item of a Graph answer that could not be read (null id, wrong types): skipped.
+
+    ``raw`` is the offending value as ASCII (``ascii()``, escapes for anything else), cut to a
+    few dozen characters: safe to print and to store, never the token.
+    """
+
+    edge: str
+    """``conversations``, ``messages``, ``feed``, ``comments``, ``reels``."""
+    page: int
+    """1-based HTTP page of the walk."""
+    index: int
+    """0-based position of the item in that page's ``data``."""
+    field: str
+    """The field that could not be read (``id``, ``created_time``, ``item`` for a non-object)."""
+    raw: str
+    problem: str
+    """What was wrong, in a few words."""
+    parent: str | None = None
+    """For a nested item: the conversation or post it belongs to."""
+
+    def describe(self) -> str:
+        """One line naming the item and what was wrong (no customer text beyond ``raw``)."""
+        where = f"{self.edge} page {self.page}, item {self.index + 1}"
+        if self.parent:
+            where += f" (in {self.parent})"
+        return f"{where}: {self.problem} ({self.field}={self.raw})"
 
 
 @dataclass(frozen=True)
@@ -213,11 +251,34 @@ class RateUsage:
     total_cputime: int = 0
     regain_access_minutes: int = 0
     """``estimated_time_to_regain_access`` from ``X-Business-Use-Case-Usage``."""
+    by_type: tuple[tuple[str, int], ...] = ()
+    """Peak percentage per ``X-Business-Use-Case-Usage`` ``type`` (``messenger``, ``pages``…)."""
 
     @property
     def peak(self) -> int:
         """The highest of the three percentages: what pacing looks at."""
         return max(self.call_count, self.total_time, self.total_cputime)
+
+    def of_type(self, kind: str) -> int | None:
+        """The peak percentage of one BUC ``type`` (``None`` when the headers had none)."""
+        for name, pct in self.by_type:
+            if name == kind:
+                return pct
+        return None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A pause the Graph client is about to make (a throttle, a retry backoff, a slowdown).
+
+    Front ends print one line per wait (``sync`` on stderr) so waiting is never silent.
+    """
+
+    seconds: float
+    reason: str
+    """Why, in a few words (``rate limited (#80006): regain access``, ``timeout: retry 2``)."""
+    edge: str = ""
+    """The Graph edge the call was for (``conversations``, ``feed``…), when known."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +374,96 @@ class OutboxEntry:
     """The thread is marked done in the transaction that confirms this send."""
 
 
+class SyncStage(StrEnum):
+    """What a sync is reading, for progress events."""
+
+    CONVERSATIONS = "conversations"
+    """Pages of the conversations listing (with their newest messages)."""
+    MESSAGES = "messages"
+    """Older messages of long conversations."""
+    FEED = "feed"
+    """Posts of the feed (with their newest comments)."""
+    REELS = "reels"
+    """The Page's Reels (with their newest comments)."""
+    COMMENTS = "comments"
+    """Further comments of busy posts and Reels."""
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """A cumulative progress event: ``done`` items of ``stage`` so far (``total`` if known)."""
+
+    stage: SyncStage
+    done: int
+    total: int | None = None
+
+
+class EdgeStatus(StrEnum):
+    """The outcome of one edge in one sync."""
+
+    OK = "ok"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+    """Skipped because an earlier failure made it pointless (an invalid token, the deadline)."""
+
+
+@dataclass(frozen=True)
+class EdgeResult:
+    """What one edge (conversations, feed, reels) did in one sync: its own success or failure."""
+
+    edge: str
+    status: EdgeStatus
+    calls: int = 0
+    error: str | None = None
+    """The failure, in one line (redacted)."""
+    hint: str | None = None
+    """How to fix it."""
+    reason: str | None = None
+    """Machine cause (``missing_permission``, ``advanced_access``, ``throttled``…)."""
+    exit_code: int | None = None
+    """The exit code this failure alone would give."""
+    problems: tuple[ItemProblem, ...] = ()
+    """Items skipped as unreadable on this edge."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is EdgeStatus.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``edges[]`` item of ``sync --json``."""
+        return {
+            "edge": self.edge,
+            "status": self.status.value,
+            "calls": self.calls,
+            "error": self.error,
+            "hint": self.hint,
+            "reason": self.reason,
+            "exit_code": self.exit_code,
+            "skipped_items": [p.describe() for p in self.problems],
+        }
+
+
+@dataclass(frozen=True)
+class EdgeState:
+    """The stored state of one edge of a Page, for ``doctor`` and the inbox header."""
+
+    edge: str
+    last_run_at: datetime | None
+    """When the latest recorded run finished (``None``: never ran)."""
+    ok: bool | None
+    """Whether that run succeeded (``None``: never ran)."""
+    last_ok_at: datetime | None
+    failing_since: datetime | None
+    """When the current streak of failures started (``None`` when the latest run was ok)."""
+    error: str | None = None
+    hint: str | None = None
+    reason: str | None = None
+    exit_code: int | None = None
+    calls: int = 0
+    skipped_items: int = 0
+    """Items the latest run skipped as unreadable."""
+
+
 @dataclass(frozen=True)
 class SyncReport:
     """What one sync of one page did."""
@@ -332,6 +483,25 @@ class SyncReport:
     skipped: bool = False
     """Another sync of the same page held the lock."""
     errors: tuple[str, ...] = field(default_factory=tuple)
+    """One line per failed edge (``edge: error``), or the skip notice."""
+    edges: tuple[EdgeResult, ...] = ()
+    """Each edge's own result, in sync order (conversations, feed, reels)."""
+    reels: int = 0
+    """Reels fetched and stored (their comments count in ``comments``)."""
+    usage: RateUsage | None = None
+    """The Page's usage headers at the end of the sync (``None``: none seen)."""
+    messenger_calls: int = 0
+    """Calls made to the Messenger (Conversations) API, which has its own daily budget."""
+
+    @property
+    def failed_edges(self) -> tuple[EdgeResult, ...]:
+        """The edges that did not succeed (failed or not run)."""
+        return tuple(e for e in self.edges if not e.ok)
+
+    @property
+    def problems(self) -> tuple[ItemProblem, ...]:
+        """Every item skipped as unreadable, over all edges."""
+        return tuple(p for e in self.edges for p in e.problems)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``sync --json`` shape."""
@@ -347,4 +517,10 @@ class SyncReport:
             "reopened": self.reopened,
             "skipped": self.skipped,
             "errors": list(self.errors),
+            "reels": self.reels,
+            "messenger_calls": self.messenger_calls,
+            "edges": [e.as_dict() for e in self.edges],
+            "usage": None
+            if self.usage is None
+            else {"peak": self.usage.peak, "by_type": dict(self.usage.by_type)},
         }

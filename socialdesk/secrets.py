@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from socialdesk.errors import AuthError, UsageError
-from socialdesk.paths import Paths, atomic_write, make_private_dir
+from socialdesk.paths import KIB, Paths, atomic_write, make_private_dir, read_bounded_text
 
 __all__ = [
     "APP_SECRET_ENV",
     "KEYRING_SERVICE",
     "SECURE_BACKENDS",
     "TOKEN_ENV",
+    "TOKEN_FILE_LIMIT",
     "SecretSource",
     "TokenInfo",
     "check_token",
@@ -53,6 +54,8 @@ APP_SECRET_ENV = "SOCIALDESK_APP_SECRET"
 KEYRING_SERVICE = "socialdesk"
 _APP_SECRET_USER = "app_secret"
 _FILE_VERSION = 1
+TOKEN_FILE_LIMIT = 256 * KIB
+"""The largest token file read: a Page token is ~200 bytes, so this is room for a thousand."""
 
 SecretSource = Literal["env", "keyring", "file"]
 
@@ -205,7 +208,7 @@ def _read_file(paths: Paths) -> dict[str, Any]:
     check_token_file(paths)
     path = paths.token_file
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_bounded_text(path, TOKEN_FILE_LIMIT, "the token file", error=AuthError)
     except FileNotFoundError:
         return {"version": _FILE_VERSION, "pages": {}}
     try:

@@ -18,7 +18,7 @@ from socialdesk.config import (
     update_config,
 )
 from socialdesk.errors import ConfigError, ExitCode, UsageError
-from socialdesk.paths import Paths, resolve_paths
+from socialdesk.paths import Paths, WriteFailed, resolve_paths
 
 FULL = """
 default_page = "shop"
@@ -250,7 +250,7 @@ def test_failed_write_keeps_old_file(paths: Paths, monkeypatch: pytest.MonkeyPat
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteFailed, match=r"cannot write .*config\.toml"):
         save_config(paths, Config())
     assert paths.config_file.read_text() == FULL
     assert [p for p in paths.config_dir.iterdir() if p.name.endswith(".tmp")] == []

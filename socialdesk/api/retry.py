@@ -9,9 +9,13 @@ first; it never sleeps and never calls the network (the client loop does the sle
 - throttled (4, 17, 32, 341, 613, 80001, 80002, 80006): wait ``retry_after`` (from
   ``estimated_time_to_regain_access``) when known, else a backoff that never goes near zero,
   because calling again at once extends the block; a wait longer than ``max_wait`` gives up;
-- code 1 "reduce the amount of data": retry at once with half the page size, when the request
-  has a page size left to halve (otherwise it is plain transient);
-- everything else (10, 100, 190, 200-series, window errors…) is never retried;
+- code 1 "reduce the amount of data", and a body over the client's size cap: retry at once with
+  half the page size, when the request has a page size left to halve (otherwise code 1 is plain
+  transient and an over-large body is not retried: it would come back as large);
+- a timeout after the request was sent, on a request with a page size: retry with half the page
+  size after the usual backoff (a heavy nested page may time out instead of answering code 1);
+- permission, token, refusal and bad-request errors (10, 100, 190, 1/99, 200-series, 230,
+  window errors…) are never retried, whatever ``is_transient`` says;
 - requests that are not idempotent (sends) are never retried.
 
 Called by ``api/client.py``.
@@ -25,7 +29,16 @@ from dataclasses import dataclass
 
 import httpx
 
-from socialdesk.api.errors import GraphError, ReduceData, Throttled, TransientError
+from socialdesk.api.errors import (
+    DeadlineExceeded,
+    GraphError,
+    GraphTimeout,
+    ReduceData,
+    ResponseTooLarge,
+    Throttled,
+    TransientError,
+)
+from socialdesk.errors import AuthError, RefusedError, UsageError
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,12 @@ class RetryPolicy:
         """
         if not idempotent:
             return RetryDecision(False, reason="not idempotent")
+        if isinstance(error, AuthError | RefusedError | UsageError | DeadlineExceeded):
+            return RetryDecision(False, reason="not retryable")
+        if isinstance(error, ResponseTooLarge):
+            if can_halve and attempt < self.max_attempts:
+                return RetryDecision(True, 0.0, halve_page=True, reason="answer too large")
+            return RetryDecision(False, reason="answer too large")
         if attempt >= self.max_attempts:
             return RetryDecision(False, reason=f"gave up after {attempt} attempts")
         if isinstance(error, Throttled):
@@ -96,6 +115,10 @@ class RetryPolicy:
             return RetryDecision(True, self.throttle_backoff(attempt, rand), reason="throttled")
         if isinstance(error, ReduceData) and can_halve:
             return RetryDecision(True, 0.0, halve_page=True, reason="reduce the amount of data")
+        if isinstance(error, GraphTimeout) and error.request_sent and can_halve:
+            return RetryDecision(
+                True, self.backoff(attempt, rand), halve_page=True, reason="timeout"
+            )
         if isinstance(error, TransientError | httpx.TimeoutException | httpx.TransportError):
             return RetryDecision(True, self.backoff(attempt, rand), reason="transient")
         if isinstance(error, GraphError) and error.is_transient and error.code not in _NEVER:

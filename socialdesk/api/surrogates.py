@@ -9,11 +9,9 @@ nothing past the api boundary ever holds one.
 
 from __future__ import annotations
 
-import re
+from socialdesk.sanitize import LONE_SURROGATE_RE as _LONE_SURROGATE
 
 __all__ = ["scrub"]
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def scrub(value: str) -> str:

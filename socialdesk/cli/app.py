@@ -165,7 +165,27 @@ def handle_errors() -> Iterator[None]:
         _eprint("interrupted")
         raise typer.Exit(130) from None
     except Exception as exc:
+        failure = _storage_failure(exc)
+        if failure is not None:
+            raise typer.Exit(report_error(failure)) from None
         raise typer.Exit(report_unexpected(exc)) from None
+
+
+def _storage_failure(exc: Exception) -> SocialdeskError | None:
+    """A SQLite error of the file or machine that escaped the store (a read of a damaged page),
+    as the store's error naming the database file and the fix."""
+    if type(exc).__module__ != "sqlite3":
+        return None  # sqlite3 is imported only by commands that opened the database
+    import sqlite3
+
+    from socialdesk.paths import resolve_paths
+    from socialdesk.store.db import store_failure
+
+    try:
+        path = resolve_paths().db_file
+    except SocialdeskError:
+        return None
+    return store_failure(exc, path) if isinstance(exc, sqlite3.Error) else None
 
 
 def run_command(fn: Callable[P, R]) -> Callable[P, R]:
@@ -235,7 +255,7 @@ app = typer.Typer(
     help=(
         "A terminal-first social inbox for a Facebook Page: Messenger conversations and comments, "
         "bulk acknowledgements and response statistics.\n\n"
-        "Without a command it will open the full-screen inbox (coming in a later version); "
+        "Without a command it opens the full-screen inbox on the configured page; "
         "`socialdesk demo` tries everything on the built-in sandbox."
     ),
     epilog=f"{EXIT_CODES_HELP}\n\n{ENV_HELP}",
@@ -302,12 +322,4 @@ def _open_inbox() -> None:
     # The inbox (Textual) is imported only here, so every other command starts without it.
     import socialdesk.tui as tui
 
-    opener = getattr(tui, "run_inbox", None)
-    if callable(opener):
-        opener()
-        return
-    typer.echo(
-        "The full-screen inbox arrives in a later version of socialdesk.\n"
-        "Meanwhile: `socialdesk list` shows the threads awaiting reply, `socialdesk show #N` "
-        "opens one,\nand `socialdesk demo` runs the whole product on the built-in sandbox."
-    )
+    raise typer.Exit(tui.run_inbox())

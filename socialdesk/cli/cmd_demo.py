@@ -2,10 +2,12 @@
 
 Starts the sandbox on a loopback port (customers keep writing), sets up a throwaway home (or
 ``--home DIR``: an empty or new directory, or one an earlier demo made; a real home is refused,
-so the demo never rewrites a real config or mixes demo data into a real database), runs a first
-sync and shows the threads awaiting reply. On a terminal it then keeps serving and prints the
-``SOCIALDESK_HOME=… SOCIALDESK_GRAPH_URL=… socialdesk list`` lines to use from another shell;
-without a terminal (tests, CI) it exits after printing, unless ``--serve``.
+so the demo never rewrites a real config or mixes demo data into a real database), and runs a
+first sync. On a terminal it then opens the inbox (``socialdesk.tui``, imported only here)
+while customers keep writing; quitting the inbox stops the sandbox and removes a throwaway home.
+Without a terminal (tests, CI) it prints the threads awaiting reply and exits, unless
+``--serve``, which keeps serving and prints the exact
+``SOCIALDESK_HOME=… SOCIALDESK_GRAPH_URL=… socialdesk list`` lines to use from another shell.
 """
 
 from __future__ import annotations
@@ -75,16 +77,19 @@ def _setup_home(home: Path, base_url: str, page_id: str, page_name: str, token: 
 
 def _first_sync(s: Session) -> str:
     from socialdesk.cli.cmd_sync import summary_line
-    from socialdesk.cli.common import sync_once
     from socialdesk.cli.output import is_terminal, progress
+    from socialdesk.core.syncing import sync_round
+    from socialdesk.models import SyncProgress
 
     page = s.page()
     with progress("syncing the demo page") as bar:
 
-        def on_progress(stage: str, done: int, total: int | None) -> None:
-            bar.update(description=f"{stage} {done}")
+        def on_progress(event: SyncProgress) -> None:
+            bar.update(description=f"{event.stage.value} {event.done}")
 
-        report = sync_once(s, page, progress=on_progress if is_terminal(sys.stderr) else None)
+        report = sync_round(
+            s, s.db, page, progress=on_progress if is_terminal(sys.stderr) else None
+        )
     return summary_line(report, page.name)
 
 
@@ -127,7 +132,10 @@ def demo(
     """Run socialdesk on the built-in sandbox: a lively demo page, synced, no account needed."""
     from socialdesk.sandbox import Activity, build_demo
 
-    keep_serving = serve if serve is not None else sys.stdin.isatty()
+    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    # On a terminal the demo opens the inbox (unless --serve/--no-serve says otherwise).
+    open_inbox = serve is None and on_terminal
+    keep_serving = serve if serve is not None else on_terminal
     throwaway = home is None
     root = Path(tempfile.mkdtemp(prefix="socialdesk-demo-")) if home is None else home
     root = root.expanduser().resolve()
@@ -141,11 +149,18 @@ def demo(
             echo_line(f"Sandbox Graph API on {server.base_url} (page {page_name}, id {page_id}).")
             echo_line(f"Demo home: {root}" + (" (removed on exit)" if throwaway else ""))
             echo_line(_first_sync(s))
-            _show_awaiting(s)
+            if not open_inbox:
+                _show_awaiting(s)
         if not keep_serving:
             return
         ticker = Activity(sandbox, activity, seed=seed)
         ticker.start()
+        if open_inbox:
+            import socialdesk.tui as tui
+
+            tui.run_inbox(str(root), sync_on_start=False, poll_seconds=10)
+            echo_line("Demo stopped." + (" Its files were removed." if throwaway else ""))
+            return
         _serve_until_stopped(root, server.base_url, throwaway)
     finally:
         if ticker is not None:
@@ -160,7 +175,7 @@ def _serve_until_stopped(root: Path, base_url: str, throwaway: bool) -> None:
 
     env = f"SOCIALDESK_HOME={shlex.quote(str(root))} SOCIALDESK_GRAPH_URL={base_url}"
     echo_line("")
-    echo_line("The full-screen inbox arrives in a later version. Meanwhile, in another shell:")
+    echo_line("In another shell:")
     for command in ("sync", "list", "show 1", "list is:comment", "doctor"):
         echo_line(f"  {env} socialdesk {command}")
     echo_line("Customers keep writing every few seconds. Ctrl-C stops the demo.")

@@ -52,6 +52,10 @@ def serve(
         float | None,
         typer.Option("--activity", help="Customers write a new message every SECONDS.", min=0.05),
     ] = None,
+    hostile: Annotated[
+        bool,
+        typer.Option("--hostile", help="Add customers and texts built to break terminals."),
+    ] = False,
 ) -> None:
     """Serve the sandbox Graph API on loopback; print its base URL and a Page token."""
     from socialdesk.cli.serving import stop_on_sigterm
@@ -60,7 +64,7 @@ def serve(
     from socialdesk.sandbox.server import serve_forever
 
     _check_loopback(host)
-    sandbox, page_id, token = build_demo(seed=seed, threads=threads)
+    sandbox, page_id, token = build_demo(seed=seed, threads=threads, hostile=hostile)
     if faults:
         try:
             sandbox.faults = faults

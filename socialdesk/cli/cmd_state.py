@@ -35,20 +35,31 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Write operator state as JSON lines."""
-    from socialdesk.cli.common import session
+    """Write operator state as JSON lines (a damaged database: what can still be read)."""
+    from socialdesk.cli.common import session, warn_line
     from socialdesk.core.state_transfer import export_text
+    from socialdesk.errors import PartialFailure
+    from socialdesk.format import plural
     from socialdesk.paths import atomic_write
 
     with session() as s:
-        text, count = export_text(s.db, now=s.clock.now())
+        result = export_text(s.ctx)
+    for problem in result.problems:
+        warn_line(problem)
     if file is None or str(file) == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(result.text)
         sys.stdout.flush()
-        typer.echo(f"exported {count} rows", err=True)
-        return
-    atomic_write(file, text.encode("utf-8"), mode=0o600)
-    typer.echo(f"Exported {count} rows to {file}.")
+        typer.echo(f"exported {result.rows} rows", err=True)
+    else:
+        atomic_write(file, result.text.encode("utf-8"), mode=0o600)
+        typer.echo(f"Exported {result.rows} rows to {file}.")
+    if result.problems:
+        raise PartialFailure(
+            f"the database is damaged: {plural(len(result.problems), 'part')} could not be read"
+            " (above)",
+            hint="keep this export; then move the database away or restore it from a backup, "
+            "and `state import` the export into the new one",
+        )
 
 
 @state_app.command("import")

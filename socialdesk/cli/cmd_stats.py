@@ -18,6 +18,8 @@ from socialdesk.cli.app import app
 from socialdesk.cli.common import PageOpt, session, warn_line
 
 if TYPE_CHECKING:
+    from socialdesk.config import PageConfig
+    from socialdesk.core.session import Session
     from socialdesk.core.stats import StatsReport
 
 FORMATS = ("table", "json", "csv")
@@ -164,7 +166,6 @@ def stats(
     ] = False,
     page: PageOpt = None,
 ) -> None:
-    from socialdesk.cli.common import sync_once
     from socialdesk.core import stats as core_stats
     from socialdesk.core.timezones import load_timezone
     from socialdesk.errors import UsageError
@@ -185,8 +186,8 @@ def stats(
             days=days,
             words=core_stats.PeriodWords("--day", "--since", "--until", "--days"),
         )
-        if sync and sync_once(s, page_cfg).skipped:
-            warn_line("another sync of this page is running; stats use the data stored so far")
+        if sync:
+            _sync_first(s, page_cfg)
         report = core_stats.compute_stats(
             s.db,
             page_cfg.id,
@@ -198,6 +199,18 @@ def stats(
         )
     _warn_if_stale(report)
     _emit(report, out_fmt, output, append, page_cfg.name or page_cfg.id)
+
+
+def _sync_first(s: Session, page: PageConfig) -> None:
+    """One sync round first (``--sync``): a failed edge is the command's error."""
+    from socialdesk.core.syncing import failure, sync_round
+
+    report = sync_round(s, s.db, page)
+    error = failure(report)
+    if error is not None:
+        raise error
+    if report.skipped:
+        warn_line("another sync of this page is running; stats use the data stored so far")
 
 
 def _warn_if_stale(report: StatsReport) -> None:

@@ -1,9 +1,15 @@
-"""``socialdesk sync``: fetch what changed on a Page, once or every N seconds.
+"""``socialdesk sync``: fetch what changed on a Page, once or in a watch loop.
 
-Registered on the root app; the work is ``socialdesk.core.sync.sync_page``. Heavy imports (httpx,
-api, store, core) happen inside the command so ``socialdesk --help`` stays fast. Output: a
-progress bar on stderr when it is a terminal, then one summary line per round on stdout (or the
-``SyncReport`` as JSON with ``--json``: one object, or one object per line with ``--watch``).
+Registered on the root app; the work is ``socialdesk.core.syncing.sync_round`` (one round) and
+its ``WatchPolicy`` (how long to wait). Heavy imports (httpx, api, store, core) happen inside the
+command so ``socialdesk --help`` stays fast. Output: a progress bar on stderr when it is a
+terminal, then one summary line per round on stdout (or the ``SyncReport`` as JSON with
+``--json``: one object, or one object per line with ``--watch``). Each failed edge gets an
+``error:``/``hint:`` pair on stderr, items skipped as unreadable a ``warning:`` line, and every
+wait (a throttle, a retry) one line on stderr with its reason and duration, terminal or not.
+With ``--watch`` every line starts with a UTC timestamp, and each round says when the next one
+runs and why. Exit codes: see ``core.syncing`` (0, 5 partial, the edges' own code when all
+failed, 7 skipped because another sync of the Page is running).
 """
 
 from __future__ import annotations
@@ -12,14 +18,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from socialdesk.cli.app import app
 
 if TYPE_CHECKING:
-    from socialdesk.models import SyncReport
+    from socialdesk.core.syncing import WatchDecision
+    from socialdesk.models import SyncProgress, SyncReport, Wait
 
 
 def summary_line(report: SyncReport, page_label: str) -> str:
@@ -30,30 +38,54 @@ def summary_line(report: SyncReport, page_label: str) -> str:
         f"{report.conversations} conversation{'s' if report.conversations != 1 else ''}"
         f" ({report.messages} new message{'s' if report.messages != 1 else ''})",
         f"{report.posts} post{'s' if report.posts != 1 else ''}"
-        f" ({report.comments} new comment{'s' if report.comments != 1 else ''})",
+        + (f" and {report.reels} reel{'s' if report.reels != 1 else ''}" if report.reels else "")
+        + f" ({report.comments} new comment{'s' if report.comments != 1 else ''})",
     ]
     if report.reopened:
         parts.append(f"{report.reopened} reopened")
+    failed = [e.edge for e in report.failed_edges]
     kind = "full sync" if report.full else "synced"
-    return (
+    line = (
         f"{page_label}: {kind} {', '.join(parts)}; "
         f"{report.calls} call{'s' if report.calls != 1 else ''} in {report.duration_s:.1f} s"
     )
+    if failed:
+        line += f"; failed: {', '.join(failed)}"
+    return line
 
 
 _sleep: Callable[[float], None] = time.sleep
 """How ``--watch`` waits between rounds (tests replace it)."""
 
+_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731 - replaced by tests
+"""The time stamped on ``--watch`` lines."""
+
 _STAGE_LABELS = {
     "conversations": "conversations",
     "messages": "older messages",
     "feed": "posts",
+    "reels": "reels",
     "comments": "older comments",
 }
 
+MAX_WARNINGS = 5
+"""Skipped-item warnings printed per round (the rest are counted)."""
+
+
+def _stamp() -> str:
+    return _now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _err(line: str, *, stamped: bool) -> None:
+    from socialdesk.cli.app import _clean_line
+
+    text = _clean_line(line)
+    sys.stderr.write((f"{_stamp()} {text}" if stamped else text) + "\n")
+    sys.stderr.flush()
+
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int | None], None] | None]:
+def _progress(enabled: bool) -> Iterator[Callable[[SyncProgress], None] | None]:
     """A progress callback drawing one transient bar on stderr (only when it is a terminal)."""
     if not enabled:
         yield None
@@ -63,15 +95,89 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int | None], None] 
     with output.progress("syncing") as bar:
         counts: dict[str, int] = {}
 
-        def update(stage: str, done: int, total: int | None) -> None:
-            if stage in ("messages", "comments"):
-                counts[stage] = counts.get(stage, 0) + done  # these stages report increments
-            else:
-                counts[stage] = done
+        def update(event: SyncProgress) -> None:
+            counts[event.stage.value] = event.done  # events are cumulative
             label = ", ".join(f"{_STAGE_LABELS.get(k, k)} {v}" for k, v in counts.items())
-            bar.update(description=label, completed=counts[stage], total=total)
+            bar.update(description=label, completed=event.done, total=event.total)
 
         yield update
+
+
+def duration(seconds: float) -> str:
+    """A wait as people say it: ``45 s``, ``12 min``, ``1.5 h``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _print_wait(wait: Wait, *, stamped: bool) -> None:
+    where = f" [{wait.edge}]" if wait.edge else ""
+    _err(f"waiting {duration(wait.seconds)}: {wait.reason}{where}", stamped=stamped)
+
+
+def _one_error(report: SyncReport) -> bool:
+    """Every edge failed the same way: the round is that one error (printed once)."""
+    failed = report.failed_edges
+    return (
+        bool(failed)
+        and len(failed) == len(report.edges)
+        and len({(e.error, e.hint) for e in failed}) == 1
+    )
+
+
+def _report_round(
+    report: SyncReport,
+    label: str,
+    *,
+    as_json: bool,
+    stamped: bool,
+    decision: WatchDecision | None,
+) -> int:
+    """Print one round (summary or JSON, failures, warnings, next wait); return its exit code."""
+    from socialdesk.cli import output
+    from socialdesk.core import syncing
+
+    code = int(syncing.exit_code(report))
+    if as_json:
+        data: dict[str, Any] = report.as_dict()
+        data["exit_code"] = code
+        if decision is not None:
+            data["next"] = {
+                "seconds": round(decision.seconds, 1),
+                "reason": decision.reason,
+                "stop": decision.stop,
+            }
+        # One compact object per line, so --watch output is JSON lines.
+        sys.stdout.write(output.to_json(data, indent=None) + "\n")
+        sys.stdout.flush()
+    else:
+        line = summary_line(report, label)
+        typer.echo(f"{_stamp()} {line}" if stamped else line)
+    problems = report.problems
+    if problems:
+        shown = "; ".join(p.describe() for p in problems[:MAX_WARNINGS])
+        more = f" (and {len(problems) - MAX_WARNINGS} more)" if len(problems) > MAX_WARNINGS else ""
+        plural = "s" if len(problems) != 1 else ""
+        _err(
+            f"warning: skipped {len(problems)} unreadable item{plural}: {shown}{more}",
+            stamped=stamped,
+        )
+    if stamped or not _one_error(report):
+        for edge in report.failed_edges:
+            _err(f"error: {edge.edge}: {edge.error}", stamped=stamped)
+            if edge.hint:
+                _err(f"hint: {edge.hint}", stamped=stamped)
+    if decision is not None and not as_json:
+        if decision.stop:
+            typer.echo(f"{_stamp()} {label}: {decision.reason}")
+        else:
+            typer.echo(
+                f"{_stamp()} {label}: next round in {duration(decision.seconds)}"
+                f" ({decision.reason})"
+            )
+    return code
 
 
 @app.command()
@@ -80,7 +186,7 @@ def sync(
         int | None,
         typer.Argument(
             metavar="[SECONDS]",
-            help="With --watch: seconds between rounds (default: sync.poll_seconds).",
+            help="With --watch: the shortest wait between rounds (default: sync.poll_seconds).",
             show_default=False,
         ),
     ] = None,
@@ -89,7 +195,11 @@ def sync(
     ] = False,
     watch: Annotated[
         bool,
-        typer.Option("--watch", help="Keep polling every SECONDS until Ctrl-C."),
+        typer.Option(
+            "--watch",
+            help="Keep syncing until Ctrl-C, waiting at least SECONDS between rounds (longer"
+            " when the Page's Messenger budget needs it: each round says why).",
+        ),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON (one line per round).")
@@ -98,19 +208,18 @@ def sync(
         str | None, typer.Option("--page", help="Page id or name (default: the default page).")
     ] = None,
 ) -> None:
-    """Fetch what changed on the Page: conversations, messages, posts and comments.
+    """Fetch what changed on the Page: conversations, messages, posts, Reels and comments.
 
     Incremental: it walks conversations from the newest down to what is already stored and
-    sweeps the comments of recent posts; --full re-walks everything. Prints a one-line summary
-    (or --json: counts, calls made, duration). `sync --watch [SECONDS]` keeps polling.
+    sweeps the comments of recent posts and Reels; --full re-walks everything. Conversations,
+    posts and Reels succeed or fail on their own: a failed one is named with its cause and fix
+    and the exit code is 5 when others synced. Exit 7: another sync of the Page is running.
+    `sync --watch [SECONDS]` keeps syncing, pacing itself to the Page's Messenger budget.
     """
-    from socialdesk.cli import output
     from socialdesk.cli.common import open_context
+    from socialdesk.core import syncing
     from socialdesk.core.session import Session
-    from socialdesk.core.sync import sync_page
-    from socialdesk.errors import SocialdeskError, UnavailableError, UsageError
-    from socialdesk.store import cache
-    from socialdesk.store.db import transaction
+    from socialdesk.errors import SocialdeskError, UsageError
 
     if seconds is not None and not watch:
         raise UsageError(
@@ -123,49 +232,44 @@ def sync(
     try:
         page_cfg = session.page(page)
         label = page_cfg.name or page_cfg.id
-        cfg = session.config.sync
-        interval = seconds if seconds is not None else cfg.poll_seconds
+        interval = seconds if seconds is not None else session.config.sync.poll_seconds
         conn = session.db
-        with transaction(conn):
-            cache.upsert_page(conn, page_cfg.id, page_cfg.name, now=session.clock.now())
-        client = session.client(page_cfg)
         show_bar = not as_json
 
-        def one_round(full_round: bool) -> None:
+        def one_round(full_round: bool) -> SyncReport:
             with _progress(show_bar) as progress:
-                report = sync_page(
+                return syncing.sync_round(
+                    session,
                     conn,
-                    client,
-                    page_cfg.id,
-                    paths=session.paths,
-                    clock=session.clock,
+                    page_cfg,
                     full=full_round,
-                    lookback_days=cfg.comment_lookback_days,
-                    deep_sweep_hours=cfg.deep_sweep_hours,
                     progress=progress,
+                    on_wait=lambda wait: _print_wait(wait, stamped=watch),
                 )
-            if as_json:
-                # One compact object per line, so --watch output is JSON lines.
-                sys.stdout.write(output.to_json(report.as_dict(), indent=None) + "\n")
-                sys.stdout.flush()
-            else:
-                typer.echo(summary_line(report, label))
 
         if not watch:
-            one_round(full)
+            report = one_round(full)
+            code = _report_round(report, label, as_json=as_json, stamped=False, decision=None)
+            single = syncing.failure(report)
+            if single is not None and _one_error(report):
+                raise single
+            if code:
+                raise typer.Exit(code)
             return
+        policy = syncing.watch_policy(conn, page_cfg.id, poll_seconds=interval, clock=session.clock)
         first = True
         try:
             while True:
-                try:
-                    one_round(full and first)
-                except UnavailableError as exc:
-                    # Throttled or down: say so and try again next round (auth errors stop).
-                    from socialdesk.cli.app import report_error
-
-                    report_error(exc)
+                report = one_round(full and first)
+                decision = policy.next_interval(report, None)
+                _report_round(report, label, as_json=as_json, stamped=True, decision=decision)
+                if decision.stop:
+                    single = syncing.failure(report)
+                    if single is not None:
+                        raise single
+                    return
                 first = False
-                _sleep(interval)
+                _sleep(decision.seconds)
         except KeyboardInterrupt:
             return  # Ctrl-C is how --watch ends: not an error
     except SocialdeskError as exc:

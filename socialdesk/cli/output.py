@@ -21,14 +21,13 @@ import dataclasses
 import enum
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from socialdesk.sanitize import clean
+from socialdesk.sanitize import clean, escape_json_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -128,13 +127,8 @@ def make_table(*columns: str | tuple[str, dict[str, Any]], title: str | None = N
 # --- JSON ------------------------------------------------------------------------------------
 
 # Characters JSON allows raw inside strings but a terminal may act on (DEL, C1), that reorder or
-# hide text (bidi, zero-width, line separators), or that cannot be encoded at all (lone
-# surrogates, which JSON from the API may carry as "\\ud800" escapes): written as \\u escapes,
-# which parse back to the same string.
-_JSON_UNSAFE_RE = re.compile(
-    "[\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
-)
+# hide text (bidi, zero-width, tags, line separators), or that cannot be encoded at all (lone
+# surrogates) are written as \u escapes by sanitize.escape_json_text (the one set, in sanitize).
 
 
 def json_default(value: Any) -> Any:
@@ -155,7 +149,7 @@ def json_default(value: Any) -> Any:
 def to_json(obj: Any, *, indent: int | None = 2) -> str:
     """``obj`` as JSON text: UTF-8 kept readable, terminal-active characters escaped."""
     text = json.dumps(obj, ensure_ascii=False, indent=indent, default=json_default)
-    return _JSON_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return escape_json_text(text)
 
 
 def print_json(obj: Any) -> None:

@@ -22,14 +22,14 @@ from typing import Any
 from socialdesk.errors import Reason, UsageError
 from socialdesk.format import iso
 from socialdesk.models import SendKind
-from socialdesk.paths import atomic_write
+from socialdesk.paths import MIB, atomic_write, read_bounded_text
 from socialdesk.store import meta
 from socialdesk.store.db import transaction
 
 PLAN_FORMAT = 2
 """Version 2: skip reasons are :class:`SkipReason` codes (version 1 held free text)."""
 PLAN_KIND = "socialdesk-ack-plan"
-PLAN_MAX_BYTES = 64 * 1024 * 1024
+PLAN_MAX_BYTES = 64 * MIB
 """A plan file larger than this is not one socialdesk wrote (100k threads take ~40 MB)."""
 
 
@@ -206,14 +206,11 @@ def _invalid(message: str, hint: str | None = None) -> UsageError:
 def read_plan(path: Path, conn: sqlite3.Connection) -> Plan:
     """Read and verify a plan file; :class:`UsageError` saying why it is refused."""
     try:
-        with Path(path).open("rb") as fh:
-            raw_bytes = fh.read(PLAN_MAX_BYTES + 1)
-    except OSError as exc:
-        raise _invalid(f"cannot read the plan file: {exc.strerror}") from exc
-    if len(raw_bytes) > PLAN_MAX_BYTES:
-        raise _invalid("the plan file is too large to be a socialdesk ack plan")
+        raw = read_bounded_text(Path(path), PLAN_MAX_BYTES, "the plan file", error=UsageError)
+    except FileNotFoundError:
+        raise _invalid(f"no such plan file: {path}") from None
     try:
-        data = json.loads(raw_bytes.decode("utf-8"))
+        data = json.loads(raw)
     except ValueError as exc:
         raise _invalid("the plan file is not valid JSON") from exc
     if not isinstance(data, dict) or data.get("kind") != PLAN_KIND:

@@ -17,20 +17,45 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from socialdesk.core.context import AppContext
+from socialdesk.errors import StoreError
 from socialdesk.format import iso
 from socialdesk.models import utc
 from socialdesk.store import state_io, state_merge
 from socialdesk.store import threads as store_threads
 from socialdesk.store import triage as store_triage
 
-__all__ = ["ImportPlan", "ThreadChange", "apply_import", "export_text", "plan_import"]
+__all__ = ["Export", "ImportPlan", "ThreadChange", "apply_import", "export_text", "plan_import"]
 
 
-def export_text(conn: sqlite3.Connection, *, now: datetime) -> tuple[str, int]:
-    """The operator state as JSON lines, and how many rows it holds."""
+@dataclass(frozen=True)
+class Export:
+    """An export: the JSON lines, how many rows, and what a damaged database kept back."""
+
+    text: str
+    rows: int
+    problems: tuple[str, ...] = ()
+    """Parts of a damaged database that could not be read (empty for a sound one)."""
+
+
+def export_text(ctx: AppContext) -> Export:
+    """The operator state as JSON lines. A damaged database is rescued row by row wherever
+    SQLite can still read it (``store.state_io.rescue_state``); what it could not read is
+    named in ``problems``."""
+    from contextlib import closing
+
+    now = ctx.clock.now()
     buffer = io.StringIO()
-    count = state_io.export_state(conn, buffer, now=now)
-    return buffer.getvalue(), count
+    try:
+        with closing(ctx.connect()) as conn:
+            count = state_io.export_state(conn, buffer, now=now)
+    except (StoreError, sqlite3.DatabaseError) as exc:
+        if isinstance(exc, StoreError) and exc.reason != "corrupt":
+            raise
+        buffer = io.StringIO()
+        report = state_io.rescue_state(ctx.paths.db_file, buffer, now=now)
+        return Export(buffer.getvalue(), report.rows, tuple(report.problems))
+    return Export(buffer.getvalue(), count)
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,13 @@ from __future__ import annotations
 import unicodedata
 
 from socialdesk.errors import Reason, RefusedError, UsageError
+from socialdesk.sanitize import BIDI_CONTROLS, CONTROLS
 
 MAX_CHARS = 2000
 """Messenger's ``message.text`` limit (GRAPH_API.md §4.1), counted in code points."""
 
-BIDI_CONTROLS: frozenset[str] = frozenset(
-    [chr(c) for c in range(0x202A, 0x202F)]  # LRE RLE PDF LRO RLO
-    + [chr(c) for c in range(0x2066, 0x206A)]  # LRI RLI FSI PDI
-    + ["\u200e", "\u200f", "\u061c"]  # LRM RLM ALM
-)
-_CONTROLS: frozenset[str] = frozenset(
-    [chr(c) for c in range(0x00, 0x20) if chr(c) not in "\t\n\r"]
-    + [chr(c) for c in range(0x7F, 0xA0)]
-)
+# The character sets are defined once, in sanitize (derived from Unicode data).
+_CONTROLS: frozenset[str] = CONTROLS - frozenset("\t\n\r")
 
 ZWJ = "\u200d"
 

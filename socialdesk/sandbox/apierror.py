@@ -26,6 +26,11 @@ THROTTLE_MESSAGES = {
         "For more info, please refer to "
         "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
     ),
+    80002: (
+        "(#80002) There have been too many calls to this Instagram account. Wait a bit and try "
+        "again. For more info, please refer to "
+        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+    ),
     80006: (
         "(#80006) There have been too many messenger api calls to this Page account. "
         "Wait a bit and try again. For more info, please refer to "
@@ -88,8 +93,13 @@ def invalid_param(message: str, subcode: int | None = None) -> ApiError:
     return ApiError(f"(#100) {message}", 100, subcode=subcode)
 
 
-def throttled(code: int, regain_minutes: int = 1) -> ApiError:
-    """A rate-limit error (HTTP 400, transient) that also sets the usage header's regain time."""
+def throttled(code: int, regain_minutes: int = 0) -> ApiError:
+    """A rate-limit error (HTTP 400, transient).
+
+    ``regain_minutes`` > 0 forces the usage header to 100 % with that regain time (injected
+    faults); 0 leaves the header to the real counts (BUC exhaustion shows its own regain time,
+    the 2 calls/s bucket none: it refills within a second).
+    """
     return ApiError(THROTTLE_MESSAGES[code], code, regain_minutes=regain_minutes)
 
 

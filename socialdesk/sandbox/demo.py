@@ -7,7 +7,9 @@ O(threads) so benchmarks can ask for 10,000 conversations and 1,000 posts.
 Fixture threads every demo holds (whatever the seed): a hostile customer whose name and text carry
 terminal escapes (ESC [2J, OSC 52, C1 0x9b) and bidi overrides (U+202E); a thread ten minutes
 from leaving its 24 h window; one at 30 h; one 8 days old; a sticker, a share, image and file
-attachments; a blocked customer; bracket text such as ``[URGENT]`` and ``[/b]``.
+attachments; a blocked customer; bracket text such as ``[URGENT]`` and ``[/b]``. Busy posts
+(four comments or more) are ranked, with liked comments, so a sync that trusts ``order`` misses
+new comments on them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import hostile as corpus
 from .engine import Sandbox, file_attachment, image_attachment
 
 PAGE_NAME = "Nordic Knits"
@@ -190,13 +193,20 @@ def build_demo(
     posts: int | None = None,
     rate_limit: bool = True,
     faults: str | None = None,
+    hostile: bool = False,
+    instagram: bool = True,
 ) -> tuple[Sandbox, str, str]:
     """A sandbox holding the demo page; returns ``(sandbox, page_id, page_token)``.
 
     ``threads`` is the number of Messenger conversations (at least 12, the fixtures); posts
     default to ``max(6, threads // 10)``, each with a few comment threads. With ``now`` the
     sandbox clock is frozen there (deterministic for a given seed); without it the clock is real
-    time and the data is laid out relative to the start.
+    time and the data is laid out relative to the start. ``hostile`` adds the whole hostile
+    corpus (``hostile.CORPUS``): customers named with it (one conversation each, on top of
+    ``threads``), message, post and comment texts made of it, attachments named with it.
+    ``instagram`` links the shop's Instagram account (``nordic.knits``) with its own DM threads
+    (about a quarter of ``threads``; one longer than the 20-message horizon; story mentions and
+    replies; a hostile customer) and media with comments and replies.
     """
     sb = Sandbox(rate_limit=rate_limit, faults=faults, seed=seed)
     if now is not None:
@@ -226,8 +236,8 @@ def build_demo(
         st.add_message(page, uid, text, at, from_page=from_page, **kw)
 
     # -- fixtures ------------------------------------------------------------------------------
-    hostile = st.add_user(HOSTILE_NAME, None, False)
-    dm(hostile, HOSTILE_TEXT, ago(minutes=42))
+    mallory = st.add_user(HOSTILE_NAME, None, False)
+    dm(mallory, HOSTILE_TEXT, ago(minutes=42))
     u = user("en", 0)
     dm(u, "Hi, I ordered the grey cardigan (order #1043).", ago(hours=24, minutes=5))
     dm(
@@ -358,7 +368,7 @@ def build_demo(
         old_post, commenters[9][1], "Jeg var der! [/b]", ago(days=8, hours=2), parent_id=None
     )
     st.add_comment(old_post, page, "Takk for besøket! 🙂", ago(days=8), parent_id=old)
-    st.add_comment(first_post, hostile, HOSTILE_TEXT, ago(minutes=50), parent_id=None)
+    st.add_comment(first_post, mallory, HOSTILE_TEXT, ago(minutes=50), parent_id=None)
     st.add_comment(
         first_post,
         commenters[0][1],
@@ -366,7 +376,136 @@ def build_demo(
         ago(minutes=20),
         parent_id=None,
     )
+    _rank_busy_posts(sb, page, seed)
+    if instagram:
+        _add_instagram(sb, page, t0, seed, max(6, threads // 4), max(4, n_posts // 2))
+    if hostile:
+        _add_hostile(sb, page, t0)
     return sb, page, token
+
+
+IG_USERNAME = "nordic.knits"
+IG_MEDIA = [
+    "Fjord cardigan, now in moss green 🌿 #knitting #merino",
+    "Reel: how we hand-finish every seam ✂️🧶",
+    "Nowa kolekcja czapek! 🇵🇱",
+    "Jaunie cimdi ar latvju rakstiem 🇱🇻",
+    "Lusekofte-sesongen er her ❄️🇳🇴",
+    "Шарфы из альпаки снова в наличии 🧣",
+]
+
+
+def _ig_username(name: str, i: int) -> str:
+    """An Instagram-shaped username from a display name (ASCII letters, digits, . and _)."""
+    ascii_name = name.lower().encode("ascii", "ignore").decode()
+    base = "".join(c if c.isalnum() else "." for c in ascii_name).strip(".") or "user"
+    return f"{base[:20]}{'_' if i % 2 else '.'}{i}"
+
+
+def _add_instagram(
+    sb: Sandbox, page: str, t0: datetime, seed: int, n_threads: int, n_media: int
+) -> None:
+    """The shop's linked Instagram account: DM threads, media, comments (its own RNG)."""
+    rng = random.Random(f"instagram:{seed}")
+    st = sb.state
+    ig = st.add_instagram(page, IG_USERNAME, PAGE_NAME, None)
+    people: list[tuple[str, str]] = []
+    hostile_ig = st.add_user(HOSTILE_NAME, None, False, platform="instagram", username="m4llory")
+    st.add_message(page, hostile_ig, HOSTILE_TEXT, t0 - timedelta(minutes=33), from_page=False)
+    for i in range(n_threads):
+        lang = LANGS[i % len(LANGS)]
+        name = NAMES[lang][(i * 3) % len(NAMES[lang])]
+        shown = name if i % 3 else ""  # no name until the profile is fetched
+        uid = st.add_user(shown, None, False, platform="instagram", username=_ig_username(name, i))
+        people.append((lang, uid))
+        last = t0 - timedelta(hours=rng.choice((0.2, 1, 3, 9, 20, 30, 80)))
+        count = 30 if i == 0 else rng.randint(1, 6)  # one thread past the 20-message horizon
+        for k in range(count):
+            at = last - timedelta(minutes=7 * (count - 1 - k))
+            from_page = k > 0 and rng.random() < 0.3
+            text = rng.choice(PAGE_REPLY[lang] if from_page else CUSTOMER[lang])
+            st.add_message(page, uid, text, at, from_page=from_page)
+    if people:
+        lang, uid = people[1 % len(people)]
+        story = "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=17901&signature=sbx"
+        st.add_message(
+            page,
+            uid,
+            "",
+            t0 - timedelta(minutes=12),
+            from_page=False,
+            story={"mention": {"link": story, "id": "17901"}},
+        )
+        st.add_message(
+            page,
+            uid,
+            "😍 where can I buy this?",
+            t0 - timedelta(minutes=11),
+            from_page=False,
+            story={"reply_to": {"link": story, "id": "17901"}},
+        )
+    for m in range(n_media):
+        product = "REELS" if m % 3 == 1 else "FEED"
+        media_type = "VIDEO" if product == "REELS" else "IMAGE"
+        at = t0 - timedelta(hours=4 + m * 29)
+        mid = st.add_ig_media(
+            ig, IG_MEDIA[m % len(IG_MEDIA)], at, media_type=media_type, product=product
+        )
+        for c in range(rng.randint(1, 6)):
+            lang, uid = people[(m * 5 + c) % len(people)] if people else ("en", hostile_ig)
+            c_at = min(at + timedelta(minutes=rng.randint(3, 900)), t0 - timedelta(minutes=1))
+            cid = st.add_ig_comment(
+                mid, uid, rng.choice(COMMENTS[lang]), c_at, like_count=rng.choice((0, 0, 1, 4))
+            )
+            if rng.random() < 0.4:
+                r_at = min(c_at + timedelta(minutes=rng.randint(5, 90)), t0)
+                st.add_ig_comment(mid, ig, rng.choice(PAGE_REPLY[lang]), r_at, parent_id=cid)
+    if n_media:
+        first = st.ig_accounts[ig].media[0]
+        st.add_ig_comment(first, hostile_ig, HOSTILE_TEXT, t0 - timedelta(minutes=31))
+
+
+def _add_hostile(sb: Sandbox, page: str, t0: datetime) -> None:
+    """Every corpus entry in a name, a DM, a post, a comment and an attachment name."""
+    st = sb.state
+    users = [st.add_user(name, None, False) for name in corpus.NAMES]
+    texts = corpus.CORPUS
+    for i, text in enumerate(texts):
+        at = t0 - timedelta(minutes=5 + (len(texts) - i))
+        st.add_message(page, users[i % len(users)], text, at, from_page=False)
+    for i, name in enumerate(corpus.ATTACHMENT_NAMES):
+        at = t0 - timedelta(minutes=2, seconds=len(corpus.ATTACHMENT_NAMES) - i)
+        attachment = image_attachment(name) if i % 2 else file_attachment(name)
+        st.add_message(
+            page, users[i % len(users)], "", at, from_page=False, attachments=[attachment]
+        )
+    posts = [
+        st.add_post(page, text, t0 - timedelta(hours=3, minutes=i))
+        for i, text in enumerate(texts[: len(texts) // 2])
+    ]
+    for i, text in enumerate(texts):
+        post = posts[i % len(posts)]
+        at = t0 - timedelta(minutes=1 + (len(texts) - i) / 10)
+        st.add_comment(post, users[i % len(users)], text, at, parent_id=None)
+
+
+RANKED_FROM = 4
+"""Posts with at least this many comments are "Most relevant" (ranked) in the demo."""
+
+
+def _rank_busy_posts(sb: Sandbox, page: str, seed: int) -> None:
+    # A separate RNG keeps every other demo value what it was for a given seed.
+    rng = random.Random(f"likes:{seed}")
+    st = sb.state
+    for pid in st.pages[page].posts:
+        post = st.posts[pid]
+        if len(post.comments) < RANKED_FROM:
+            continue
+        post.ranked = True
+        for cid in post.comments:
+            comment = st.comments[cid]
+            if comment.from_id != page:
+                comment.likes = rng.choice((0, 0, 0, 1, 2, 3, 5, 8, 13, 40))
 
 
 class Activity:
@@ -377,6 +516,8 @@ class Activity:
         self.interval_s = interval_s
         self.rng = random.Random(f"activity:{seed}")
         self._stop = threading.Event()
+        self._ig_rng = random.Random(f"activity-instagram:{seed}")
+        self._ticks = 0
         self._thread = threading.Thread(target=self._run, name="sandbox-activity", daemon=True)
         self._lang = {name.split()[0]: lang for lang, names in NAMES.items() for name in names}
 
@@ -399,17 +540,23 @@ class Activity:
         return self._lang.get(first, "en")
 
     def tick(self) -> None:
-        """One customer action (also callable directly from tests)."""
+        """One customer action (also callable directly from tests): a Messenger DM or a Page
+        comment, and on every third tick an Instagram DM or comment as well when the page
+        has a linked account."""
         sb = self.sandbox
         with sb.lock:
             st = sb.state
             if not st.pages:
                 return
             page = next(iter(st.pages.values()))
+            self._ticks += 1
+            if self._ticks % 3 == 0 and page.id in st.ig_by_page:
+                self._instagram_tick(page.id)
             convs = [
                 st.conversations[c]
                 for c in page.conversations[:400]
-                if not st.users[st.conversations[c].user_id].blocked
+                if st.conversations[c].platform == "messenger"
+                and not st.users[st.conversations[c].user_id].blocked
                 and st.users[st.conversations[c].user_id].name != HOSTILE_NAME
             ]
             if convs and (self.rng.random() < 0.7 or not page.posts):
@@ -427,7 +574,11 @@ class Activity:
                 return
             post_id = self.rng.choice(page.posts[:10])
             post = st.posts[post_id]
-            users = [u for u in st.users.values() if u.name != HOSTILE_NAME and not u.blocked]
+            users = [
+                u
+                for u in st.users.values()
+                if u.name != HOSTILE_NAME and not u.blocked and u.platform == "messenger"
+            ]
             author = self.rng.choice(users[:200])
             lang = self._lang_of(author.name)
             parents = [c for c in post.comments if st.comments[c].parent_id is None]
@@ -435,3 +586,24 @@ class Activity:
             st.add_comment(
                 post_id, author.id, self.rng.choice(COMMENTS[lang]), sb.now(), parent_id=parent
             )
+
+    def _instagram_tick(self, page_id: str) -> None:
+        sb = self.sandbox
+        st = sb.state
+        account = st.ig_accounts[st.ig_by_page[page_id]]
+        rng = self._ig_rng
+        people = [
+            st.conversations[c].user_id
+            for c in st.pages[page_id].conversations
+            if st.conversations[c].platform == "instagram"
+            and st.users[st.conversations[c].user_id].name != HOSTILE_NAME
+        ]
+        if not people:
+            return
+        uid = rng.choice(people[:300])
+        lang = LANGS[int(uid[-1]) % len(LANGS)]
+        if rng.random() < 0.6 or not account.media:
+            st.add_message(page_id, uid, rng.choice(CUSTOMER[lang]), sb.now(), from_page=False)
+            return
+        media = rng.choice(account.media[-6:])
+        st.add_ig_comment(media, uid, rng.choice(COMMENTS[lang]), sb.now())

@@ -2,8 +2,9 @@
 
 Both ways in use it: ``transport.SandboxTransport`` (in-process, tests) and ``server`` (loopback
 HTTP). Order of work for a request, as Graph does it: version → token → appsecret_proof → route →
-usage counters → the 2 calls/s conversations limit → injected fault → the endpoint → ETag.
-Everything under ``Sandbox.lock``; no sleeping here (the server sleeps outside the lock).
+usage counters (BUC budgets, then the 2 calls/s Conversations bucket) → injected fault →
+permissions → the endpoint → ETag. Everything under ``Sandbox.lock``; no sleeping here (the
+server sleeps outside the lock). Writes live in ``send``, post listings in ``feed``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import feed, instagram, nonsense, send
 from .apierror import (
     ApiError,
     invalid_param,
@@ -28,10 +30,9 @@ from .apierror import (
     unsupported,
 )
 from .faults import THROTTLE_CODES
-from .fields import FieldSel, FieldsError, parse_fields
-from .model import Comment, Conversation, Delivery, Message, Page, Post, Token, User
+from .fields import FieldSel, FieldsError
+from .model import FOLDERS, Comment, Conversation, Message, Page, Post, Token, User
 from .render import (
-    PRIVATE_REPLY_DAYS,
     Ctx,
     Json,
     check_budget,
@@ -40,7 +41,6 @@ from .render import (
     list_block,
     messages_edge,
     parse_limit,
-    parse_time,
     render_comment,
     render_conversation,
     render_message,
@@ -48,16 +48,12 @@ from .render import (
     render_post,
     render_user,
 )
+from .request import Request, Route, fields_of, link_params, nested_cost
 
 if TYPE_CHECKING:
     from .engine import Sandbox
 
 MIN_VERSION = 21
-MAX_TEXT = 2000
-WINDOW = timedelta(hours=24)
-HUMAN_AGENT_WINDOW = timedelta(days=7)
-MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY")
-TAGS = ("CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE", "HUMAN_AGENT")
 _VERSION = re.compile(r"v(\d+)\.(\d+)")
 _INVALIDATED = {
     458: "Error validating access token: The user has not authorized application.",
@@ -67,39 +63,35 @@ _INVALIDATED = {
     ),
     467: "Error validating access token: The session is invalid because the user logged out.",
 }
+MESSENGER_TASKS = frozenset({"MESSAGING", "MODERATE"})
 
 
 @dataclass
 class Reply:
-    """What the handler answers; ``stall`` asks the caller to lose the response (timeout)."""
+    """What the handler answers.
+
+    ``stall`` asks the caller to lose the response (timeout). ``stream`` (with ``length``)
+    replaces ``body`` by chunks made on demand (a huge body never held in memory). ``drip`` > 0
+    asks the caller to send the body one byte every ``drip`` seconds.
+    """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
     stall: bool = False
+    stream: Iterator[bytes] | None = None
+    length: int = 0
+    drip: float = 0.0
 
 
-@dataclass
-class Request:
-    """A parsed request (internal to the handler)."""
+@dataclass(frozen=True)
+class AppCaller:
+    """A call made with the app access token ``APPID|APPSECRET`` (only ``debug_token`` takes it)."""
 
-    method: str
-    base: str
-    segments: list[str]
-    query: dict[str, str]
-    params: dict[str, Any]
-    headers: dict[str, str]
+    app_id: str
 
 
-@dataclass
-class Route:
-    """A resolved endpoint: its counter name, whether it lists, which limits apply."""
-
-    edge: str
-    run: Callable[[Ctx, str | None], Json]
-    is_list: bool = False
-    conversations_api: bool = False
-    messenger: bool = False
+Caller = Token | AppCaller
 
 
 def _trace(n: int) -> str:
@@ -127,50 +119,49 @@ def handle(
         trace = _trace(sb.calls)
         now = sb.now()
         version = "v26.0"
-        token: Token | None = None
+        caller: Caller | None = None
+        route: Route | None = None
         fault: str | None = None
         regain = 0
         try:
             req = _parse(method, url, headers, body)
             method = req.method
             version = _check_version(req)
-            token = _authenticate(sb, req, now)
-            _check_proof(sb, req, token)
-            route = _resolve(sb, req, token, version)
+            caller = _authenticate(sb, req, now)
+            if isinstance(caller, Token):
+                _check_proof(sb, req, caller)
+            route = _resolve(sb, req, caller, version)
             sb.calls_by_edge[f"{method} {route.edge}"] += 1
-            sb.record_usage(token.page_id, now, messenger=route.messenger)
-            if (
-                route.conversations_api
-                and sb.rate_limit
-                and not sb.conversation_call_ok(token.page_id, now)
-            ):
-                raise throttled(80006, 1)
-            if sb.faults is not None:
-                fault = sb.faults.pick(method, route.is_list)
+            if isinstance(caller, Token):
+                _charge(sb, caller, route, now)
+            endless = nonsense.endless_step(req.params.get("after")) if route.is_list else None
+            if endless is not None:
+                # A cursor of an endless chain keeps the chain going, whatever the rate says.
+                req.params.pop("after", None)
+                req.query.pop("after", None)
+                fault = "endless"
+            elif sb.faults is not None:
+                fault = sb.faults.pick(method, route.is_list, route.cost)
             if fault is not None and fault.isdigit() and int(fault) in THROTTLE_CODES:
                 raise throttled(int(fault), 1 + sb.calls % 4)
             if fault == "500:2":
                 raise transient_500()
             if fault == "1":
                 raise reduce_data()
-            ctx = Ctx(
-                state=sb.state,
-                page=sb.state.pages[token.page_id],
-                base=req.base,
-                version=version,
-                token_param=req.query.get("access_token"),
-                now=now,
-                data_budget=sb.data_budget,
-            )
-            payload = route.run(ctx, fault)
+            if fault == "error-200":
+                payload = nonsense.error_in_200(trace)
+            else:
+                payload = route.run(_context(sb, req, caller, version, now), fault)
             status = 200
+            if fault == "heavy":
+                fault = "timeout"  # a heavy page that took too long: processed, answer lost
+            payload = _spoil(sb, payload, fault, url, endless)
         except ApiError as err:
-            if err.code in THROTTLE_CODES:
-                regain = err.regain_minutes or 1
+            regain = err.regain_minutes or 0
             payload = err.envelope(trace)
             status = err.status
-            if fault in ("timeout", "malformed"):
-                fault = None  # the fault needs a processed request
+            if fault not in ("html", "drip"):
+                fault = None  # the other faults spoil a processed, successful answer
         except FieldsError as err:
             payload = ApiError(err.message, err.code).envelope(trace)
             status = 400
@@ -180,12 +171,24 @@ def handle(
             ("facebook-api-version", version),
             ("x-fb-trace-id", trace),
             ("x-fb-rev", "1019735417"),
-            ("X-App-Usage", json.dumps(sb.app_usage(now), separators=(",", ":"))),
         ]
-        if token is not None:
-            usage = sb.buc_usage(token.page_id, now, regain)
+        if isinstance(caller, Token) and route is not None and route.ig_id is not None:
+            account = sb.state.ig_accounts[route.ig_id]
+            entries = sb.meter.ig_entries(sb.state, account, now, force_regain=regain)
+            reply_headers.append(
+                (
+                    "X-Business-Use-Case-Usage",
+                    json.dumps({account.id: entries}, separators=(",", ":")),
+                )
+            )
+        elif isinstance(caller, Token):
+            usage = sb.buc_usage(caller.page_id, now, regain)
             reply_headers.append(
                 ("X-Business-Use-Case-Usage", json.dumps(usage, separators=(",", ":")))
+            )
+        elif isinstance(caller, AppCaller):
+            reply_headers.append(
+                ("X-App-Usage", json.dumps(sb.app_usage(now), separators=(",", ":")))
             )
         if status == 400 and isinstance(payload.get("error"), dict):
             err_body = payload["error"]
@@ -198,14 +201,74 @@ def handle(
                         + '"',
                     )
                 )
+        if fault == "html":
+            html_status, html_headers, html_body = nonsense.html_page()
+            return Reply(html_status, html_headers, html_body)
+        if fault == "huge-body" and sb.faults is not None:
+            length, chunks = nonsense.huge_body(sb.faults.huge)
+            return Reply(status, reply_headers, b"", stream=chunks, length=length)
         if fault == "malformed":
             out = out[: max(1, len(out) // 2)]
-        elif method == "GET" and status == 200:
+        elif method == "GET" and status == 200 and fault != "drip":
             etag = '"' + hashlib.sha1(out).hexdigest() + '"'
             reply_headers.append(("ETag", etag))
             if headers_get(headers, "if-none-match") == etag:
                 return Reply(304, reply_headers, b"")
-        return Reply(status, reply_headers, out, stall=fault == "timeout")
+        drip = sb.faults.drip if fault == "drip" and sb.faults is not None else 0.0
+        return Reply(status, reply_headers, out, stall=fault == "timeout", drip=drip)
+
+
+def _context(sb: Sandbox, req: Request, caller: Caller, version: str, now: datetime) -> Ctx:
+    page_id = caller.page_id if isinstance(caller, Token) else None
+    return Ctx(
+        state=sb.state,
+        # App-token calls (debug_token) render nothing page-bound; a blank page keeps Ctx total.
+        page=sb.state.pages[page_id] if page_id else Page(id="", name=""),
+        base=req.base,
+        version=version,
+        token_param=req.query.get("access_token"),
+        now=now,
+        data_budget=sb.data_budget,
+        tasks=frozenset(caller.tasks) if isinstance(caller, Token) else frozenset(),
+        feed_cap=sb.feed_cap,
+        scopes=frozenset(caller.scopes) if isinstance(caller, Token) else frozenset(),
+    )
+
+
+def _spoil(sb: Sandbox, payload: Json, fault: str | None, url: str, endless: int | None) -> Json:
+    """Apply a payload-changing fault to a successful answer."""
+    spec = sb.faults
+    if fault == "wrong-types":
+        return nonsense.wrong_types(payload)
+    if fault == "big-body" and spec is not None:
+        return nonsense.padded(payload, spec.big)
+    if fault == "foreign-next" and spec is not None:
+        return nonsense.foreign_next(payload, url, spec.foreign)
+    if fault == "endless":
+        return nonsense.endless_next(payload, url, endless or 0)
+    return payload
+
+
+def _charge(sb: Sandbox, token: Token, route: Route, now: datetime) -> None:
+    """Count the call in the BUC windows, then apply the Conversations API's 2 calls/s."""
+    if route.ig_id is not None:
+        verdict = sb.meter.charge_ig(sb.state, sb.state.ig_accounts[route.ig_id], now)
+        if verdict.code is not None:
+            raise throttled(verdict.code)
+        return
+    page = sb.state.pages[token.page_id]
+    ig_paced = route.ig_messaging is not None and sb.rate_limit
+    # Instagram DMs: 2 calls/s per Instagram account, a bucket of its own (613).
+    if ig_paced and not sb.meter.conversation_call_ok(str(route.ig_messaging), now):
+        raise throttled(613)
+    kinds = ("pages", "messenger") if route.messenger else ("pages",)
+    verdict = sb.meter.charge(sb.state, page, kinds, now)
+    if verdict.code is not None:
+        raise throttled(verdict.code)
+    if not (route.conversations_api and sb.rate_limit):
+        return
+    if not sb.meter.conversation_call_ok(page.id, now):
+        raise throttled(80006)
 
 
 def headers_get(headers: Mapping[str, str], name: str) -> str | None:
@@ -272,7 +335,7 @@ def _check_version(req: Request) -> str:
     return f"v{match.group(1)}.0"
 
 
-def _authenticate(sb: Sandbox, req: Request, now: datetime) -> Token:
+def _authenticate(sb: Sandbox, req: Request, now: datetime) -> Caller:
     raw = req.params.get("access_token")
     if not raw:
         auth = req.headers.get("authorization", "")
@@ -286,7 +349,14 @@ def _authenticate(sb: Sandbox, req: Request, now: datetime) -> Token:
                 2500,
             )
         raise ApiError("(#104) An access token is required to request this resource.", 104)
-    token = sb.state.tokens.get(str(raw))
+    raw = str(raw)
+    if "|" in raw:
+        app_id, _, secret = raw.partition("|")
+        known_id, known_secret = sb.app_credentials()
+        if app_id == known_id and hmac.compare_digest(secret, known_secret):
+            return AppCaller(app_id)
+        raise ApiError("Invalid OAuth access token signature.", 190)
+    token = sb.state.tokens.get(raw)
     if token is None:
         raise ApiError("Invalid OAuth access token - Cannot parse access token", 190)
     if token.invalid_subcode is not None:
@@ -330,6 +400,24 @@ def _check_proof(sb: Sandbox, req: Request, token: Token) -> None:
         )
 
 
+# -- permissions ---------------------------------------------------------------------------
+
+
+def require_messenger(page: Page, token: Token) -> None:
+    """The Conversations and Send APIs' requirements, checked in Graph's order.
+
+    ``pages_messaging`` missing → ``(#230)`` (the wording real clients saw); neither MESSAGING
+    nor MODERATE task → ``(#200) Permissions error``; no Advanced Access → ``1/99``, which
+    Meta's error table explains as "Missing permissions… Your app may need Advanced Access".
+    """
+    if "pages_messaging" not in token.scopes:
+        raise ApiError("(#230) Requires pages_messaging permission to manage the object", 230)
+    if not MESSENGER_TASKS & set(token.tasks):
+        raise ApiError("(#200) Permissions error", 200)
+    if not page.advanced_access:
+        raise ApiError("An unknown error occurred", 1, subcode=99)
+
+
 # -- routing -------------------------------------------------------------------------------
 
 NODE_TYPES = {
@@ -363,21 +451,25 @@ def lookup(sb: Sandbox, page_id: str, obj_id: str) -> NodeObj | None:
     user = st.users.get(obj_id)
     if user is not None and (page_id, obj_id) in st.conv_by_user:
         return user
+    if user is not None and user.platform == "instagram" and page_id in st.ig_by_page:
+        return user  # a commenter: the profile API answers, and refuses without consent
     return None
 
 
-def _fields(req: Request) -> tuple[FieldSel, ...] | None:
-    raw = req.params.get("fields")
-    if raw is None or str(raw).strip() == "":
+def _ig_thread_of(sb: Sandbox, obj: NodeObj) -> str | None:
+    """The IG account id when ``obj`` is an Instagram thread or message, else None."""
+    st = sb.state
+    conv: Conversation | None = None
+    if isinstance(obj, Conversation):
+        conv = obj
+    elif isinstance(obj, Message):
+        conv = st.conversations[obj.conv_id]
+    if conv is None or conv.platform != "instagram":
         return None
-    return parse_fields(str(raw))
+    return st.ig_by_page.get(conv.page_id)
 
 
-def _link_params(req: Request) -> dict[str, str]:
-    return {k: v for k, v in req.query.items() if k not in ("after", "before")}
-
-
-def _resolve(sb: Sandbox, req: Request, token: Token, version: str) -> Route:
+def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
     segs = list(req.segments)
     method = req.method
     if not segs:
@@ -385,53 +477,80 @@ def _resolve(sb: Sandbox, req: Request, token: Token, version: str) -> Route:
     if len(segs) > 2:
         raise ApiError(f"Unknown path components: /{'/'.join(segs[2:])}", 2500)
     if segs[0] == "debug_token" and len(segs) == 1 and method == "GET":
-        return Route("debug_token", lambda ctx, f: _debug_token(sb, req, ctx))
+        return Route("debug_token", lambda ctx, f: _debug_token(sb, req, caller, ctx))
+    if isinstance(caller, AppCaller):
+        # An app token reads nothing Page-bound here (Page data needs a Page token).
+        raise unsupported(method, segs[0])
+    token = caller
     if segs[0] == "me":
         segs[0] = token.page_id
+    ig_node = instagram.lookup(sb, token.page_id, segs[0])
+    if ig_node is not None:
+        return instagram.route(sb, req, ig_node, segs)
     obj = lookup(sb, token.page_id, segs[0])
     if obj is None:
         raise unsupported(method, segs[0])
     node_type = NODE_TYPES[type(obj)]
+    ig_thread = _ig_thread_of(sb, obj)
+    if isinstance(obj, Post) and obj.kind == "reel":
+        node_type = "Video"
     if len(segs) == 1:
         if method == "GET":
             return Route(
                 "me" if req.segments[0] == "me" else "node",
-                lambda ctx, f: _render_node(obj, req, ctx),
-                conversations_api=isinstance(obj, Conversation),
+                lambda ctx, f: _render_node(obj, req, ctx, token),
+                conversations_api=isinstance(obj, Conversation) and ig_thread is None,
                 messenger=isinstance(obj, Conversation | Message),
+                ig_messaging=ig_thread if isinstance(obj, Conversation) else None,
             )
         if isinstance(obj, Comment) and method == "POST":
-            return Route("node", lambda ctx, f: _update_comment(obj, req))
+            return Route("node", lambda ctx, f: send.update_comment(obj, req))
         if isinstance(obj, Comment) and method == "DELETE":
-            return Route("node", lambda ctx, f: _delete_comment(obj))
+            return Route("node", lambda ctx, f: send.delete_comment(obj))
         raise unsupported(method, segs[0])
     edge = segs[1]
     if isinstance(obj, Page):
         if edge == "conversations" and method == "GET":
+            ig_list = str(req.params.get("platform", "")).lower() == "instagram"
+            ig_account = sb.state.ig_by_page.get(obj.id) if ig_list else None
             return Route(
                 "conversations",
-                lambda ctx, f: _conversations(obj, req, ctx, f),
+                lambda ctx, f: _conversations(obj, req, ctx, f, token),
                 is_list=True,
-                conversations_api=True,
+                conversations_api=not ig_list,
                 messenger=True,
+                cost=nested_cost(req, "messages"),
+                ig_messaging=ig_account,
             )
-        if edge in ("feed", "posts", "published_posts") and method == "GET":
-            return Route(edge, lambda ctx, f: _feed(obj, req, ctx, f), is_list=True)
+        if edge in (*feed.POST_EDGES, feed.REEL_EDGE) and method == "GET":
+            return Route(
+                edge,
+                lambda ctx, f: _posts(obj, edge, req, ctx, f),
+                is_list=True,
+                cost=nested_cost(req, "comments"),
+            )
         if edge == "messages" and method == "POST":
-            return Route("messages", lambda ctx, f: _send(sb, obj, req, ctx), messenger=True)
+            return Route("messages", lambda ctx, f: _send(sb, obj, req, ctx, token), messenger=True)
     if isinstance(obj, Conversation) and edge == "messages" and method == "GET":
         return Route(
             "messages",
-            lambda ctx, f: _conv_messages(obj, req, ctx, f),
+            lambda ctx, f: _conv_messages(obj, req, ctx, f, token),
             is_list=True,
-            conversations_api=True,
+            conversations_api=ig_thread is None,
+            ig_messaging=ig_thread,
             messenger=True,
+            cost=parse_limit(req.params.get("limit")),
         )
     if isinstance(obj, Post | Comment) and edge == "comments":
         if method == "GET":
-            return Route("comments", lambda ctx, f: _comments(obj, req, ctx, f), is_list=True)
+            return Route(
+                "comments",
+                lambda ctx, f: _comments(obj, req, ctx, f),
+                is_list=True,
+                cost=parse_limit(req.params.get("limit")),
+            )
         if method == "POST":
-            return Route("comments", lambda ctx, f: _page_comment(sb, obj, req, ctx))
+            return Route("comments", lambda ctx, f: _page_comment(obj, req, ctx))
     if isinstance(obj, Comment | Post) and edge == "private_replies":
         raise ApiError("(#12) private_replies is deprecated for versions v3.3 and higher", 12)
     if method != "GET":
@@ -442,14 +561,43 @@ def _resolve(sb: Sandbox, req: Request, token: Token, version: str) -> Route:
 # -- reads ---------------------------------------------------------------------------------
 
 
-def _render_node(obj: NodeObj, req: Request, ctx: Ctx) -> Json:
-    sel = _fields(req)
+IG_PAGE_FIELDS = ("instagram_business_account", "connected_instagram_account")
+
+
+def _render_page(page: Page, sel: tuple[FieldSel, ...] | None, ctx: Ctx) -> Json:
+    """The Page node, with the linked Instagram account fields when asked for."""
+    if sel is None:
+        return render_page(page, None, ctx)
+    rest = tuple(s for s in sel if s.name not in IG_PAGE_FIELDS)
+    out = render_page(page, rest, ctx) if rest else {}
+    for field_sel in sel:
+        if field_sel.name in IG_PAGE_FIELDS:
+            value = instagram.page_account_field(page, field_sel.name, field_sel, ctx)
+            if value is not None:  # absent when no account is linked (omitted, never null)
+                out[field_sel.name] = value
+    out.pop("id", None)
+    out["id"] = page.id  # Graph writes the node id last
+    return out
+
+
+def _render_node(obj: NodeObj, req: Request, ctx: Ctx, token: Token) -> Json:
+    sel = fields_of(req)
     if isinstance(obj, Page):
-        return render_page(obj, sel, ctx)
-    if isinstance(obj, Conversation):
-        return render_conversation(obj, sel, ctx)
-    if isinstance(obj, Message):
+        return _render_page(obj, sel, ctx)
+    if isinstance(obj, Conversation | Message):
+        require_messenger(ctx.page, token)
+        account = instagram.account_of_page(ctx, ctx.page)
+        conv = obj if isinstance(obj, Conversation) else ctx.state.conversations[obj.conv_id]
+        if conv.platform == "instagram" and account is not None:
+            instagram.require_messages(account, token.scopes)
+            if isinstance(obj, Message):
+                return instagram.message_node(obj, req, ctx, account)
+            return instagram.render_conversation(obj, sel, ctx, account)
+        if isinstance(obj, Conversation):
+            return render_conversation(obj, sel, ctx)
         return render_message(obj, sel, ctx)
+    if isinstance(obj, User) and obj.platform == "instagram":
+        return instagram.render_profile(obj, sel, ctx)
     if isinstance(obj, Post):
         return render_post(obj, sel, ctx)
     if isinstance(obj, Comment):
@@ -457,7 +605,16 @@ def _render_node(obj: NodeObj, req: Request, ctx: Ctx) -> Json:
     return render_user(obj, sel, ctx)
 
 
-def _debug_token(sb: Sandbox, req: Request, ctx: Ctx) -> Json:
+def _debug_token(sb: Sandbox, req: Request, caller: Caller, ctx: Ctx) -> Json:
+    if not isinstance(caller, AppCaller) and not sb.lenient_debug_token:
+        # What a Page token (or any token of a person without a role on the app) gets
+        # (github.com/nyaruka/rapidpro/pull/3734; debug_token reference: "An app access token
+        # or an app developer's user access token for the app associated with the input_token
+        # is required").
+        raise invalid_param(
+            "You must provide an app access token, or a user access token that is an owner or "
+            "developer of the app"
+        )
     raw = req.params.get("input_token")
     if not raw:
         raise invalid_param("The parameter input_token is required")
@@ -497,24 +654,39 @@ def _debug_token(sb: Sandbox, req: Request, ctx: Ctx) -> Json:
     return {"data": data}
 
 
-def _conversations(page: Page, req: Request, ctx: Ctx, fault: str | None) -> Json:
+def _conversations(page: Page, req: Request, ctx: Ctx, fault: str | None, token: Token) -> Json:
     platform = str(req.params.get("platform", "messenger")).lower()
     if platform not in ("messenger", "instagram"):
         raise invalid_param(
             f"param platform must be one of {{MESSENGER, INSTAGRAM}} - got '{platform}'"
         )
+    folder = req.params.get("folder")
+    if folder is not None and str(folder) not in FOLDERS:
+        choices = ", ".join(FOLDERS)
+        raise invalid_param(f"param folder must be one of {{{choices}}} - got '{folder}'")
+    require_messenger(page, token)
+    if platform == "instagram":
+        account = instagram.account_of_page(ctx, page)
+        if account is not None:
+            instagram.require_messages(account, token.scopes)
+        return instagram.conversations(page, account, req, ctx, fault)
     limit = parse_limit(req.params.get("limit"))
-    selection = _fields(req)
+    selection = fields_of(req)
     check_budget(limit, find(selection, "messages"), ctx)
     items: list[Conversation] = []
     if platform == "messenger":
         user_id = req.params.get("user_id")
         if user_id:
+            # One person's thread is found whatever folder it sits in (an explicit lookup).
             cid = ctx.state.conv_by_user.get((page.id, str(user_id)))
             conv = ctx.state.conversations.get(cid) if cid else None
-            items = [conv] if conv is not None and conv.messages else []
+            found = conv is not None and conv.messages and conv.platform == "messenger"
+            items = [conv] if conv is not None and found else []
         else:
-            items = ctx.state.sorted_conversations(page.id)
+            # No folder = the inbox only: threads Meta filed as spam, "other" (message
+            # requests) or Done need their own `folder=` call (public pollers do exactly that).
+            wanted = str(folder) if folder is not None else "inbox"
+            items = [c for c in ctx.state.sorted_conversations(page.id) if c.folder == wanted]
     return list_block(
         items,
         lambda c: (-c.updated_us, c.id),
@@ -524,13 +696,30 @@ def _conversations(page: Page, req: Request, ctx: Ctx, fault: str | None) -> Jso
         lambda c: render_conversation(c, selection, ctx),
         ctx.base,
         f"/{ctx.version}/{page.id}/conversations",
-        _link_params(req),
+        link_params(req),
         fault=fault,
     )
 
 
-def _conv_messages(conv: Conversation, req: Request, ctx: Ctx, fault: str | None) -> Json:
-    sel = FieldSel("messages", {}, _fields(req))
+def _conv_messages(
+    conv: Conversation, req: Request, ctx: Ctx, fault: str | None, token: Token
+) -> Json:
+    require_messenger(ctx.page, token)
+    sel = FieldSel("messages", {}, fields_of(req))
+    account = instagram.account_of_page(ctx, ctx.page)
+    if conv.platform == "instagram" and account is not None:
+        instagram.require_messages(account, token.scopes)
+        return instagram.messages_edge(
+            conv,
+            sel,
+            ctx,
+            account,
+            limit=parse_limit(req.params.get("limit")),
+            after=req.params.get("after"),
+            before=req.params.get("before"),
+            params=link_params(req),
+            fault=fault,
+        )
     return messages_edge(
         conv,
         sel,
@@ -538,34 +727,25 @@ def _conv_messages(conv: Conversation, req: Request, ctx: Ctx, fault: str | None
         limit=parse_limit(req.params.get("limit")),
         after=req.params.get("after"),
         before=req.params.get("before"),
-        link_params=_link_params(req),
+        link_params=link_params(req),
         fault=fault,
     )
 
 
-def _feed(page: Page, req: Request, ctx: Ctx, fault: str | None) -> Json:
+def _posts(page: Page, edge: str, req: Request, ctx: Ctx, fault: str | None) -> Json:
     limit = parse_limit(req.params.get("limit"), error_above=100)
-    selection = _fields(req)
+    selection = fields_of(req)
     check_budget(limit, find(selection, "comments"), ctx)
-    posts = [ctx.state.posts[p] for p in page.posts]
-    if req.params.get("since"):
-        since = parse_time(str(req.params["since"]), "since")
-        posts = [p for p in posts if p.us >= since]
-    if req.params.get("until"):
-        until = parse_time(str(req.params["until"]), "until")
-        posts = [p for p in posts if p.us <= until]
-    posts.sort(key=lambda p: (-p.us, -p.seq))
-    return list_block(
-        posts,
-        lambda p: (-p.us, -p.seq),
+    params = {k: str(v) for k, v in req.query.items()}
+    return feed.posts_block(
+        page,
+        edge,
+        params,
+        link_params(req),
         limit,
-        req.params.get("after"),
-        req.params.get("before"),
+        ctx,
         lambda p: render_post(p, selection, ctx),
-        ctx.base,
-        f"/{ctx.version}/{page.id}/feed",
-        _link_params(req),
-        fault=fault,
+        fault,
     )
 
 
@@ -576,200 +756,22 @@ def _comments(parent: Post | Comment, req: Request, ctx: Ctx, fault: str | None)
         if k in req.params
     }
     return comments_edge(
-        parent, mods, _fields(req), ctx, link_params=_link_params(req), fault=fault
+        parent, mods, fields_of(req), ctx, link_params=link_params(req), fault=fault
     )
 
 
 # -- writes --------------------------------------------------------------------------------
 
 
-def _json_param(value: Any, name: str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError as exc:
-            raise invalid_param(f"Param {name} must be a JSON object") from exc
-        if isinstance(parsed, dict):
-            return parsed
-    raise invalid_param(f"Param {name} must be a JSON object")
+def _send(sb: Sandbox, page: Page, req: Request, ctx: Ctx, token: Token) -> Json:
+    require_messenger(page, token)
+    return send.send(sb, page, req, ctx)
 
 
-def _send(sb: Sandbox, page: Page, req: Request, ctx: Ctx) -> Json:
-    st = ctx.state
-    if "recipient" not in req.params:
-        raise invalid_param("The parameter recipient is required")
-    recipient = _json_param(req.params["recipient"], "recipient")
-    if "message" not in req.params:
-        if req.params.get("sender_action"):
-            uid = str(recipient.get("id", ""))
-            if (page.id, uid) not in st.conv_by_user:
-                raise invalid_param("No matching user found", 2018001)
-            return {"recipient_id": uid}
-        raise invalid_param("The parameter message is required")
-    message = _json_param(req.params["message"], "message")
-    mtype = str(req.params.get("messaging_type", "RESPONSE"))
-    if mtype not in MESSAGING_TYPES:
-        raise invalid_param(
-            f"Param messaging_type must be one of {{{', '.join(MESSAGING_TYPES)}}} - got '{mtype}'"
-        )
-    tag = req.params.get("tag")
-    if tag is not None:
-        tag = str(tag)
-        if tag not in TAGS:
-            raise invalid_param(f"Param tag must be one of {{{', '.join(TAGS)}}} - got '{tag}'")
-    if mtype == "MESSAGE_TAG" and tag is None:
-        raise invalid_param("Param tag is required when messaging_type is MESSAGE_TAG")
-    text = message.get("text")
-    text = "" if text is None else str(text)
-    attachment = message.get("attachment")
-    if not text and not attachment:
-        raise invalid_param(
-            "Message cannot be empty, must provide valid attachment or text", 2018034
-        )
-    if len(text) > MAX_TEXT:
-        raise invalid_param(
-            f"Length of param message[text] must be less than or equal to {MAX_TEXT}"
-        )
-
-    comment: Comment | None = None
-    if "comment_id" in recipient:
-        comment = st.live_comment(str(recipient["comment_id"]))
-        if (
-            comment is None
-            or st.page_of_comment(comment) != page.id
-            or comment.from_id == page.id
-            # One private reply per comment: a second one is answered like an invalid target
-            # (100/2018292, the documented private-reply rejection, GRAPH_API §4.4 and §17.9).
-            or comment.private_reply_mid is not None
-        ):
-            raise invalid_param("Invalid comment_id parameter", 2018292)
-        user = st.users[comment.from_id]
-    elif "id" in recipient:
-        found = st.users.get(str(recipient["id"]))
-        if found is None or (page.id, found.id) not in st.conv_by_user:
-            raise invalid_param("No matching user found", 2018001)
-        user = found
-    else:
-        raise invalid_param("Param recipient must contain one of {id, comment_id}")
-
-    if user.blocked:
-        raise ApiError("This person isn't available right now.", 551, subcode=1545041)
-    if tag == "HUMAN_AGENT" and not page.human_agent:
-        raise ApiError(
-            "(#200) Permissions error: this app has not been approved for the Human Agent "
-            "feature (HUMAN_AGENT tag) on this Page",
-            200,
-        )
-    if comment is not None:
-        # Private replies have their own clock: 7 days from the comment (GRAPH_API §5.4); the
-        # refusal is the Send API's window error, the same condition in the same words.
-        if ctx.now - comment.at > timedelta(days=PRIVATE_REPLY_DAYS):
-            raise _outside_window()
-    else:
-        conv = st.conversation_for(page.id, user.id)
-        last = conv.last_user_message()
-        age = ctx.now - last.at if last is not None else timedelta.max
-        if tag == "HUMAN_AGENT":
-            if age > HUMAN_AGENT_WINDOW:
-                raise _outside_window()
-        elif mtype != "MESSAGE_TAG" and age > WINDOW:
-            raise _outside_window()
-
-    attachments = []
-    if isinstance(attachment, dict):
-        payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
-        url = str((payload or {}).get("url", ""))
-        kind = str(attachment.get("type", "file"))
-        if kind == "image":
-            attachments.append(
-                {
-                    "mime_type": "image/jpeg",
-                    "name": url.rsplit("/", 1)[-1] or "image.jpg",
-                    "image_data": {"width": 800, "height": 600, "url": url, "preview_url": url},
-                }
-            )
-        else:
-            attachments.append(
-                {
-                    "mime_type": "application/octet-stream",
-                    "name": url.rsplit("/", 1)[-1] or "file",
-                    "file_url": url,
-                }
-            )
-    msg = st.add_message(page.id, user.id, text, ctx.now, from_page=True, attachments=attachments)
-    if comment is not None:
-        comment.private_reply_mid = msg.id
-    st.deliveries.append(
-        Delivery(
-            page_id=page.id,
-            user_id=user.id,
-            message_id=msg.id,
-            text=text,
-            at=ctx.now,
-            messaging_type=mtype,
-            tag=tag,
-            comment_id=comment.id if comment is not None else None,
-        )
-    )
-    return {"recipient_id": user.id, "message_id": msg.id}
-
-
-def _outside_window() -> ApiError:
-    return ApiError(
-        "(#10) This message is sent outside of allowed window. Learn more about the new policy "
-        "here: https://developers.facebook.com/docs/messenger-platform/policy-overview",
-        10,
-        subcode=2018278,
-    )
-
-
-def _page_comment(sb: Sandbox, parent: Post | Comment, req: Request, ctx: Ctx) -> Json:
-    text = str(req.params.get("message") or "")
-    if not text.strip() and not req.params.get("attachment_url"):
-        raise invalid_param("Missing message or attachment")
+def _page_comment(parent: Post | Comment, req: Request, ctx: Ctx) -> Json:
     if isinstance(parent, Post):
-        post_id, parent_id = parent.id, None
-    else:
-        post_id, parent_id = parent.post_id, parent.id
-    cid = ctx.state.add_comment(post_id, ctx.page.id, text, ctx.now, parent_id=parent_id)
-    return {"id": cid}
-
-
-def _truthy(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in ("true", "1"):
-        return True
-    if text in ("false", "0"):
-        return False
-    return None
-
-
-def _update_comment(comment: Comment, req: Request) -> Json:
-    changed = False
-    if "is_hidden" in req.params:
-        hidden = _truthy(req.params["is_hidden"])
-        if hidden is None:
-            raise invalid_param("Param is_hidden must be a boolean")
-        comment.is_hidden = hidden
-        changed = True
-    if "message" in req.params:
-        text = str(req.params["message"])
-        if not text.strip():
-            raise invalid_param("Missing message or attachment")
-        comment.message = text
-        changed = True
-    if not changed:
-        raise invalid_param("Missing a parameter to update: is_hidden or message")
-    return {"success": True}
-
-
-def _delete_comment(comment: Comment) -> Json:
-    comment.deleted = True
-    return {"success": True}
+        return send.page_comment(parent.id, None, req, ctx)
+    return send.page_comment(parent.post_id, parent.id, req, ctx)
 
 
 __all__ = ["Reply", "appsecret_proof", "handle", "lookup"]

@@ -16,6 +16,11 @@ from typing import Any
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+DEFAULT_TASKS = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]
+"""A Page admin's tasks (what /me/accounts reports for a full-control person)."""
+FOLDERS = ("inbox", "page_done", "other", "spam")
+"""The conversation folders Graph takes in ``folder=`` (values seen in public clients)."""
+
 
 def to_us(dt: datetime) -> int:
     """Microseconds since the epoch: the integer sort key used everywhere in the model."""
@@ -36,8 +41,13 @@ class Page:
     human_agent: bool = False
     conversations: list[str] = field(default_factory=list)
     posts: list[str] = field(default_factory=list)
+    """Every post and reel id of the page, in creation order."""
     generation: int = 0
     """Bumped on every change that can reorder the page's conversations (cache key)."""
+    advanced_access: bool = True
+    """False: the app lacks Advanced Access here, Messenger calls answer 1/99."""
+    engaged_users: int | None = None
+    """Set by tests: the engaged-user count of the BUC budgets (None = derived from activity)."""
 
 
 @dataclass
@@ -47,6 +57,12 @@ class User:
     id: str
     name: str
     blocked: bool = False
+    """Blocked the Page: sends answer 551/1545041."""
+    unavailable: bool = False
+    """Deactivated or messages off: sends answer ``(#200) This person isn't available``."""
+    platform: str = "messenger"
+    """``instagram``: an Instagram customer (``id`` is an IGSID; ``username``, maybe no name)."""
+    username: str | None = None
 
 
 @dataclass
@@ -65,6 +81,10 @@ class Message:
     sticker: str | None = None
     shares: list[dict[str, Any]] = field(default_factory=list)
     is_unsupported: bool = False
+    story: dict[str, Any] | None = None
+    """Instagram: ``{"mention": {...}}`` or ``{"reply_to": {...}}``."""
+    reactions: list[dict[str, Any]] = field(default_factory=list)
+    reply_to: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -82,6 +102,10 @@ class Conversation:
     num: str
     messages: list[Message] = field(default_factory=list)
     unread: int = 0
+    folder: str = "inbox"
+    """Meta's inbox folder: inbox, page_done, other or spam (FOLDERS)."""
+    platform: str = "messenger"
+    """``instagram``: a DM thread of the Page's linked Instagram account."""
 
     @property
     def updated_us(self) -> int:
@@ -98,7 +122,12 @@ class Conversation:
 
 @dataclass
 class Post:
-    """A Page post; comments hang off it by ``Comment.post_id``."""
+    """A Page post or reel; comments hang off it by ``Comment.post_id``.
+
+    ``kind`` is ``post`` or ``reel`` (a Reel is a video: /feed never lists it, /video_reels
+    does). ``author_id`` is set for a visitor post (a customer wrote it on the Page). A
+    ``ranked`` post answers its comments most-liked first whatever ``order`` asks.
+    """
 
     id: str
     page_id: str
@@ -109,6 +138,9 @@ class Post:
     updated_us: int = 0
     comments: list[str] = field(default_factory=list)
     """Every comment id on the post (top level and replies), chronological."""
+    kind: str = "post"
+    author_id: str | None = None
+    ranked: bool = False
 
 
 @dataclass
@@ -126,8 +158,10 @@ class Comment:
     is_hidden: bool = False
     attachment: dict[str, Any] | None = None
     private_reply_mid: str | None = None
+    """The message a private reply to this comment opened (through the API or elsewhere)."""
     deleted: bool = False
     replies: list[str] = field(default_factory=list)
+    likes: int = 0
 
     @property
     def key(self) -> tuple[int, int]:
@@ -136,8 +170,69 @@ class Comment:
 
 
 @dataclass
+class IgAccount:
+    """The Instagram professional account linked to a Page (reached with the Page token).
+
+    ``business_account`` False: linked only in the Page settings, so it shows under
+    ``connected_instagram_account`` alone. ``messages_access`` is the owner's in-app "Allow
+    access to messages" toggle. ``locale`` localises Instagram error messages.
+    """
+
+    id: str
+    page_id: str
+    username: str
+    name: str
+    business_account: bool = True
+    messages_access: bool = True
+    locale: str = "en_US"
+    impressions: int | None = None
+    """Set by tests: the impressions behind the ``instagram`` BUC (None = derived)."""
+    media: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IgMedia:
+    """An Instagram media object (post, reel, ad, story) of a linked account."""
+
+    id: str
+    ig_id: str
+    caption: str
+    at: datetime
+    us: int
+    seq: int
+    media_type: str = "IMAGE"
+    product: str = "FEED"
+    comment_enabled: bool = True
+    comments: list[str] = field(default_factory=list)
+    """Every comment id (top level and replies), chronological."""
+
+
+@dataclass
+class IgComment:
+    """An Instagram comment or reply; ``from_id`` is the IG account id for the business."""
+
+    id: str
+    media_id: str
+    parent_id: str | None
+    from_id: str
+    text: str
+    at: datetime
+    us: int
+    seq: int
+    hidden: bool = False
+    like_count: int = 0
+    deleted: bool = False
+    private_reply_mid: str | None = None
+    replies: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Token:
-    """A page access token; ``expires_at`` None = never; ``invalid_subcode`` set = invalidated."""
+    """A page access token; ``expires_at`` None = never; ``invalid_subcode`` set = invalidated.
+
+    ``tasks`` are the Page tasks of the person the token was issued for (MODERATE gives
+    comment ids, MESSAGING or MODERATE the Conversations API).
+    """
 
     value: str
     page_id: str
@@ -145,6 +240,7 @@ class Token:
     issued_at: datetime
     expires_at: datetime | None = None
     invalid_subcode: int | None = None
+    tasks: list[str] = field(default_factory=lambda: list(DEFAULT_TASKS))
 
 
 @dataclass(frozen=True)
@@ -168,6 +264,9 @@ DEFAULT_SCOPES = [
     "pages_read_user_content",
     "pages_manage_metadata",
     "pages_manage_engagement",
+    "instagram_basic",
+    "instagram_manage_messages",
+    "instagram_manage_comments",
 ]
 
 
@@ -185,8 +284,14 @@ class State:
         self.comments: dict[str, Comment] = {}
         self.tokens: dict[str, Token] = {}
         self.deliveries: list[Delivery] = []
+        self.ig_accounts: dict[str, IgAccount] = {}
+        self.ig_by_page: dict[str, str] = {}
+        self.ig_media: dict[str, IgMedia] = {}
+        self.ig_comments: dict[str, IgComment] = {}
         self._seq = 0
         self._post_num = 0
+        self.activity_gen = 0
+        """Bumped on every customer message or comment (cache key of the engaged-user counts)."""
         self._sorted: dict[str, tuple[int, list[Conversation]]] = {}
 
     # -- ids -------------------------------------------------------------------------------
@@ -207,7 +312,8 @@ class State:
         """A fresh numeric id (page ids 15 digits, PSIDs 16) not used by anything yet."""
         while True:
             candidate = self._digits(digits)
-            if candidate not in self.pages and candidate not in self.users:
+            taken = (self.pages, self.users, self.ig_accounts, self.ig_media)
+            if not any(candidate in table for table in taken):
                 return candidate
 
     # -- pages, users, tokens --------------------------------------------------------------
@@ -220,15 +326,37 @@ class State:
         self.pages[pid] = Page(id=pid, name=name, human_agent=human_agent)
         return pid
 
-    def add_user(self, name: str, user_id: str | None, blocked: bool) -> str:
-        """Create a customer and return the PSID."""
-        uid = user_id or self.new_numeric_id(16)
+    def add_user(
+        self,
+        name: str,
+        user_id: str | None,
+        blocked: bool,
+        unavailable: bool = False,
+        *,
+        platform: str = "messenger",
+        username: str | None = None,
+    ) -> str:
+        """Create a customer and return the PSID (or the IGSID of an Instagram customer)."""
+        uid = user_id or self.new_numeric_id(17 if platform == "instagram" else 16)
         if uid in self.users:
             raise ValueError(f"user {uid} exists")
-        self.users[uid] = User(id=uid, name=name, blocked=blocked)
+        self.users[uid] = User(
+            id=uid,
+            name=name,
+            blocked=blocked,
+            unavailable=unavailable,
+            platform=platform,
+            username=username,
+        )
         return uid
 
-    def issue_token(self, page_id: str, scopes: list[str] | None, now: datetime) -> str:
+    def issue_token(
+        self,
+        page_id: str,
+        scopes: list[str] | None,
+        now: datetime,
+        tasks: list[str] | None = None,
+    ) -> str:
         """A new never-expiring page token (looks like the real ``EAA…`` tokens)."""
         if page_id not in self.pages:
             raise KeyError(page_id)
@@ -238,6 +366,7 @@ class State:
             page_id=page_id,
             scopes=list(scopes if scopes is not None else DEFAULT_SCOPES),
             issued_at=now,
+            tasks=list(tasks if tasks is not None else DEFAULT_TASKS),
         )
         return value
 
@@ -254,7 +383,16 @@ class State:
         if user_id not in self.users:
             raise KeyError(user_id)
         num = self._digits(15)
-        conv = Conversation(id="t_" + num, page_id=page_id, user_id=user_id, num=num)
+        if self.users[user_id].platform == "instagram":
+            conv = Conversation(
+                id="aWdfZAG06" + self._b64(45),
+                page_id=page_id,
+                user_id=user_id,
+                num=num,
+                platform="instagram",
+            )
+        else:
+            conv = Conversation(id="t_" + num, page_id=page_id, user_id=user_id, num=num)
         self.conversations[conv.id] = conv
         self.conv_by_user[key] = conv.id
         self.pages[page_id].conversations.append(conv.id)
@@ -272,6 +410,8 @@ class State:
         sticker: str | None = None,
         shares: list[dict[str, Any]] | None = None,
         is_unsupported: bool = False,
+        story: dict[str, Any] | None = None,
+        reply_to: dict[str, Any] | None = None,
     ) -> Message:
         """Append a message (kept in time order) and update the conversation's counters."""
         conv = self.conversation_for(page_id, user_id)
@@ -280,8 +420,16 @@ class State:
             att = dict(att)
             att.setdefault("id", self._digits(16))
             atts.append(att)
+        kept_shares = []
+        for share in shares or []:
+            share = dict(share)
+            share.setdefault("id", self._digits(16))
+            kept_shares.append(share)
+        mid = "m_" + self._b64(33)
+        if conv.platform == "instagram":
+            mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOj" + self._b64(84)
         msg = Message(
-            id="m_" + self._b64(33),
+            id=mid,
             conv_id=conv.id,
             seq=self.next_seq(),
             sender_id=page_id if from_page else user_id,
@@ -291,38 +439,60 @@ class State:
             us=to_us(at),
             attachments=atts,
             sticker=sticker,
-            shares=list(shares or []),
+            shares=kept_shares,
             is_unsupported=is_unsupported,
+            story=story,
+            reply_to=reply_to,
         )
         if not conv.messages or conv.messages[-1].key <= msg.key:
             conv.messages.append(msg)
         else:
             insort(conv.messages, msg, key=lambda m: m.key)
         conv.unread = 0 if from_page else conv.unread + 1
+        if not from_page:
+            self.activity_gen += 1
+            if conv.folder == "page_done":
+                # A customer writing again takes a Done thread back to the inbox, as Meta's
+                # Page inbox does; spam and other stay where they are.
+                conv.folder = "inbox"
         self.messages[msg.id] = msg
         self.pages[page_id].generation += 1
         return msg
 
-    def sorted_conversations(self, page_id: str) -> list[Conversation]:
-        """The page's conversations by ``updated_time`` descending (cached per generation)."""
+    def sorted_conversations(self, page_id: str, platform: str = "messenger") -> list[Conversation]:
+        """The page's conversations of one platform by ``updated_time`` descending (cached)."""
         page = self.pages[page_id]
-        cached = self._sorted.get(page_id)
+        key = f"{page_id}:{platform}"
+        cached = self._sorted.get(key)
         if cached is not None and cached[0] == page.generation:
             return cached[1]
         convs = [self.conversations[c] for c in page.conversations]
-        convs = [c for c in convs if c.messages]
+        convs = [c for c in convs if c.messages and c.platform == platform]
         convs.sort(key=lambda c: (-c.updated_us, c.id))
-        self._sorted[page_id] = (page.generation, convs)
+        self._sorted[key] = (page.generation, convs)
         return convs
 
     # -- posts and comments ----------------------------------------------------------------
 
-    def add_post(self, page_id: str, message: str, at: datetime) -> str:
-        """Create a post with id ``{page_id}_{n}``."""
+    def add_post(
+        self,
+        page_id: str,
+        message: str,
+        at: datetime,
+        *,
+        kind: str = "post",
+        author_id: str | None = None,
+        ranked: bool = False,
+    ) -> str:
+        """Create a post (id ``{page_id}_{n}``) or a reel (a video: a bare numeric id)."""
         if page_id not in self.pages:
             raise KeyError(page_id)
+        if kind not in ("post", "reel"):
+            raise ValueError(f"unknown post kind {kind!r} (post or reel)")
+        if author_id is not None and author_id not in self.users:
+            raise KeyError(author_id)
         self._post_num += 1
-        pid = f"{page_id}_{self._digits(16)}"
+        pid = self._digits(16) if kind == "reel" else f"{page_id}_{self._digits(16)}"
         us = to_us(at)
         self.posts[pid] = Post(
             id=pid,
@@ -332,6 +502,9 @@ class State:
             us=us,
             seq=self.next_seq(),
             updated_us=us,
+            kind=kind,
+            author_id=author_id,
+            ranked=ranked,
         )
         self.pages[page_id].posts.append(pid)
         return pid
@@ -345,6 +518,7 @@ class State:
         *,
         parent_id: str | None,
         attachment: dict[str, Any] | None = None,
+        likes: int = 0,
     ) -> str:
         """Create a comment; a reply to a reply attaches to the top-level one, as on Facebook."""
         post = self.posts[post_id]
@@ -354,7 +528,7 @@ class State:
                 raise ValueError("parent comment is on another post")
             if parent.parent_id is not None:
                 parent_id = parent.parent_id
-        post_num = post_id.split("_", 1)[1]
+        post_num = post_id.split("_", 1)[-1]
         cid = f"{post_num}_{self._digits(16)}"
         us = to_us(at)
         comment = Comment(
@@ -367,8 +541,11 @@ class State:
             us=us,
             seq=self.next_seq(),
             attachment=attachment,
+            likes=likes,
         )
         self.comments[cid] = comment
+        if from_id not in self.pages:
+            self.activity_gen += 1
         post.comments.append(cid)
         if len(post.comments) > 1 and self.comments[post.comments[-2]].key > comment.key:
             post.comments.sort(key=lambda c: self.comments[c].key)
@@ -392,3 +569,93 @@ class State:
     def page_of_comment(self, comment: Comment) -> str:
         """The id of the page that owns the comment's post."""
         return self.posts[comment.post_id].page_id
+
+    # -- Instagram ---------------------------------------------------------------------------
+
+    def add_instagram(
+        self, page_id: str, username: str, name: str, ig_id: str | None, **options: Any
+    ) -> str:
+        """Link an Instagram professional account (id ``1784…``) to a page."""
+        if page_id not in self.pages:
+            raise KeyError(page_id)
+        if page_id in self.ig_by_page:
+            raise ValueError(f"page {page_id} already has an Instagram account")
+        iid = ig_id or "1784" + self._digits(13)
+        self.ig_accounts[iid] = IgAccount(
+            id=iid, page_id=page_id, username=username, name=name, **options
+        )
+        self.ig_by_page[page_id] = iid
+        return iid
+
+    def add_ig_media(
+        self,
+        ig_id: str,
+        caption: str,
+        at: datetime,
+        *,
+        media_type: str = "IMAGE",
+        product: str = "FEED",
+    ) -> str:
+        """A media object of the account (ids are 17–18 digits)."""
+        account = self.ig_accounts[ig_id]
+        mid = self._digits(17)
+        self.ig_media[mid] = IgMedia(
+            id=mid,
+            ig_id=ig_id,
+            caption=caption,
+            at=at,
+            us=to_us(at),
+            seq=self.next_seq(),
+            media_type=media_type,
+            product=product,
+        )
+        account.media.append(mid)
+        return mid
+
+    def add_ig_comment(
+        self,
+        media_id: str,
+        from_id: str,
+        text: str,
+        at: datetime,
+        *,
+        parent_id: str | None = None,
+        like_count: int = 0,
+    ) -> str:
+        """A comment or reply; a reply to a reply attaches to its top-level comment."""
+        media = self.ig_media[media_id]
+        if parent_id is not None:
+            parent = self.ig_comments[parent_id]
+            if parent.media_id != media_id:
+                raise ValueError("parent comment is on another media")
+            if parent.parent_id is not None:
+                parent_id = parent.parent_id
+        cid = self._digits(17)
+        comment = IgComment(
+            id=cid,
+            media_id=media_id,
+            parent_id=parent_id,
+            from_id=from_id,
+            text=text,
+            at=at,
+            us=to_us(at),
+            seq=self.next_seq(),
+            like_count=like_count,
+        )
+        self.ig_comments[cid] = comment
+        media.comments.append(cid)
+        media.comments.sort(key=lambda c: (self.ig_comments[c].us, self.ig_comments[c].seq))
+        if parent_id is not None:
+            self.ig_comments[parent_id].replies.append(cid)
+        if from_id != media.ig_id:
+            self.activity_gen += 1
+        return cid
+
+    def live_ig_comment(self, comment_id: str) -> IgComment | None:
+        """The IG comment unless it (or its parent) was deleted."""
+        comment = self.ig_comments.get(comment_id)
+        if comment is None or comment.deleted:
+            return None
+        if comment.parent_id is not None and self.ig_comments[comment.parent_id].deleted:
+            return None
+        return comment

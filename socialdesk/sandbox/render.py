@@ -35,6 +35,11 @@ class Ctx:
     token_param: str | None
     now: datetime
     data_budget: int
+    tasks: frozenset[str] = frozenset({"MODERATE", "MESSAGING"})
+    """The token's Page tasks: without MODERATE comments come back without ``id``."""
+    feed_cap: int | None = None
+    scopes: frozenset[str] = frozenset()
+    """The token's permissions (what Instagram reads look at)."""
 
     def link_extra(self) -> dict[str, str]:
         """``access_token`` goes into links only when the request carried it as a parameter."""
@@ -53,6 +58,7 @@ DEFAULTS = {
     "Message": sels("id,created_time"),
     "PagePost": sels("created_time,message,id"),
     "Comment": sels("created_time,from,message,id"),
+    "Video": sels("updated_time,description,id"),
 }
 
 # Real fields that the sandbox does not simulate: accepted, and omitted as "no data".
@@ -70,7 +76,6 @@ NO_DATA = {
         "website",
         "emails",
         "phone",
-        "instagram_business_account",
         "conversations",
         "feed",
         "posts",
@@ -107,10 +112,29 @@ NO_DATA = {
         "object",
         "application",
         "admin_creator",
-        "private_reply_conversation",
         "live_broadcast_timestamp",
         "reactions",
         "likes",
+    },
+    "Video": {
+        "title",
+        "picture",
+        "source",
+        "thumbnails",
+        "status",
+        "views",
+        "place",
+        "privacy",
+        "format",
+        "icon",
+        "embed_html",
+        "custom_labels",
+        "likes",
+        "reactions",
+        "content_category",
+        "is_crossposting_eligible",
+        "post_id",
+        "published",
     },
 }
 
@@ -334,7 +358,7 @@ def render_conversation(
         elif name == "can_reply":
             out["can_reply"] = not state.users[conv.user_id].blocked
         elif name == "folder":
-            out["folder"] = "inbox"
+            out["folder"] = conv.folder
         elif name == "messages":
             out["messages"] = messages_edge(conv, sel, ctx)
     return with_id(out, conv.id)
@@ -419,7 +443,10 @@ def render_message(msg: Message, selection: tuple[FieldSel, ...] | None, ctx: Ct
         elif name == "sticker" and msg.sticker:
             out["sticker"] = msg.sticker
         elif name == "shares" and msg.shares:
-            out["shares"] = pick({"data": msg.shares}, sel.children)
+            # Sub-fields must be asked for: a bare `shares` gives each share's id only
+            # (Message reference; audit M8). Sandbox choice: the stricter reading.
+            shown = sel.children if sel.children is not None else sels("id")
+            out["shares"] = pick({"data": msg.shares}, shown)
         elif name == "tags":
             out["tags"] = pick({"data": message_tags(state, msg)}, sel.children)
         elif name == "is_unsupported" and msg.is_unsupported:
@@ -440,6 +467,16 @@ POST_FIELDS = {
     "is_published",
     "is_hidden",
 }
+VIDEO_FIELDS = {
+    "id",
+    "description",
+    "created_time",
+    "updated_time",
+    "permalink_url",
+    "from",
+    "length",
+    "comments",
+}
 COMMENT_FIELDS = {
     "id",
     "message",
@@ -450,6 +487,7 @@ COMMENT_FIELDS = {
     "is_hidden",
     "comment_count",
     "can_reply_privately",
+    "private_reply_conversation",
     "like_count",
     "user_likes",
     "can_comment",
@@ -460,10 +498,15 @@ COMMENT_FIELDS = {
     "permalink_url",
     "comments",
 }
+COMMENT_ORDERS = ("chronological", "reverse_chronological")
+"""Meta's enum for ``order`` (codegen ``commentcomments_order_enum_param``); ``ranked`` is only
+ever an answer (``summary.order``), never a request."""
 
 
 def render_post(post: Post, selection: tuple[FieldSel, ...] | None, ctx: Ctx) -> Json:
-    """A Page post (``PagePost``)."""
+    """A Page post (``PagePost``), or a Reel (a ``Video`` node)."""
+    if post.kind == "reel":
+        return render_video(post, selection, ctx)
     fields = selection or DEFAULTS["PagePost"]
     check_known("PagePost", fields, dict.fromkeys(POST_FIELDS))
     page = ctx.state.pages[post.page_id]
@@ -482,7 +525,8 @@ def render_post(post: Post, selection: tuple[FieldSel, ...] | None, ctx: Ctx) ->
             num = post.id.split("_", 1)[1]
             out["permalink_url"] = f"https://www.facebook.com/{page.id}/posts/{num}"
         elif name == "from":
-            out["from"] = pick({"name": page.name, "id": page.id}, sel.children)
+            author = person(ctx.state, post.author_id or page.id)
+            out["from"] = pick({"name": author["name"], "id": author["id"]}, sel.children)
         elif name == "is_published":
             out["is_published"] = True
         elif name == "is_hidden":
@@ -490,6 +534,33 @@ def render_post(post: Post, selection: tuple[FieldSel, ...] | None, ctx: Ctx) ->
         elif name == "comments":
             out["comments"] = comments_edge(post, sel.mods, sel.children, ctx, nested=sel)
     return with_id(out, post.id)
+
+
+def render_video(reel: Post, selection: tuple[FieldSel, ...] | None, ctx: Ctx) -> Json:
+    """A Reel as the ``Video`` node ``/{page}/video_reels`` lists (Page VideoReels reference)."""
+    fields = selection or DEFAULTS["Video"]
+    check_known("Video", fields, dict.fromkeys(VIDEO_FIELDS))
+    page = ctx.state.pages[reel.page_id]
+    out: Json = {}
+    for sel in fields:
+        name = sel.name
+        if name == "id":
+            out["id"] = reel.id
+        elif name == "description" and reel.message:
+            out["description"] = reel.message
+        elif name == "created_time":
+            out["created_time"] = graph_time(reel.at)
+        elif name == "updated_time":
+            out["updated_time"] = graph_time(_from_us(reel.updated_us))
+        elif name == "permalink_url":
+            out["permalink_url"] = f"/reel/{reel.id}/"
+        elif name == "from":
+            out["from"] = pick({"name": page.name, "id": page.id}, sel.children)
+        elif name == "length":
+            out["length"] = 15.0 + reel.seq % 45
+        elif name == "comments":
+            out["comments"] = comments_edge(reel, sel.mods, sel.children, ctx, nested=sel)
+    return with_id(out, reel.id)
 
 
 def _from_us(us: int) -> datetime:
@@ -512,6 +583,11 @@ def comment_set(state: State, parent: Post | Comment, filter_: str) -> list[Comm
     return [c for c in (state.live_comment(cid) for cid in parent.replies) if c is not None]
 
 
+def post_of(state: State, parent: Post | Comment) -> Post:
+    """The post (or reel) a comments edge hangs off."""
+    return parent if isinstance(parent, Post) else state.posts[parent.post_id]
+
+
 def comments_edge(
     parent: Post | Comment,
     mods: Mapping[str, str],
@@ -522,15 +598,19 @@ def comments_edge(
     link_params: dict[str, str] | None = None,
     fault: str | None = None,
 ) -> Json:
-    """Comments of a post or replies of a comment: ``filter``, ``order``, ``since``, ``summary``."""
+    """Comments of a post or replies of a comment: ``filter``, ``order``, ``since``, ``summary``.
+
+    On a ranked post the answer is most liked first (then oldest first) whatever ``order``
+    asks, and ``summary.order`` says ``ranked``: "If the comments can be ranked, then the order
+    will always be ranked regardless of this modifier" (object/comments reference).
+    """
     filter_ = mods.get("filter", "toplevel")
     if filter_ not in ("toplevel", "stream"):
         raise invalid_param(f"param filter must be one of {{toplevel, stream}} - got '{filter_}'")
     order = mods.get("order", "chronological")
-    if order not in ("chronological", "reverse_chronological", "ranked"):
+    if order not in COMMENT_ORDERS:
         raise invalid_param(
-            "param order must be one of {chronological, reverse_chronological, ranked}"
-            f" - got '{order}'"
+            f"param order must be one of {{{', '.join(COMMENT_ORDERS)}}} - got '{order}'"
         )
     check_known("Comment", children or (), dict.fromkeys(COMMENT_FIELDS))
     items = comment_set(ctx.state, parent, filter_)
@@ -538,9 +618,14 @@ def comments_edge(
         since = parse_time(mods["since"], "since")
         items = [c for c in items if c.us >= since]
     total = len(items)
-    if order == "reverse_chronological":
+    key: Callable[[Comment], tuple[int, ...]]
+    if post_of(ctx.state, parent).ranked:
+        order = "ranked"
+        key = lambda c: (-c.likes, c.us, c.seq)  # noqa: E731
+        items = sorted(items, key=key)
+    elif order == "reverse_chronological":
         items = items[::-1]
-        key: Callable[[Comment], tuple[int, int]] = lambda c: (-c.us, -c.seq)  # noqa: E731
+        key = lambda c: (-c.us, -c.seq)  # noqa: E731
     else:
         key = lambda c: (c.us, c.seq)  # noqa: E731
     limit = parse_limit(mods.get("limit"))
@@ -566,23 +651,25 @@ def comments_edge(
 
 
 def can_reply_privately(comment: Comment, ctx: Ctx) -> bool:
-    """A user's comment, not yet answered privately, younger than 7 days."""
+    """A user's comment, not yet answered privately (anywhere), younger than 7 days."""
     if comment.from_id in ctx.state.pages or comment.private_reply_mid is not None:
         return False
     return ctx.now - comment.at <= timedelta(days=PRIVATE_REPLY_DAYS)
 
 
 def render_comment(comment: Comment, selection: tuple[FieldSel, ...] | None, ctx: Ctx) -> Json:
-    """A comment node."""
+    """A comment node; without the MODERATE task its ``id`` is withheld (v11.0+)."""
     fields = selection or DEFAULTS["Comment"]
     check_known("Comment", fields, dict.fromkeys(COMMENT_FIELDS))
     state = ctx.state
     page_id = state.page_of_comment(comment)
+    show_id = "MODERATE" in ctx.tasks
     out: Json = {}
     for sel in fields:
         name = sel.name
         if name == "id":
-            out["id"] = comment.id
+            if show_id:
+                out["id"] = comment.id
         elif name == "message":
             out["message"] = comment.message
         elif name == "from":
@@ -591,8 +678,9 @@ def render_comment(comment: Comment, selection: tuple[FieldSel, ...] | None, ctx
         elif name == "created_time":
             out["created_time"] = graph_time(comment.at)
         elif name == "parent" and comment.parent_id is not None:
-            parent = state.comments[comment.parent_id]
-            out["parent"] = render_comment(parent, sel.children, ctx)
+            parent = render_comment(state.comments[comment.parent_id], sel.children, ctx)
+            if parent:
+                out["parent"] = parent
         elif name == "attachment" and comment.attachment is not None:
             out["attachment"] = pick(comment.attachment, sel.children)
         elif name == "is_hidden":
@@ -601,26 +689,36 @@ def render_comment(comment: Comment, selection: tuple[FieldSel, ...] | None, ctx
             out["comment_count"] = len(comment_set(state, comment, "toplevel"))
         elif name == "can_reply_privately":
             out["can_reply_privately"] = can_reply_privately(comment, ctx)
+        elif name == "private_reply_conversation" and comment.private_reply_mid is not None:
+            msg = state.messages[comment.private_reply_mid]
+            conv = state.conversations[msg.conv_id]
+            out["private_reply_conversation"] = render_conversation(
+                conv, sel.children or sels("id"), ctx
+            )
         elif name == "like_count":
-            out["like_count"] = 0
+            out["like_count"] = comment.likes
         elif name in ("user_likes", "is_private"):
             out[name] = False
         elif name in ("can_comment", "can_like", "can_hide", "can_remove"):
             out[name] = True
         elif name == "permalink_url":
-            post_num = comment.post_id.split("_", 1)[1]
-            own = comment.id.split("_", 1)[1]
-            url = f"https://www.facebook.com/{page_id}/posts/{post_num}/?comment_id={own}"
-            if comment.parent_id is not None:
-                parent_num = comment.parent_id.split("_", 1)[1]
-                url = (
-                    f"https://www.facebook.com/{page_id}/posts/{post_num}/"
-                    f"?comment_id={parent_num}&reply_comment_id={own}"
-                )
-            out["permalink_url"] = url
+            out["permalink_url"] = _comment_permalink(state, comment, page_id)
         elif name == "comments":
             out["comments"] = comments_edge(comment, sel.mods, sel.children, ctx, nested=sel)
-    return with_id(out, comment.id)
+    return with_id(out, comment.id) if show_id else out
+
+
+def _comment_permalink(state: State, comment: Comment, page_id: str) -> str:
+    post = state.posts[comment.post_id]
+    own = comment.id.split("_", 1)[1]
+    if post.kind == "reel":
+        base = f"https://www.facebook.com/reel/{post.id}/"
+    else:
+        base = f"https://www.facebook.com/{page_id}/posts/{post.id.split('_', 1)[1]}/"
+    if comment.parent_id is not None:
+        parent_num = comment.parent_id.split("_", 1)[1]
+        return f"{base}?comment_id={parent_num}&reply_comment_id={own}"
+    return f"{base}?comment_id={own}"
 
 
 def check_budget(limit: int, nested: FieldSel | None, ctx: Ctx) -> None:

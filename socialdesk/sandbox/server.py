@@ -49,6 +49,8 @@ class SandboxServer:
         self.latency_ms = latency_ms
         self.stall_s = stall_s
         """Seconds a ``timeout`` fault stalls (default: the fault spec's ``stall``)."""
+        self.stopping = threading.Event()
+        """Set by ``shutdown``: dripping answers stop at once."""
         self._httpd = _Server((host, port), _make_handler(self))
         address = self._httpd.server_address
         bound_host = address[0] if isinstance(address[0], str) else address[0].decode()
@@ -74,6 +76,7 @@ class SandboxServer:
 
     def shutdown(self) -> None:
         """Stop serving and close the socket."""
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -105,13 +108,24 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             reply = handle(server.sandbox, self.command, url, dict(self.headers.items()), body)
             if reply.stall:
                 time.sleep(server.stall_seconds())
+            length = reply.length if reply.stream is not None else len(reply.body)
             try:
                 self.send_response(reply.status)
                 for name, value in reply.headers:
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
+                self.send_header("Content-Length", str(length))
                 self.end_headers()
-                if reply.body:
+                if reply.stream is not None:
+                    for chunk in reply.stream:
+                        self.wfile.write(chunk)
+                elif reply.drip > 0:
+                    # One byte at a time: every read is quick, the whole answer never is.
+                    for i in range(len(reply.body)):
+                        self.wfile.write(reply.body[i : i + 1])
+                        self.wfile.flush()
+                        if server.stopping.wait(reply.drip):
+                            break
+                elif reply.body:
                     self.wfile.write(reply.body)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True

@@ -23,13 +23,19 @@ After each upsert the derived columns of the *touched* threads only are recomput
 New threads get a local number and an ``open`` state row. A ``done`` or ``snoozed`` thread that
 receives an inbound message never stored before, created at or after its last status change, is
 reopened and the reopening is logged as ``auto_reopen`` in ``triage_log``.
+
+The lookups sync plans its calls with live here too (:func:`known_ids`, :func:`change_tokens`,
+:func:`comment_totals`), so ``core.sync`` holds no SQL. Posts keep their kind (``post`` or
+``reel``) and Graph's comment count at the last complete walk; comments keep Graph's
+``can_reply_privately`` and ``private_reply_conversation`` (:func:`private_reply_facts`, for the
+once-only rule in core).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,6 +169,104 @@ def _existing(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> set[s
     return {r[0] for r in rows}
 
 
+_LOOKUP_TABLES = frozenset({"messages", "posts", "threads"})
+
+
+def known_ids(conn: sqlite3.Connection, table: str, ids: Iterable[str]) -> set[str]:
+    """The subset of ``ids`` already stored in ``table`` (``messages``, ``posts``, ``threads``)."""
+    if table not in _LOOKUP_TABLES:
+        raise ValueError(f"no id lookup for table {table!r}")
+    return _existing(conn, table, list(dict.fromkeys(ids)))
+
+
+def change_tokens(
+    conn: sqlite3.Connection, conversation_ids: Sequence[str]
+) -> dict[str, tuple[int | None, int | None]]:
+    """Stored (``graph_updated_at``, ``message_count``) of the given conversations."""
+    if not conversation_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT id, graph_updated_at, message_count FROM threads"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        (_json_ids(conversation_ids),),
+    )
+    return {str(r[0]): (r[1], r[2]) for r in rows}
+
+
+def message_counts(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> dict[str, int]:
+    """Messages stored per thread (threads without any are absent)."""
+    if not thread_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT thread_id, COUNT(*) FROM messages"
+        " WHERE thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id",
+        (_json_ids(thread_ids),),
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def mark_stale(conn: sqlite3.Connection, conversation_ids: Sequence[str]) -> None:
+    """Forget the change token of conversations stored with items skipped as unreadable.
+
+    The next sync then reads them again instead of trusting (``updated_time``,
+    ``message_count``), so a glitch that hid a message heals by itself.
+    """
+    if conversation_ids:
+        conn.execute(
+            "UPDATE threads SET graph_updated_at = NULL"
+            " WHERE id IN (SELECT value FROM json_each(?)) AND graph_updated_at IS NOT NULL",
+            (_json_ids(conversation_ids),),
+        )
+
+
+def comment_totals(conn: sqlite3.Connection, post_ids: Sequence[str]) -> dict[str, int | None]:
+    """Graph's comment count at the last complete walk of each stored post (None: never)."""
+    if not post_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT id, comments_total FROM posts WHERE id IN (SELECT value FROM json_each(?))",
+        (_json_ids(post_ids),),
+    )
+    return {str(r[0]): r[1] for r in rows}
+
+
+def set_comment_totals(conn: sqlite3.Connection, totals: Mapping[str, int]) -> None:
+    """Record the comment counts of posts whose comments were just read in full."""
+    conn.executemany(
+        "UPDATE posts SET comments_total = ? WHERE id = ? AND comments_total IS NOT ?",
+        [(total, pid, total) for pid, total in totals.items()],
+    )
+
+
+@dataclass(frozen=True)
+class PrivateReplyFacts:
+    """What Graph last said about private replies to one comment."""
+
+    can_reply_privately: bool | None
+    """``None`` when Graph did not report it."""
+    conversation_id: str | None
+    """The conversation a private reply opened (from socialdesk or anywhere else)."""
+
+    @property
+    def answered_elsewhere(self) -> bool:
+        """Graph shows a private reply already made to this comment."""
+        return self.conversation_id is not None
+
+
+def private_reply_facts(conn: sqlite3.Connection, comment_id: str) -> PrivateReplyFacts | None:
+    """The stored private-reply facts of a comment (``None`` when the comment is unknown)."""
+    row = conn.execute(
+        "SELECT can_reply_privately, private_reply_conversation FROM messages WHERE id = ?",
+        (comment_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return PrivateReplyFacts(
+        can_reply_privately=None if row[0] is None else bool(row[0]),
+        conversation_id=row[1],
+    )
+
+
 # Each merged column, as the DO UPDATE computes it; the same expressions guard the update, so a
 # thread whose stored row already holds these values is not rewritten (PRODUCT.md §4: a sync
 # with nothing new must not write, as it holds the write lock on every poll).
@@ -198,11 +302,13 @@ WHERE ({", ".join(f"threads.{col}" for col in _THREAD_MERGE)})
 # statement boundary, so row-by-row inserts through the FTS trigger are ~4x slower.
 _INSERT_MESSAGES = """
 INSERT INTO messages (id, thread_id, page_id, direction, author_id, author_name, text,
-                      attachments, parent_id, is_hidden, created_at)
+                      attachments, parent_id, is_hidden, created_at, can_reply_privately,
+                      private_reply_conversation)
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
        json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),
        json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'),
-       json_extract(value, '$[9]'), json_extract(value, '$[10]')
+       json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'),
+       json_extract(value, '$[12]')
 FROM json_each(?)
 """
 
@@ -212,10 +318,15 @@ _UPDATE_MESSAGE = """
 UPDATE messages SET
     author_name = CASE WHEN :author_name <> '' THEN :author_name ELSE author_name END,
     text = :text, attachments = :attachments, is_hidden = :is_hidden,
-    parent_id = COALESCE(:parent_id, parent_id)
+    parent_id = COALESCE(:parent_id, parent_id),
+    can_reply_privately = COALESCE(:can_reply, can_reply_privately),
+    private_reply_conversation = COALESCE(:reply_conv, private_reply_conversation)
 WHERE id = :id AND (text IS NOT :text OR attachments IS NOT :attachments
                     OR is_hidden IS NOT :is_hidden
-                    OR (:author_name <> '' AND author_name IS NOT :author_name))
+                    OR (:author_name <> '' AND author_name IS NOT :author_name)
+                    OR (:can_reply IS NOT NULL AND can_reply_privately IS NOT :can_reply)
+                    OR (:reply_conv IS NOT NULL
+                        AND private_reply_conversation IS NOT :reply_conv))
 """
 
 _UPSERT_CUSTOMER = """
@@ -288,6 +399,8 @@ def _message_row(m: Message, thread_id: str, page_id: str) -> list[Any]:
         m.parent_id,
         m.is_hidden,
         int(m.created_at.timestamp()),
+        None if m.can_reply_privately is None else int(m.can_reply_privately),
+        m.private_reply_conversation,
     ]
 
 
@@ -364,6 +477,10 @@ def _ingest(
                         "attachments": attachments_json(m.attachments),
                         "is_hidden": int(m.is_hidden),
                         "parent_id": m.parent_id,
+                        "can_reply": (
+                            None if m.can_reply_privately is None else int(m.can_reply_privately)
+                        ),
+                        "reply_conv": m.private_reply_conversation,
                     }
                     for mid, (m, _) in unique.items()
                     if mid in seen
@@ -506,14 +623,14 @@ def upsert_posts(
     """Store posts and their comments; each top-level comment with its replies is one thread."""
     with atomic(conn):
         conn.executemany(
-            "INSERT INTO posts (id, page_id, message, permalink, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            "INSERT INTO posts (id, page_id, message, permalink, created_at, updated_at, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " message = excluded.message, permalink = COALESCE(excluded.permalink, permalink),"
-            " updated_at = COALESCE(excluded.updated_at, updated_at)"
+            " updated_at = COALESCE(excluded.updated_at, updated_at), kind = excluded.kind"
             # An unchanged post is not rewritten (every sync re-reads the lookback window).
-            " WHERE (posts.message, posts.permalink, posts.updated_at) IS NOT (excluded.message,"
-            " COALESCE(excluded.permalink, posts.permalink),"
-            " COALESCE(excluded.updated_at, posts.updated_at))",
+            " WHERE (posts.message, posts.permalink, posts.updated_at, posts.kind)"
+            " IS NOT (excluded.message, COALESCE(excluded.permalink, posts.permalink),"
+            " COALESCE(excluded.updated_at, posts.updated_at), excluded.kind)",
             [
                 (
                     p.id,
@@ -522,6 +639,7 @@ def upsert_posts(
                     p.permalink,
                     _ts(p.created_at),
                     _ts(p.updated_at) if p.updated_at else None,
+                    p.kind,
                 )
                 for p in posts
             ],

@@ -247,10 +247,31 @@ CREATE TABLE token_pages (
 );
 """
 
+M005_SYNC_FIDELITY = """
+-- Issue 8 (core/sync.py, store/cache.py, store/watermarks.py). A post's kind ('post' from /feed,
+-- 'reel' from /video_reels) and Graph's comment count (summary.total_count) at the last walk
+-- that read all of its comments: a later count that differs tells sync to walk them again.
+ALTER TABLE posts ADD COLUMN kind TEXT NOT NULL DEFAULT 'post';
+ALTER TABLE posts ADD COLUMN comments_total INTEGER;
+-- A comment's private-reply facts as Graph reports them (NULL: not reported): a private reply
+-- sent from anywhere (Meta's inbox too) shows here, so core can refuse a second one.
+ALTER TABLE messages ADD COLUMN can_reply_privately INTEGER;
+ALTER TABLE messages ADD COLUMN private_reply_conversation TEXT;
+-- Per edge and run: the failure's hint, machine reason and exit code, the items skipped as
+-- unreadable (count and first descriptions, JSON), and the usage headers at the end (JSON).
+ALTER TABLE sync_log ADD COLUMN hint TEXT;
+ALTER TABLE sync_log ADD COLUMN reason TEXT;
+ALTER TABLE sync_log ADD COLUMN exit_code INTEGER;
+ALTER TABLE sync_log ADD COLUMN skipped_items INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_log ADD COLUMN problems TEXT;
+ALTER TABLE sync_log ADD COLUMN usage TEXT;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_outbox_side_tables", M002_OUTBOX_SIDE_TABLES),
     ("m003_page_display_name", M003_PAGE_DISPLAY_NAME),
     ("m004_app_layer", M004_APP_LAYER),
+    ("m005_sync_fidelity", M005_SYNC_FIDELITY),
 ]
 """Ordered (name, SQL script) pairs; applied in order, each in one transaction."""

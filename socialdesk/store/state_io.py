@@ -11,14 +11,20 @@ every line before writing anything (unknown type or field, a missing required fi
 value type: :class:`UsageError` naming the line), then upserts all rows in one transaction:
 imported rows replace rows with the same key. No token is ever in the database, so none can
 be in an export.
+
+:func:`rescue_state` is the same export from a damaged database (``state export`` falls back
+to it): whatever SQLite can still read, table by table and row by row, with a report of what
+could not be read.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from socialdesk.errors import UsageError
@@ -61,6 +67,24 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[_Column]:
     return cols
 
 
+def _header(now: datetime) -> str:
+    header = {
+        "type": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": int(now.timestamp()),
+    }
+    return json.dumps(header) + "\n"
+
+
+def _line(kind: str, names: list[str], row: tuple[Any, ...]) -> str:
+    obj: dict[str, Any] = {"type": kind}
+    obj.update(zip(names, row, strict=True))
+    # ASCII only: a C1, bidi or line-separator character in a note must not reach a
+    # terminal that `cat`s the export raw. json.loads restores it exactly.
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n"
+
+
 def export_state(conn: sqlite3.Connection, out: TextIO, *, now: datetime) -> int:
     """Write the header and every operator-state row to ``out``; return the number of rows."""
     # One read transaction, so the export is a consistent snapshot even while a sync writes.
@@ -68,28 +92,143 @@ def export_state(conn: sqlite3.Connection, out: TextIO, *, now: datetime) -> int
     if own:
         conn.execute("BEGIN")
     try:
-        header = {
-            "type": "header",
-            "format": FORMAT,
-            "version": VERSION,
-            "exported_at": int(now.timestamp()),
-        }
-        out.write(json.dumps(header) + "\n")
+        out.write(_header(now))
         count = 0
         for kind, table in TABLES.items():
             names = [c.name for c in _columns(conn, table)]
             order = ", ".join(names)
             for row in conn.execute(f"SELECT {order} FROM {table} ORDER BY {order}"):
-                obj: dict[str, Any] = {"type": kind}
-                obj.update(zip(names, tuple(row), strict=True))
-                # ASCII only: a C1, bidi or line-separator character in a note must not reach a
-                # terminal that `cat`s the export raw. json.loads restores it exactly.
-                out.write(json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n")
+                out.write(_line(kind, names, tuple(row)))
                 count += 1
     finally:
         if own:
             conn.execute("COMMIT")
     return count
+
+
+# --- rescue from a damaged database ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RescueReport:
+    """What :func:`rescue_state` could and could not read."""
+
+    rows: int
+    """Rows written."""
+    problems: tuple[str, ...]
+    """One line per part that could not be read (a missing table, a damaged range of rows)."""
+
+
+def _open_for_rescue(path: Path) -> sqlite3.Connection:
+    """``path`` opened read-only, never written (no migration, no WAL switch, no checkpoint).
+
+    ``mode=ro`` still needs the ``-shm`` file; when that cannot be created (a read-only home)
+    ``immutable=1`` reads the main file alone.
+    """
+    last: sqlite3.Error | None = None
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True)
+            # Without it SQLite refuses a file shorter than its header says (a truncated copy)
+            # before reading anything; the connection is read-only, so nothing can be written.
+            conn.execute("PRAGMA writable_schema = ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            last = exc
+    assert last is not None
+    raise last
+
+
+def _first_readable_rowid(conn: sqlite3.Connection, table: str, start: int) -> int | None:
+    """The smallest rowid >= ``start`` from which rows can be read again, else None."""
+
+    def readable(at: int) -> int | None:
+        try:
+            row = conn.execute(
+                f"SELECT rowid FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1", (at,)
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            return -1
+        return None if row is None else int(row[0])
+
+    # Gallop past the damage (reading from `start` failed), then narrow down to the first
+    # position that reads again, so the readable rows just after the damage are kept.
+    bad, step = start, 1
+    while True:
+        at = start + step
+        if readable(at) != -1:
+            break
+        bad, step = at, step * 2
+        if step > 2**62:
+            return None
+    low, high = bad + 1, at
+    while low < high:
+        mid = (low + high) // 2
+        if readable(mid) == -1:
+            low = mid + 1
+        else:
+            high = mid
+    found = readable(low)
+    return None if found is None or found == -1 else found
+
+
+def _rescue_table(
+    conn: sqlite3.Connection, table: str, names: list[str], problems: list[str]
+) -> Iterator[tuple[Any, ...]]:
+    cols = ", ".join(names)
+    last: int | None = None
+    while True:
+        where, params = ("WHERE rowid > ?", (last,)) if last is not None else ("", ())
+        try:
+            for row in conn.execute(
+                f"SELECT rowid, {cols} FROM {table} {where} ORDER BY rowid", params
+            ):
+                last = int(row[0])
+                yield tuple(row[1:])
+            return
+        except sqlite3.DatabaseError as exc:
+            start = (last or 0) + 1
+            resume = _first_readable_rowid(conn, table, start)
+            end = "the end" if resume is None else f"{resume - 1}"
+            problems.append(f"{table}: rows {start} to {end} could not be read ({exc})")
+            if resume is None:
+                return
+            last = resume - 1
+
+
+def rescue_state(path: Path, out: TextIO, *, now: datetime) -> RescueReport:
+    """Export whatever operator state SQLite can still read from a damaged database at
+    ``path``, table by table and row by row, in the format of :func:`export_state`.
+
+    The file is opened read-only and never written. Rows are read in rowid order straight
+    from each table (no index, which may be the damaged part); past a damaged range the
+    read resumes at the next readable row. Each part that could not be read is named in the
+    report's ``problems``.
+    """
+    problems: list[str] = []
+    out.write(_header(now))
+    try:
+        conn = _open_for_rescue(path)
+    except sqlite3.Error as exc:
+        return RescueReport(0, (f"{path}: nothing could be read ({exc})",))
+    count = 0
+    try:
+        for kind, table in TABLES.items():
+            try:
+                names = [c.name for c in _columns(conn, table)]
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"{table}: its columns could not be read ({exc})")
+                continue
+            if not names:
+                problems.append(f"{table}: not found in the database")
+                continue
+            for row in _rescue_table(conn, table, names, problems):
+                out.write(_line(kind, names, row))
+                count += 1
+    finally:
+        conn.close()
+    return RescueReport(count, tuple(problems))
 
 
 def _check_value(col: _Column, value: Any) -> bool:

@@ -21,6 +21,7 @@ from socialdesk.api.errors import (
     TransientError,
 )
 from socialdesk.api.retry import RetryPolicy
+from socialdesk.errors import ExitCode
 from socialdesk.models import RateUsage
 from tests.api.conftest import TOKEN, FakeTime, Recorder, error_body, make_client, ok
 
@@ -79,15 +80,59 @@ def test_bad_version_is_refused() -> None:
         GraphClient(TOKEN, version="26")
 
 
-def test_next_link_is_rebased_and_stripped() -> None:
-    """get_url strips access_token and sends the request to our base origin only."""
+def test_next_link_on_graphs_host_is_rebased_and_stripped() -> None:
+    """get_url strips access_token and sends a graph.facebook.com link to our base origin."""
     recorder = Recorder([ok({"data": []})])
     client = make_client(recorder, base_url="http://127.0.0.1:8000", app_secret="abcdefgh")
-    client.get_url(f"https://evil.example/v26.0/111/feed?access_token={TOKEN}&after=X&limit=25")
+    client.get_url(
+        f"https://graph.facebook.com/v26.0/111/feed?access_token={TOKEN}&after=X&limit=25"
+    )
     url = recorder.requests[0].url
     assert url.host == "127.0.0.1" and url.port == 8000
     assert url.params["after"] == "X" and "access_token" not in url.params
     assert "appsecret_proof" in url.params
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/v26.0/111/feed?after=X",
+        "http://graph.facebook.com/v26.0/111/feed?after=X",  # plain HTTP: not Graph's origin
+        "https://graph.facebook.com.evil.example/v26.0/111/feed?after=X",
+        "https://127.0.0.1:9999/v26.0/111/feed?after=X",  # same host, other port
+    ],
+)
+def test_next_link_to_another_host_is_refused_before_any_request(link: str) -> None:
+    """A next link to any other origin raises ForeignLink; nothing (no token) is sent."""
+    from socialdesk.api.errors import ForeignLink
+
+    recorder = Recorder([])
+    client = make_client(recorder, base_url="http://127.0.0.1:8000")
+    with pytest.raises(ForeignLink) as info:
+        client.get_url(link)
+    assert recorder.requests == [] and client.calls == 0
+    assert info.value.exit_code == ExitCode.UNAVAILABLE and "another host" in str(info.value)
+
+
+def test_next_link_keeps_bare_query_keys_as_graph_wrote_them() -> None:
+    """A time-based link's bare ``since`` and ``__previous`` are sent bare (never ``since=``)."""
+    recorder = Recorder([ok({"data": []})])
+    client = make_client(recorder, app_secret="abcdefgh")
+    link = (
+        "https://graph.facebook.com/v26.0/111/posts?pretty=0&limit=25&until=1624385168&since"
+        f"&__paging_token=enc_AdB&access_token={TOKEN}&__previous"
+    )
+    client.get_url(link)
+    query = recorder.requests[0].url.query.decode()
+    assert query.split("&")[:6] == [
+        "pretty=0",
+        "limit=25",
+        "until=1624385168",
+        "since",
+        "__paging_token=enc_AdB",
+        "__previous",
+    ]
+    assert query.split("&")[6].startswith("appsecret_proof=") and TOKEN not in query
 
 
 def test_timeouts_are_connect_5_and_read_configurable() -> None:
@@ -124,8 +169,13 @@ def test_usage_headers_take_the_max_across_entries() -> None:
         }
     )
     assert usage == RateUsage(
-        call_count=81, total_time=40, total_cputime=29, regain_access_minutes=3
+        call_count=81,
+        total_time=40,
+        total_cputime=29,
+        regain_access_minutes=3,
+        by_type=(("messenger", 81), ("pages", 29)),
     )
+    assert usage.of_type("messenger") == 81 and usage.of_type("instagram") is None
     assert parse_usage({}) is None
     assert parse_usage({"X-App-Usage": "not json"}) is None
 
@@ -319,11 +369,16 @@ def test_delete_and_error_in_200() -> None:
         client.get("/me")
 
 
-def test_absolute_urls_given_to_get_are_rebased() -> None:
-    """Even get() with an absolute foreign URL sends the token only to our base origin."""
+def test_absolute_urls_given_to_get_are_refused_unless_on_our_origin() -> None:
+    """get() with an absolute foreign URL is refused: the token goes only to our base origin."""
+    from socialdesk.api.errors import ForeignLink
+
     recorder = Recorder([ok({"id": "1"})])
     client = make_client(recorder, base_url="http://127.0.0.1:8000")
-    client.get(f"https://elsewhere.example/v26.0/me?access_token={TOKEN}")
+    with pytest.raises(ForeignLink):
+        client.get(f"https://elsewhere.example/v26.0/me?access_token={TOKEN}")
+    assert recorder.requests == []
+    client.get(f"http://127.0.0.1:8000/v26.0/me?access_token={TOKEN}")
     url = recorder.requests[0].url
     assert (url.host, url.port) == ("127.0.0.1", 8000)
     assert TOKEN not in str(url)

@@ -7,11 +7,14 @@ from typing import Any
 import pytest
 
 from socialdesk.api.errors import (
+    AdvancedAccessNeeded,
     GraphError,
     InvalidRequest,
     MalformedResponse,
     PermissionDenied,
     PolicyRefused,
+    PrivateReplyRefused,
+    RecipientUnavailable,
     ReduceData,
     Throttled,
     TokenInvalid,
@@ -36,10 +39,32 @@ REDUCE = "Please reduce the amount of data you're asking for, then retry your re
         (400, error_body(299, "(#299) x"), PermissionDenied),
         (400, error_body(3, "(#3) capability"), PermissionDenied),
         (400, error_body(10, "outside of allowed window", subcode=2018278), PolicyRefused),
-        (400, error_body(551, "This person isn't available right now"), PolicyRefused),
-        (400, error_body(100, "Invalid comment_id parameter", subcode=2018292), PolicyRefused),
+        (400, error_body(551, "This person isn't available right now"), RecipientUnavailable),
+        (
+            400,
+            error_body(100, "Invalid comment_id parameter", subcode=2018292),
+            PrivateReplyRefused,
+        ),
         (400, error_body(230, "Permissions disallow message to user"), PolicyRefused),
-        (400, error_body(200, "Message Not Sent", subcode=1545041), PolicyRefused),
+        (
+            400,
+            error_body(230, "(#230) Requires pages_messaging permission to manage the object"),
+            PermissionDenied,
+        ),
+        (400, error_body(200, "Message Not Sent", subcode=1545041), RecipientUnavailable),
+        (
+            400,
+            error_body(200, "(#200) This person isn't available right now."),
+            RecipientUnavailable,
+        ),
+        (400, error_body(10900, "(#10900) Activity already replied to"), PrivateReplyRefused),
+        (400, error_body(10903, "This user can't reply to this activity"), PrivateReplyRefused),
+        (400, error_body(1, "An unknown error occurred", subcode=99), AdvancedAccessNeeded),
+        (
+            500,
+            error_body(1, "An unknown error occurred", subcode=99, is_transient=True),
+            AdvancedAccessNeeded,
+        ),
         (
             400,
             error_body(4, "(#4) Application request limit reached", is_transient=True),
@@ -172,3 +197,61 @@ def test_rendering_never_shows_the_token_or_its_url() -> None:
         assert TOKEN not in text
         assert "abcdef0123456789" not in text
         assert "access_token=[REDACTED]" in text or "[REDACTED]" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "permission"),
+    [
+        (
+            error_body(230, "(#230) Requires pages_messaging permission to manage the object"),
+            "pages_messaging",
+        ),
+        (
+            error_body(200, "(#200) Requires pages_read_engagement permission"),
+            "pages_read_engagement",
+        ),
+        (
+            error_body(230, "(#230) Requires pages_messaging_phone_number permission"),
+            "pages_messaging_phone_number",
+        ),
+    ],
+)
+def test_permission_errors_name_the_missing_permission(body: Any, permission: str) -> None:
+    """230 and 200 "requires … permission": the hint and .permission name it (exit 3)."""
+    error = classify(400, body)
+    assert isinstance(error, PermissionDenied)
+    assert error.permission == permission and error.reason == "missing_permission"
+    assert error.hint is not None and permission in error.hint
+    assert error.exit_code == ExitCode.AUTH
+
+
+def test_person_unavailable_is_a_refusal_never_a_relogin() -> None:
+    """Bare 200 "This person isn't available right now": exit 6, no login hint, not retried."""
+    from socialdesk.api.retry import decide
+
+    error = classify(400, error_body(200, "(#200) This person isn't available right now."))
+    assert isinstance(error, RecipientUnavailable)
+    assert error.exit_code == ExitCode.REFUSED and error.reason == "recipient_unavailable"
+    assert "login" not in (error.hint or "")
+    assert decide(error, 1).retry is False
+
+
+def test_advanced_access_is_a_permission_problem_not_transient() -> None:
+    """1/99 names Advanced Access in its hint, exits 3 and is never retried."""
+    from socialdesk.api.retry import decide
+
+    error = classify(400, error_body(1, "An unknown error occurred", subcode=99, is_transient=True))
+    assert isinstance(error, AdvancedAccessNeeded) and error.reason == "advanced_access"
+    assert error.hint is not None and "Advanced Access" in error.hint
+    assert error.exit_code == ExitCode.AUTH
+    assert decide(error, 1).retry is False
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"), [(10900, "private_reply_used"), (10903, "private_reply_refused")]
+)
+def test_private_reply_refusals_are_platform_refusals(code: int, reason: str) -> None:
+    """10900 ("Activity already replied to") and 10903: exit 6 with a machine reason."""
+    error = classify(400, error_body(code, "(#10900) Activity already replied to"))
+    assert isinstance(error, PrivateReplyRefused)
+    assert error.exit_code == ExitCode.REFUSED and error.reason == reason

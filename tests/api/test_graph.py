@@ -19,13 +19,18 @@ def test_field_strings_match_the_contract() -> None:
     """The conversations and feed field strings nest messages/comments as GRAPH_API.md says."""
     assert graph.CONVERSATION_FIELDS == (
         "id,updated_time,message_count,snippet,participants,messages.limit(25)"
-        "{id,created_time,from,to,message,attachments,sticker,shares,tags,is_unsupported}"
+        "{id,created_time,from,to,message,attachments,sticker,"
+        "shares{link,name,description,picture},tags,is_unsupported}"
     )
-    assert graph.FEED_FIELDS == (
-        "id,message,created_time,updated_time,permalink_url,"
+    comments = (
         "comments.filter(stream).order(reverse_chronological).limit(25).summary(true)"
-        "{id,message,from,created_time,parent{id},attachment,is_hidden}"
+        "{id,message,from,created_time,parent{id},attachment,is_hidden,"
+        "can_reply_privately,private_reply_conversation{id}}"
     )
+    assert "id,message,created_time,updated_time,permalink_url," + comments == graph.FEED_FIELDS
+    assert (
+        "id,description,created_time,updated_time,permalink_url," + comments
+    ) == graph.REEL_FIELDS_NESTED
 
 
 def test_iter_conversations_pages_and_params() -> None:

@@ -112,3 +112,42 @@ def test_page_without_data_is_malformed() -> None:
     client = make_client(recorder, FakeTime())
     with pytest.raises(MalformedResponse):
         list(iter_pages(client, "/111/feed"))
+
+
+def test_with_limit_replaces_only_the_limit_and_keeps_bare_keys() -> None:
+    """with_limit sets limit and keeps every other segment byte for byte."""
+    from socialdesk.api.paging import with_limit
+
+    link = "https://graph.facebook.com/v26.0/1/feed?limit=25&until=1624385168&since&__previous"
+    assert with_limit(link, 100) == (
+        "https://graph.facebook.com/v26.0/1/feed?until=1624385168&since&__previous&limit=100"
+    )
+    assert with_limit("https://graph.facebook.com/v26.0/1/c?after=QQ%3D%3D", 0).endswith(
+        "after=QQ%3D%3D&limit=1"
+    )
+
+
+def test_strip_token_keeps_bare_keys() -> None:
+    """Stripping the token never re-encodes the rest of a link."""
+    link = f"https://graph.facebook.com/v26.0/1/posts?since&access_token={TOKEN}&__previous"
+    assert strip_token(link) == "https://graph.facebook.com/v26.0/1/posts?since&__previous"
+
+
+def test_an_endless_chain_of_fresh_cursors_stops_at_the_page_bound() -> None:
+    """Fresh next links forever: PagingLimit after max_pages, with what was read yielded."""
+    from socialdesk.api.errors import PagingLimit
+
+    counter = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        counter["n"] += 1
+        nxt = f"https://graph.facebook.com/v26.0/111/feed?after=C{counter['n']}"
+        return ok({"data": [{"id": str(counter["n"])}], "paging": {"next": nxt}})
+
+    client = make_client(Recorder(handler), FakeTime())
+    pages: list[list[dict[str, object]]] = []
+    with pytest.raises(PagingLimit) as info:
+        for page in iter_pages(client, "/111/feed", edge="feed", max_pages=20):
+            pages.append(page)
+    assert len(pages) == 20 and client.calls == 20
+    assert info.value.exit_code == ExitCode.UNAVAILABLE and "20 pages" in str(info.value)

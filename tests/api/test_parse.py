@@ -158,14 +158,36 @@ def test_unknown_attachment_is_kept_alongside_text() -> None:
 
 
 def test_missing_optional_fields_are_absorbed() -> None:
-    """No from, no message, odd types: the message still parses."""
-    msg = parse_message(
-        {"id": "m_2", "created_time": T0, "message": 42, "attachments": "nope"},
-        page_id=PAGE_ID,
-        thread_id="t_1",
-    )
+    """No from, no message, no attachments (Graph omits empty fields): the message parses."""
+    msg = parse_message({"id": "m_2", "created_time": T0}, page_id=PAGE_ID, thread_id="t_1")
     assert msg.text == "" and msg.author.id == "" and msg.direction == Direction.IN
     assert msg.attachments == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"message": 42}, "message"),
+        ({"attachments": "nope"}, "attachments"),
+        ({"attachments": {"data": {"0": {"name": "x"}}}}, "attachments"),
+        ({"from": "Ana"}, "from"),
+        ({"from": {"id": 7, "name": "Ana"}}, "from.id"),
+        ({"created_time": 12345}, "created_time"),
+        ({"created_time": "x" * 50}, "created_time"),
+        ({"message": "x" * 100_001}, "message"),
+        ({"id": 12345}, "id"),
+    ],
+)
+def test_wrong_types_are_bad_items_never_silently_absorbed(
+    extra: dict[str, Any], field: str
+) -> None:
+    """A present field of the wrong type (or an absurd size) makes the item unreadable, so it
+    is skipped and read again later instead of being stored degraded for good."""
+    from socialdesk.api.errors import MalformedItem
+
+    with pytest.raises(MalformedItem) as info:
+        parse_message({"id": "m_2", "created_time": T0, **extra}, page_id=PAGE_ID, thread_id="t")
+    assert info.value.field == field
 
 
 def test_missing_message_time_uses_fallback() -> None:
@@ -181,7 +203,10 @@ def test_missing_message_time_uses_fallback() -> None:
 def test_conversation_without_updated_time_uses_newest_message() -> None:
     """updated_time missing: the newest message's time is used."""
     conv = parse_conversation(
-        {"id": "t_1", "messages": {"data": [_msg(), _msg(id="m_0", created_time=1)]}},
+        {
+            "id": "t_1",
+            "messages": {"data": [_msg(), _msg(id="m_0", created_time="2020-01-01T00:00:00+0000")]},
+        },
         page_id=PAGE_ID,
     )
     assert conv.updated_at == parse_time(T0)
@@ -299,7 +324,7 @@ def test_lone_surrogates_become_replacement_characters() -> None:
     post = parse_post(
         {
             "id": "p1",
-            "created_time": 0,
+            "created_time": T0,
             "message": "post \ud800",
             "comments": {"data": [{"id": "k1", "from": {"id": "u"}, "message": "c \udbff"}]},
         },

@@ -142,10 +142,12 @@ def test_help_lists_exit_codes() -> None:
 
 
 def test_bare_command_mentions_the_inbox_and_alternatives() -> None:
-    """`socialdesk` alone explains the inbox comes later and points to list/demo, exit 0."""
+    """`socialdesk` alone opens the inbox; without a terminal it says so and points to
+    list/demo (exit 2)."""
     result = runner.invoke(app, [])
-    assert result.exit_code == 0
-    assert "socialdesk list" in result.stdout and "socialdesk demo" in result.stdout
+    assert result.exit_code == 2
+    assert "needs a terminal" in result.stderr
+    assert "socialdesk list" in result.stderr and "socialdesk demo" in result.stderr
 
 
 def test_bare_command_imports_tui_lazily() -> None:

@@ -32,6 +32,8 @@ class Field:
     """The keys of a nested object (or of each object of a list), when documented."""
     table: str | None
     """Another table the value (or each of its items) must match."""
+    optional: bool = False
+    """Documented as present only in some runs ("only with --watch")."""
 
 
 def contract() -> dict[str, dict[str, Field]]:
@@ -53,6 +55,7 @@ def contract() -> dict[str, dict[str, Field]]:
         field = Field(
             frozenset(k.strip() for k in nested.group(1).split(",")) if nested else None,
             ref.group(1) if ref else None,
+            "(only with" in meaning,
         )
         for key in re.findall(r"`([a-z_]+)`", first):
             tables.setdefault(name, {})[key] = field
@@ -66,8 +69,11 @@ def check(value: Any, name: str) -> None:
     """``value`` holds exactly the fields of table ``name``, recursively."""
     spec = CONTRACT[name]
     assert isinstance(value, dict), (name, value)
-    assert set(value) == set(spec), (name, sorted(set(value) ^ set(spec)))
+    required = {k for k, f in spec.items() if not f.optional}
+    assert required <= set(value) <= set(spec), (name, sorted(set(value) ^ set(spec)))
     for key, field in spec.items():
+        if key not in value:
+            continue
         got = value[key]
         items = got if isinstance(got, list) else [got]
         for item in items:

@@ -18,9 +18,11 @@ import httpx
 import pytest
 
 from socialdesk.api.client import GraphClient
+from socialdesk.core import syncing
+from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
-from socialdesk.errors import AuthError
-from socialdesk.models import Status, SyncReport
+from socialdesk.errors import AuthError, ExitCode
+from socialdesk.models import Status, SyncProgress, SyncReport, SyncStage
 from socialdesk.paths import Paths
 from socialdesk.sandbox import Sandbox, file_attachment, image_attachment
 from socialdesk.store import threads as store_threads
@@ -124,7 +126,12 @@ class World:
     def sync(self, transport: httpx.BaseTransport | None = None, **kw: Any) -> SyncReport:
         with self.client(transport) as client:
             return sync_page(
-                self.conn, client, self.page_id, paths=self.paths, now=self.sb.now(), **kw
+                self.conn,
+                client,
+                self.page_id,
+                paths=self.paths,
+                clock=FixedClock(self.sb.now()),
+                **kw,
             )
 
     def other_db(self, name: str) -> World:
@@ -173,8 +180,14 @@ def db_threads(conn: sqlite3.Connection) -> dict[str, set[str]]:
     return out
 
 
+IDLE_CALLS = 4
+"""A sync with nothing new: the inbox listing, the ``other`` folder, the feed, the Reels."""
+FOLDER_CALLS = 3
+"""Extra conversation folders read on the daily sweep: ``other``, ``spam``, ``page_done``."""
+
+
 def bound_initial(convs: int, posts: int, long_threads: int) -> int:
-    return math.ceil(convs / 100) + math.ceil(posts / 100) + long_threads + 5
+    return math.ceil(convs / 100) + math.ceil(posts / 100) + long_threads + 5 + FOLDER_CALLS
 
 
 # ---- tests ---------------------------------------------------------------------------------
@@ -198,15 +211,16 @@ def test_initial_sync_imports_what_the_api_returns(world: World) -> None:
     assert n_posts == 30
 
 
-def test_second_sync_with_no_changes_costs_at_most_two_calls(world: World) -> None:
-    """Nothing changed: one conversations call, one feed call, nothing written."""
+def test_second_sync_with_no_changes_costs_one_call_per_listing(world: World) -> None:
+    """Nothing changed: inbox, ``other`` folder, feed and Reels, one call each; nothing written."""
     populate(world.sb, world.page_id, convs=300, posts=30, long_every=50, busy_every=10)
     world.sync()
     before = dump(world.conn)
     world.sb.reset_counters()
     world.sb.advance(60)
     report = world.sync()
-    assert report.calls <= 2
+    assert report.calls == IDLE_CALLS
+    assert report.messenger_calls == 2 and all(e.ok for e in report.edges)
     assert world.sb.calls == report.calls
     assert (report.conversations, report.messages, report.comments) == (0, 0, 0)
     assert dump(world.conn) == before
@@ -214,7 +228,7 @@ def test_second_sync_with_no_changes_costs_at_most_two_calls(world: World) -> No
 
 @pytest.mark.parametrize("k", [10, 120])
 def test_k_changed_threads_cost_o_k_calls(world: World, k: int) -> None:
-    """k conversations with a new message cost ≤ 2 + ceil(k/100) calls, and all are stored."""
+    """k conversations with a new message cost ≤ idle + ceil(k/100) calls, and all are stored."""
     pop = populate(world.sb, world.page_id, convs=300, posts=30)
     world.sync()
     world.sb.advance(3600)
@@ -222,7 +236,7 @@ def test_k_changed_threads_cost_o_k_calls(world: World, k: int) -> None:
         world.sb.add_message(world.page_id, uid, "new question")
     world.sb.reset_counters()
     report = world.sync()
-    assert report.calls <= 2 + math.ceil(k / 100)
+    assert report.calls <= IDLE_CALLS + math.ceil(k / 100)
     assert report.conversations == k
     assert report.messages == k
     assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
@@ -376,16 +390,21 @@ class _ExpireAfter(httpx.BaseTransport):
 def test_token_expiring_mid_sync_stops_with_auth_error_and_keeps_what_was_stored(
     world: World,
 ) -> None:
-    """190/463 mid-walk: AuthError (exit 3), pages already committed stay, failure logged."""
+    """190/463 mid-walk: every edge fails with it (exit 3) without calling again; pages
+    already committed stay; each edge's failure is logged."""
     populate(world.sb, world.page_id, convs=250, posts=5)
-    with pytest.raises(AuthError):
-        world.sync(transport=_ExpireAfter(world.sb, world.token, 2))
+    report = world.sync(transport=_ExpireAfter(world.sb, world.token, 2))
+    assert syncing.exit_code(report) is ExitCode.AUTH
+    assert isinstance(syncing.failure(report), AuthError)
+    assert [e.status.value for e in report.edges] == ["failed", "not_run", "not_run"]
+    assert report.calls == 3  # no call after the token was refused
     stored = world.conn.execute("SELECT count(*) FROM threads").fetchone()[0]
     assert stored == 200  # two pages of 100 committed
     assert watermarks.get_watermark(world.conn, world.page_id, "conversations") is None
     runs = watermarks.last_syncs(world.conn, world.page_id)
-    assert runs["conversations"].ok is False and runs["conversations"].error
-    assert world.token not in (runs["conversations"].error or "")
+    for edge in ("conversations", "feed", "reels"):
+        assert runs[edge].ok is False and runs[edge].error and runs[edge].exit_code == 3
+        assert world.token not in (runs[edge].error or "")
     assert world.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -406,8 +425,8 @@ class _FailAfter(httpx.BaseTransport):
 def test_interrupted_walk_resumes_and_converges_to_a_clean_run(world: World) -> None:
     """A walk cut after two pages keeps its pages; the next run finishes and equals a clean run."""
     populate(world.sb, world.page_id, convs=350, posts=20, long_every=40)
-    with pytest.raises(Exception):  # noqa: B017 - the client's own connection error type
-        world.sync(transport=_FailAfter(world.sb, 3))
+    cut = world.sync(transport=_FailAfter(world.sb, 3))
+    assert syncing.exit_code(cut) is ExitCode.UNAVAILABLE  # every edge: network down
     assert watermarks.get_watermark(world.conn, world.page_id, "conversations") is None
     # Meanwhile customers write: some conversations jump to the top.
     st = world.sb.state
@@ -429,7 +448,7 @@ def test_full_sync_rewalks_everything_and_changes_nothing(world: World) -> None:
     world.sb.reset_counters()
     report = world.sync(full=True)
     assert report.full and report.conversations == 150
-    assert world.sb.calls_by_edge["GET conversations"] == 2
+    assert world.sb.calls_by_edge["GET conversations"] == 2 + FOLDER_CALLS
     assert dump(world.conn) == before
 
 
@@ -450,14 +469,27 @@ def test_deep_sweep_catches_new_comments_on_posts_older_than_the_lookback(world:
     assert db_threads(world.conn) == sandbox_threads(world.sb, world.page_id)
 
 
-def test_progress_reports_stages_and_sync_log_records_each_edge(world: World) -> None:
-    """The progress callback sees the conversations and feed stages; sync_log has ok rows."""
-    populate(world.sb, world.page_id, convs=120, posts=3)
-    seen: list[tuple[str, int, int | None]] = []
-    world.sync(progress=lambda stage, done, total: seen.append((stage, done, total)))
-    stages = {s for s, _, _ in seen}
-    assert {"conversations", "feed"} <= stages
-    assert ("conversations", 120, 120) in seen
+def test_progress_is_typed_and_cumulative_and_sync_log_records_each_edge(world: World) -> None:
+    """SyncProgress events per stage only grow, end with done == total; sync_log has ok rows."""
+    pop = populate(world.sb, world.page_id, convs=120, posts=3, long_every=60, long_len=60)
+    world.sb.add_reel(world.page_id, "new collection")
+    seen: list[SyncProgress] = []
+    world.sync(progress=seen.append)
+    assert {e.stage for e in seen} == {
+        SyncStage.CONVERSATIONS,
+        SyncStage.MESSAGES,
+        SyncStage.FEED,
+        SyncStage.REELS,
+    }
+    for stage in SyncStage:
+        dones = [e.done for e in seen if e.stage is stage]
+        assert dones == sorted(dones)
+    assert SyncProgress(SyncStage.CONVERSATIONS, 120, 120) in seen
+    assert SyncProgress(SyncStage.REELS, 1, 1) in seen
+    older = max(e.done for e in seen if e.stage is SyncStage.MESSAGES)
+    assert older == sum(60 - 25 for _ in pop.long_users)
     runs = watermarks.last_syncs(world.conn, world.page_id)
-    assert runs["conversations"].ok and runs["feed"].ok
-    assert runs["conversations"].calls == 2 and runs["feed"].calls == 1
+    assert runs["conversations"].ok and runs["feed"].ok and runs["reels"].ok
+    # inbox 2 pages + the long threads' older messages + the other/spam/page_done folders
+    assert runs["conversations"].calls == 2 + len(pop.long_users) + FOLDER_CALLS
+    assert runs["feed"].calls == 1 and runs["reels"].calls == 1

@@ -66,30 +66,33 @@ def test_appsecret_proof_enforced(world: World) -> None:
     assert world.get("/me").status_code == 200
 
 
-def usage(resp: httpx.Response, page: str) -> dict[str, int]:
-    """The ``pages`` entry of X-Business-Use-Case-Usage."""
+def usage(resp: httpx.Response, page: str, kind: str = "pages") -> dict[str, int]:
+    """One entry of X-Business-Use-Case-Usage."""
     entries = json.loads(resp.headers["x-business-use-case-usage"])[page]
     assert {e["type"] for e in entries} == {"pages", "messenger"}
-    return next(e for e in entries if e["type"] == "pages")
+    return next(e for e in entries if e["type"] == kind)
 
 
-def test_usage_headers_rise() -> None:
-    """Usage percentages rise with calls and fall once the rolling window passes."""
+def test_flat_usage_budget_headers_rise() -> None:
+    """With a flat usage_budget, percentages rise with calls and fall once the window passes."""
     w = make_world()
     w.sb.usage_budget = 10
+    w.sb.usage_window_s = 3600
     first = w.get("/me")
-    assert json.loads(first.headers["x-app-usage"])["call_count"] == 10
+    assert "x-app-usage" not in first.headers  # a Page token is under BUC limits only
     assert usage(first, w.page)["call_count"] == 10
     for _ in range(3):
         last = w.get("/me")
     assert usage(last, w.page)["call_count"] == 40
+    assert usage(last, w.page, "messenger")["call_count"] == 0
     assert usage(last, w.page)["estimated_time_to_regain_access"] == 0
     w.sb.advance(3601)
     assert usage(w.get("/me"), w.page)["call_count"] == 10
 
 
 def test_conversation_rate_limit_80006() -> None:
-    """A third conversations call within 1 s answers 80006; after a second it passes again."""
+    """A third conversations call in one burst answers 80006 with no BUC penalty; 0.5 s later a
+    token has come back."""
     w = make_world(rate_limit=True)
     path = f"/{w.page}/conversations"
     assert w.get(path).status_code == 200
@@ -98,10 +101,12 @@ def test_conversation_rate_limit_80006() -> None:
     err = error_of(third)
     assert third.status_code == 400 and err["code"] == 80006 and err["is_transient"] is True
     entries = json.loads(third.headers["x-business-use-case-usage"])[w.page]
-    assert all(e["estimated_time_to_regain_access"] > 0 for e in entries)
+    assert all(e["estimated_time_to_regain_access"] == 0 for e in entries)
+    assert all(e["call_count"] < 100 for e in entries)
     assert w.get("/me").status_code == 200  # other edges are not limited
-    w.sb.advance(1.0)
+    w.sb.advance(0.5)
     assert w.get(path).status_code == 200
+    assert w.get(path).status_code == 400
 
 
 def test_rate_limit_switch_off() -> None:

@@ -85,20 +85,26 @@ def test_demo_scales_linearly() -> None:
     start = time.perf_counter()
     sb, page, _ = build_demo(seed=1, threads=3000, now=NOW)
     elapsed = time.perf_counter() - start
-    assert len(sb.state.pages[page].conversations) == 3000
+    messenger = [c for c in sb.state.conversations.values() if c.platform == "messenger"]
+    assert len(messenger) == 3000
     assert len(sb.state.pages[page].posts) == 300 + 1
     assert elapsed < 5
 
 
 def test_activity_tick_adds_customer_content() -> None:
-    """An activity tick adds one customer message or comment stamped with the sandbox clock."""
+    """An activity tick adds one customer message or comment stamped with the sandbox clock,
+    and every third tick one Instagram DM or comment too."""
     sb, page, _ = build_demo(seed=2, now=NOW)
     sb.advance(60)
-    before = len(sb.state.messages) + len(sb.state.comments)
+
+    def content() -> int:
+        return len(sb.state.messages) + len(sb.state.comments) + len(sb.state.ig_comments)
+
+    before = content()
     act = Activity(sb, 1.0, seed=3)
-    for _ in range(5):
+    for _ in range(6):
         act.tick()
-    assert len(sb.state.messages) + len(sb.state.comments) == before + 5
+    assert content() == before + 6 + 2
     newest = max(sb.state.messages.values(), key=lambda m: m.us)
     assert newest.at == NOW + timedelta(seconds=60)
     assert newest.sender_id != page
@@ -124,7 +130,11 @@ def test_real_server_round_trip() -> None:
                 headers={"If-None-Match": resp.headers["etag"]},
             )
             assert again.status_code == 304
-            (hostile,) = [u.id for u in sb.state.users.values() if u.name == HOSTILE_NAME]
+            (hostile,) = [
+                u.id
+                for u in sb.state.users.values()
+                if u.name == HOSTILE_NAME and u.platform == "messenger"
+            ]
             sent = client.post(
                 f"/v26.0/{page}/messages",
                 json={
@@ -134,7 +144,7 @@ def test_real_server_round_trip() -> None:
             )
             assert sent.status_code == 200
             assert [d.text for d in sb.deliveries(page)] == ["hello from the server test"]
-            assert resp.headers["x-app-usage"]
+            assert resp.headers["x-business-use-case-usage"]
 
 
 def test_serve_forever_stall_and_stop() -> None:
@@ -172,7 +182,11 @@ def test_demo_customers_have_realistic_distinct_names() -> None:
 
     sb, page_id, _ = build_demo(seed=0, threads=120)
     st = sb.state
-    dm_names = [st.users[st.conversations[c].user_id].name for c in st.pages[page_id].conversations]
+    dm_names = [
+        st.users[st.conversations[c].user_id].name
+        for c in st.pages[page_id].conversations
+        if st.conversations[c].platform == "messenger"
+    ]
     assert not [n for n in dm_names if re.search(r"\d", n) and "Mallory" not in n]
     assert [n for n in dm_names if re.fullmatch(r"\w+ \w\. \w+", n)]
     assert len(set(dm_names)) >= 0.95 * len(dm_names)

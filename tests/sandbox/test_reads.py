@@ -186,7 +186,7 @@ def test_conversation_messages_edge_and_node(world: World) -> None:
 
 
 def test_sticker_share_unsupported_fields(world: World) -> None:
-    """sticker is a URL, shares a data list, is_unsupported present only when true."""
+    """sticker is a URL, shares a data list (sub-fields asked), is_unsupported only when true."""
     mid = world.sb.add_message(
         world.page,
         world.alice,
@@ -195,7 +195,7 @@ def test_sticker_share_unsupported_fields(world: World) -> None:
         shares=[{"link": "https://shop/x", "name": "X"}],
         is_unsupported=True,
     )
-    body = world.get(f"/{mid}", fields="message,sticker,shares,is_unsupported").json()
+    body = world.get(f"/{mid}", fields="message,sticker,shares{link,name},is_unsupported").json()
     assert body == {
         "message": "",
         "sticker": "https://x/s.png",

@@ -94,13 +94,16 @@ def test_bad_parameters(world: World) -> None:
 
 
 def test_private_reply_once(world: World) -> None:
-    """One private reply per comment; the second is 100/2018292; it lands in the DM thread."""
+    """One private reply per comment; the second is (#10900); it lands in the DM thread."""
     body = {"recipient": {"comment_id": world.comment}, "message": {"text": "Sent you the price"}}
     first = world.post_json(f"/{world.page}/messages", body)
     assert first.status_code == 200 and first.json()["recipient_id"] == world.alice
     assert world.sb.deliveries(world.page)[0].comment_id == world.comment
-    second = error_of(world.post_json(f"/{world.page}/messages", body))
-    assert (second["code"], second["error_subcode"]) == (100, 2018292)
+    resp = world.post_json(f"/{world.page}/messages", body)
+    second = error_of(resp)
+    assert resp.status_code == 400
+    assert second["code"] == 10900 and "error_subcode" not in second
+    assert second["message"] == "(#10900) Activity already replied to"
     fields = world.get(f"/{world.comment}", fields="can_reply_privately").json()
     assert fields["can_reply_privately"] is False
 

@@ -30,7 +30,7 @@ def test_old_effect_strings_become_columns(tmp_path: Path) -> None:
             " VALUES ('1', 't', 'dm_response', 'x', ?, ?, 0, ?)",
             (state, batch, error),
         )
-    assert migrate(conn) == ["m004_app_layer"]
+    assert migrate(conn)[0] == "m004_app_layer"
     got = conn.execute(
         "SELECT batch, done_on_sent, refused, error FROM outbox ORDER BY id"
     ).fetchall()

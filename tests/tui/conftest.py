@@ -1,0 +1,69 @@
+"""Fixtures of the inbox tests: a demo sandbox in-process, a synced home, a fixed clock.
+
+Every inbox test runs on the sandbox's in-process transport (``Sandbox.transport()``), so
+assertions can look at what the sandbox received (``deliveries``, ``calls_by_edge``) as well as
+at the store. The clock is fixed, so ages and windows never depend on today's date; cursor blink
+is off so snapshots are stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, TextArea
+
+from socialdesk import secrets
+from socialdesk.config import Config, PageConfig, save_config
+from socialdesk.core.clock import FixedClock
+from socialdesk.paths import resolve_paths
+from socialdesk.sandbox import Sandbox, build_demo
+from socialdesk.tui.gateway import Gateway
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+"""The fixed time of every inbox test (a Monday)."""
+
+
+@dataclass
+class Inbox:
+    """A synced demo home: its sandbox, gateway and clock."""
+
+    sandbox: Sandbox
+    page_id: str
+    gateway: Gateway
+    clock: FixedClock
+    home: Path
+
+
+def make_inbox(home: Path, *, threads: int = 14, config: Config | None = None) -> Inbox:
+    """Build a demo sandbox at :data:`NOW`, configure ``home`` for it and sync once."""
+    sb, page_id, token = build_demo(seed=0, threads=threads, now=NOW, rate_limit=False)
+    paths = resolve_paths(home)
+    paths.ensure()
+    cfg = (config or Config()).with_page(PageConfig("demo", page_id), make_default=True)
+    save_config(paths, cfg)
+    secrets.store_token(paths, page_id, token, use_keyring=False)
+    clock = FixedClock(NOW)
+    gw = Gateway.open(str(home), clock=clock, transport=sb.transport())
+    gw.sync_round()
+    return Inbox(sb, page_id, gw, clock, home)
+
+
+@pytest.fixture(autouse=True)
+def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No cursor blink: snapshots and waits stay deterministic."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
+
+
+@pytest.fixture
+def inbox(isolated_home: Path) -> Iterator[Inbox]:
+    """A synced demo inbox of 14 conversations (plus comment threads)."""
+    box = make_inbox(isolated_home)
+    try:
+        yield box
+    finally:
+        box.gateway.close()

@@ -1,0 +1,73 @@
+"""Smoke test in a real terminal: ``socialdesk demo`` in tmux, a few keys, quit.
+
+Skipped when tmux is not installed. It proves what Pilot cannot: the real entry point draws in
+a terminal, keys arrive through the terminal, and quitting the inbox stops the demo's sandbox
+and ends the process cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+@pytest.fixture
+def tmux() -> Iterator[Callable[..., str]]:
+    socket = f"sdtest-{os.getpid()}"
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=20
+        ).stdout
+
+    yield run
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=20)
+
+
+def _wait(capture: Callable[[], str], pred: Callable[[str], bool], timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    screen = capture()
+    while not pred(screen):
+        if time.monotonic() > deadline:
+            raise AssertionError("screen never matched:\n" + screen)
+        time.sleep(0.1)
+        screen = capture()
+    return screen
+
+
+def test_demo_runs_in_tmux_and_quits_cleanly(tmux: Callable[..., str]) -> None:
+    demo = f"{shlex.quote(sys.executable)} -m socialdesk demo --threads 12 --activity 0.5"
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        "sd",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        f"{demo}; echo EXIT=$?; sleep 30",
+    )
+
+    def capture() -> str:
+        return tmux("capture-pane", "-t", "sd", "-p")
+
+    screen = _wait(capture, lambda s: "▶" in s and "Awaiting reply" in s)
+    assert "\x1b" not in screen
+    tmux("send-keys", "-t", "sd", "j", "j")
+    _wait(capture, lambda s: "▶" in s)
+    tmux("send-keys", "-t", "sd", "e")  # done: the list stays usable
+    _wait(capture, lambda s: "done #" in s or "undoes" in s)
+    tmux("send-keys", "-t", "sd", "u")
+    tmux("send-keys", "-t", "sd", "q")
+    final = _wait(capture, lambda s: "EXIT=" in s)
+    assert "EXIT=0" in final and "Demo stopped" in final
