@@ -21,6 +21,11 @@ def utc(ts: int | float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+def epoch(dt: datetime) -> int:
+    """An aware datetime as whole Unix seconds (what the store keeps); the inverse of utc()."""
+    return int(dt.timestamp())
+
+
 class Channel(StrEnum):
     """Where a thread lives. Instagram channels are reserved for later."""
 
@@ -101,6 +106,18 @@ HUMAN_AGENT_WINDOW = timedelta(days=7)
 """``HUMAN_AGENT`` tagged replies: up to 7 days after the customer's last message."""
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 """A comment's one private reply: within 7 days of the (top-level) comment."""
+
+
+REQUIRED_SCOPES: tuple[str, ...] = (
+    "pages_messaging",
+    "pages_read_engagement",
+    "pages_read_user_content",
+    "pages_manage_metadata",
+    "pages_manage_engagement",
+)
+"""The permissions socialdesk's features need (GRAPH_API.md §9.4, Instagram aside): reading and
+answering Messenger, reading and answering comments, hiding comments. ``auth`` and ``doctor``
+check a token against this list."""
 
 
 @dataclass(frozen=True)
@@ -323,6 +340,15 @@ class Thread:
     """For comment threads: the post the comment belongs to."""
     post_message: str | None = None
     is_hidden: bool = False
+    seen_at: datetime | None = None
+    """When the operator last saw the thread (``None``: never); see :attr:`unread`."""
+
+    @property
+    def unread(self) -> bool:
+        """Awaiting reply with a customer message the operator has not seen yet."""
+        if not self.awaiting_reply or self.last_inbound_at is None:
+            return False
+        return self.seen_at is None or self.last_inbound_at > self.seen_at
 
 
 @dataclass(frozen=True)
@@ -342,6 +368,10 @@ class OutboxEntry:
     finished_at: datetime | None = None
     message_id: str | None = None
     error: str | None = None
+    refused: bool = False
+    """The platform refused it (window, private reply used…): retrying cannot help."""
+    done_on_sent: bool = False
+    """The thread is marked done in the transaction that confirms this send."""
 
 
 class SyncStage(StrEnum):

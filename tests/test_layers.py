@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -105,12 +106,23 @@ def test_the_scan_sees_imports() -> None:
     )
 
 
-NON_UI = ("api", "store", "core", "models", "sandbox", "errors", "paths", "config", "secrets")
+NON_UI = (
+    "api",
+    "store",
+    "core",
+    "models",
+    "sandbox",
+    "errors",
+    "paths",
+    "config",
+    "secrets",
+    "format",
+)
 
 
 @pytest.mark.parametrize("layer", NON_UI)
 def test_non_ui_layers_never_import_ui_libraries(layer: str) -> None:
-    """api/store/core/models/sandbox/errors/paths/config/secrets import no textual/typer/rich."""
+    """api/store/core/models/sandbox/errors/paths/config/secrets/format: no textual/typer/rich."""
     assert _violations((layer,), UI) == []
 
 
@@ -137,9 +149,9 @@ def test_core_never_imports_the_ui() -> None:
 
 
 def test_foundations_import_only_foundations() -> None:
-    """config/secrets/sanitize/paths/errors/models import nothing above them."""
+    """config/secrets/sanitize/paths/errors/models/format import nothing above them."""
     above = tuple(f"socialdesk.{x}" for x in ("api", "store", "core", "cli", "tui", "sandbox"))
-    layers = ("config", "secrets", "sanitize", "paths", "errors", "models")
+    layers = ("config", "secrets", "sanitize", "paths", "errors", "models", "format")
     assert _violations(layers, above) == []
 
 
@@ -169,6 +181,79 @@ def test_cli_imports_tui_only_inside_a_function() -> None:
         if _layer(imp.module) == "cli" and _is(imp.target, "socialdesk.tui") and not imp.in_function
     ]
     assert offenders == []
+
+
+def test_tui_reaches_below_only_through_core() -> None:
+    """tui imports neither socialdesk.store nor socialdesk.api, nor sqlite3 or httpx: the inbox
+    calls the application layer (core) like the CLI does."""
+    forbidden = ("socialdesk.store", "socialdesk.api", "sqlite3", "httpx")
+    assert _violations(("tui",), forbidden) == []
+
+
+KNOWN_STORE_IMPORTS = {
+    # fidelity (issue 8) turns `sync` into a call of core.syncing.sync_round.
+    "socialdesk.cli.cmd_sync",
+}
+"""CLI modules still importing the store, each with who removes the import."""
+
+
+def test_cli_imports_neither_the_store_nor_sqlite3() -> None:
+    """cli calls core for everything: it imports no socialdesk.store module and no sqlite3."""
+    offenders = [
+        f"{imp.module}:{imp.line} imports {imp.target}"
+        for imp in ALL_IMPORTS
+        if _layer(imp.module) == "cli"
+        and imp.module not in KNOWN_STORE_IMPORTS
+        and _is(imp.target, "sqlite3", "socialdesk.store")
+    ]
+    assert offenders == []
+
+
+# SQL written as a string: a statement's shape, not a word ("PRAGMA integrity_check: ok" in a
+# sentence is not SQL).
+_SQL = re.compile(
+    r"\b(SELECT\b[\s\S]*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM"
+    r"|CREATE\s+(TABLE|INDEX|TRIGGER)|PRAGMA\s+\w+\s*(=|\(|$))"
+)
+_EXECUTE = {"execute", "executemany", "executescript"}
+KNOWN_SQL = {
+    # fidelity (issue 8) moves _known_ids/_change_tokens into store.cache.
+    "socialdesk/core/sync.py",
+}
+"""Modules outside store/ still holding SQL, each with who removes it."""
+
+
+def _sql_in(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in _EXECUTE:
+                found.append(f"{node.lineno}: .{node.func.attr}(")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and _SQL.search(node.value)
+        ):
+            found.append(f"{node.lineno}: {node.value[:40]!r}")
+    return found
+
+
+def test_the_sql_scan_finds_sql() -> None:
+    """The scanner sees the store's SQL (so an empty result below means something)."""
+    assert _sql_in(PACKAGE / "store" / "threads.py")
+    assert _sql_in(PACKAGE / "store" / "outbox.py")
+
+
+@pytest.mark.parametrize("layer", ["core", "cli"])
+def test_only_the_store_holds_sql(layer: str) -> None:
+    """No .execute( and no SQL statement in core/ or cli/: the store owns all SQL."""
+    offenders = {
+        str(p.relative_to(PACKAGE.parent)): _sql_in(p)
+        for p in sorted((PACKAGE / layer).rglob("*.py"))
+        if str(p.relative_to(PACKAGE.parent)) not in KNOWN_SQL
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -92,5 +92,26 @@ def only_command(typer_app: typer.Typer, args: Sequence[str]) -> Iterator[bool]:
 
 def main() -> None:
     """Entry point of the ``socialdesk`` console script and ``python -m socialdesk``."""
-    with only_command(app, sys.argv[1:]):
-        app(prog_name="socialdesk")
+    try:
+        with only_command(app, sys.argv[1:]):
+            app(prog_name="socialdesk")
+    finally:
+        _flush_quietly()
+
+
+def _flush_quietly() -> None:
+    """Flush stdout now; if the reader has gone (``| head``), point stdout at /dev/null.
+
+    Python flushes stdout once more at exit and would print "Exception ignored … BrokenPipeError"
+    for output that was still buffered when the reader left.
+    """
+    import os
+
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass

@@ -8,7 +8,10 @@ Errors are handled once, around the whole command tree (:class:`SocialdeskGroup`
 written by anyone get the same behaviour without opting in:
 
 - a :class:`~socialdesk.errors.SocialdeskError` prints ``error: <message>`` and ``hint: <hint>``
-  (sanitised, secrets redacted) on stderr and exits with the error's exit code;
+  (sanitised, secrets redacted) on stderr and exits with the error's exit code; an error with a
+  machine ``reason`` gets this front end's advice (:func:`advice`: the options to use), since
+  core and store hints never name a flag;
+- a reader that goes away (``socialdesk doctor | head -1``) ends the command quietly;
 - Ctrl-C exits 130 quietly;
 - anything unexpected prints one line and "run with --debug", exit 1 (``--debug`` adds a
   redacted traceback);
@@ -32,7 +35,7 @@ import typer
 from typer.core import TyperGroup
 
 from socialdesk import __version__
-from socialdesk.errors import ExitCode, SocialdeskError
+from socialdesk.errors import ExitCode, Reason, SocialdeskError
 
 try:  # Typer ≥ 0.20 vendors Click; older versions depend on it.
     from typer._click.exceptions import ClickException as _ClickException
@@ -83,11 +86,46 @@ def _eprint(line: str) -> None:
     sys.stderr.flush()
 
 
+_ADVICE: dict[str, str] = {
+    Reason.PRIVATE_ON_DM: "reply without --private",
+    Reason.PRIVATE_REPLY_USED: "reply publicly (without --private)",
+    Reason.PRIVATE_REPLY_NO_COMMENT: "reply publicly (without --private)",
+    Reason.PRIVATE_REPLY_CLOSED: "reply publicly (without --private)",
+    Reason.PRIVATE_REPLY_ONE_MESSAGE: "shorten the text instead of --split",
+    Reason.HUMAN_AGENT_NEEDS_PERSON: "answer this thread with `socialdesk reply` instead",
+    Reason.TEXT_TOO_LONG: "shorten it, or pass --split to send it as several messages",
+    Reason.SNOOZE_TIME: (
+        "pass --until with a future time, e.g. --until 2h or --until 'tomorrow 9:00'"
+    ),
+    Reason.THREAD_OTHER_PAGE: "pass --page with that page to act on it",
+    Reason.OUTBOX_OTHER_PAGE: "pass --page with that page",
+    Reason.PAGE_UNKNOWN: "pass --page with one of them ({hint})",
+    Reason.PAGE_AMBIGUOUS: "pass --page with one of them ({hint})",
+    Reason.PLAN_INVALID: "make a new plan with --plan FILE",
+    Reason.PLAN_CHANGED: "make a new plan with --plan FILE; edit the template, not the plan",
+    Reason.RATE_INVALID: "pass a positive --rate",
+    Reason.TEMPLATE_EXISTS: "pass --replace to overwrite it",
+}
+"""A front-end-neutral error's advice in this front end's words: its options.
+
+``{hint}`` stands for the error's own (neutral) hint.
+"""
+
+
+def advice(exc: SocialdeskError) -> str | None:
+    """The hint the command line prints for ``exc``: flag advice for its reason, else its own."""
+    template = _ADVICE.get(exc.reason or "")
+    if template is None:
+        return exc.hint
+    return template.format(hint=exc.hint or "")
+
+
 def report_error(exc: SocialdeskError) -> int:
     """Print ``exc`` as ``error:``/``hint:`` lines on stderr; return its exit code."""
     _eprint(f"error: {_clean_line(exc.message)}")
-    if exc.hint:
-        _eprint(f"hint: {_clean_line(exc.hint)}")
+    hint = advice(exc)
+    if hint:
+        _eprint(f"hint: {_clean_line(hint)}")
     if debug_enabled():
         _print_traceback(exc)
     return int(exc.exit_code)
@@ -119,6 +157,8 @@ def handle_errors() -> Iterator[None]:
         yield
     except (_ClickException, typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): Typer's main leaves quietly
     except SocialdeskError as exc:
         raise typer.Exit(report_error(exc)) from None
     except KeyboardInterrupt:
@@ -166,6 +206,16 @@ def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.FAILUR
     raise err
 
 
+HELP_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Start here", ("demo", "init", "auth", "pages", "doctor")),
+    ("Read", ("sync", "list", "count", "show")),
+    ("Reply and triage", ("reply", "done", "snooze", "reopen", "tag", "note", "hide", "unhide")),
+    ("In bulk", ("ack", "outbox", "templates")),
+    ("Statistics and data", ("stats", "state", "sandbox")),
+)
+"""How ``--help`` groups the commands, in the order of a working day."""
+
+
 class SocialdeskGroup(TyperGroup):
     """The root command group: every subcommand runs inside :func:`handle_errors`."""
 
@@ -174,6 +224,29 @@ class SocialdeskGroup(TyperGroup):
             _state["debug"] = True
         with handle_errors():
             return super().invoke(ctx)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands in :data:`HELP_SECTIONS` (any other one under "More")."""
+        commands = {
+            name: cmd
+            for name in self.list_commands(ctx)
+            if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden
+        }
+        if not commands:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in commands)
+        placed: set[str] = set()
+        sections = [*HELP_SECTIONS, ("More", tuple(commands))]
+        for title, names in sections:
+            rows = [
+                (n, commands[n].get_short_help_str(limit))
+                for n in names
+                if n in commands and n not in placed
+            ]
+            placed.update(n for n, _ in rows)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
 
 app = typer.Typer(

@@ -1,7 +1,8 @@
-"""``socialdesk init``: the guided first setup (page id, hidden token, validation, config).
+"""``socialdesk init``: the guided first setup (page id, hidden token, validation, timezone).
 
-Interactive on a terminal; scriptable with ``--page-id`` and ``--token-stdin``. The token is
-validated against the API (``GET /me`` + ``/debug_token``) before anything is written.
+Interactive on a terminal; scriptable with ``--page-id``, ``--token-stdin`` and ``--timezone``.
+The token is validated against the API (``GET /me`` + ``/debug_token``) before anything is
+written; the config gets the page and ``stats.timezone`` (default: this system's zone).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 
 from socialdesk.cli.app import app
+from socialdesk.cli.common import echo_line, session, warn_line
 
 
 @app.command()
@@ -21,33 +23,43 @@ def init(
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help="Read the Page access token from standard input.")
     ] = False,
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", help="Days of the stats (IANA name; default: the system's)."),
+    ] = None,
 ) -> None:
-    """Set up socialdesk: ask for the Page id and token, check them with the API, write config."""
-    from socialdesk.cli.cmd_auth import describe_storage, login, read_token, stdin_is_terminal
-    from socialdesk.core.session import Session
+    """Set up socialdesk: ask for the Page id, token and timezone, check them, write config."""
+    from socialdesk.cli.cmd_auth import read_token, stdin_is_terminal
+    from socialdesk.core import auth
+    from socialdesk.core.timezones import load_timezone, system_timezone
     from socialdesk.errors import UsageError
 
     interactive = stdin_is_terminal() and not token_stdin
     if page_id is None and interactive:
-        typer.echo("socialdesk needs a Facebook Page id and a Page access token.")
-        typer.echo(
-            "Find both in Meta's Graph API Explorer (choose your Page under 'User or Page')."
-        )
+        echo_line("socialdesk needs a Facebook Page id and a Page access token.")
+        echo_line("Find both in Meta's Graph API Explorer (choose your Page under 'User or Page').")
         page_id = str(typer.prompt("Page id")).strip()
     if page_id is not None and not page_id.isdigit():
         raise UsageError(f"{page_id!r} is not a Page id", hint="a Page id is all digits")
     token = read_token(token_stdin, prompt="Page access token (input hidden)")
-    with Session.open() as session:
-        first = not session.config.pages
-        result = login(session, token, page_id, make_default=first)
-        typer.echo(
-            f"Connected to {result.page_title} ({result.page.id}) as page '{result.page.name}'"
-            + (" (the default page)." if session.config.default_page == result.page.name else ".")
+    if timezone is None:
+        guess = system_timezone()
+        timezone = (
+            str(typer.prompt("Timezone of the statistics' days", default=guess)).strip()
+            if interactive
+            else guess
         )
-        typer.echo(f"Token stored in {describe_storage(session, result.stored_in)}.")
-        typer.echo(f"Config written to {session.paths.config_file}.")
-        if result.validated.missing_scopes:
-            typer.echo(
-                f"warning: the token lacks {', '.join(result.validated.missing_scopes)}", err=True
-            )
-    typer.echo("Next: `socialdesk sync` imports the history, then `socialdesk list`.")
+    load_timezone(timezone)
+    with session(create_home=True) as s:
+        first = not s.config.pages
+        result = auth.login(s.ctx, token, page_id, make_default=first, stats_timezone=timezone)
+        default = " (the default page)." if result.made_default else "."
+        echo_line(
+            f"Connected to {result.page_title} ({result.page.id}) as page "
+            f"'{result.page.name}'{default}"
+        )
+        echo_line(f"Token stored in {auth.describe_storage(s.ctx, result.stored_in)}.")
+        echo_line(f"Config written to {s.paths.config_file} (stats timezone {timezone}).")
+    if result.validated.missing_scopes:
+        warn_line(f"the token lacks {', '.join(result.validated.missing_scopes)}")
+    echo_line("Next: `socialdesk sync` imports the history, then `socialdesk list`.")

@@ -1,18 +1,18 @@
 """``socialdesk outbox`` (list) and ``socialdesk outbox resolve ID --resend|--drop``.
 
-Registered on the root app as a command group. Listing first recovers and, when a token is
-available, reconciles (reads threads back), so what it shows is current; ``resolve`` lets the
-operator resend a row that read-back proved absent (or that failed), or drop it.
+Registered on the root app as a command group; the decisions are ``core.outbox``'s. Listing
+first recovers and, when a token is available, reconciles (reads threads back), so what it shows
+is current; ``resolve`` resends a row that read-back proved absent (or that failed), or drops it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from socialdesk.cli.app import app
-from socialdesk.cli.cmd_reply import JsonOpt, PageOpt, echo_line, outbox_startup
+from socialdesk.cli.common import JsonOpt, PageOpt, echo_line, note_line, session
 
 outbox_app = typer.Typer(
     name="outbox",
@@ -21,17 +21,6 @@ outbox_app = typer.Typer(
     no_args_is_help=False,
 )
 app.add_typer(outbox_app)
-
-
-def _row_json(rec: Any, number: int | None) -> dict[str, Any]:
-    from socialdesk.core.outbox import can_resend, summarize
-
-    out = summarize(rec.entry)
-    out["thread"] = number
-    out["absent_at"] = rec.absent_at.isoformat() if rec.absent_at else None
-    out["resolution"] = rec.resolution
-    out["can_resend"] = can_resend(rec)
-    return out
 
 
 @outbox_app.callback()
@@ -50,55 +39,40 @@ def outbox(
     """List outbox rows needing attention (unknown, failed and unresolved), newest last."""
     if ctx.invoked_subcommand is not None:
         return
-    from socialdesk.core.outbox import recover
-    from socialdesk.core.session import Session
-    from socialdesk.models import OutboxState
+    from socialdesk.cli import output, views
+    from socialdesk.core import outbox as core_outbox
     from socialdesk.sanitize import clean
-    from socialdesk.store import outbox as store
 
-    session = Session.open()
-    try:
-        page_cfg = session.page(page)
-        conn = session.db
-        if offline:
-            recover(conn, now=session.clock.now(), page_id=page_cfg.id)
-        else:
-            outbox_startup(conn, session.client(page_cfg), page_cfg.id, session.clock)
-        states = None if show_all else [OutboxState.UNKNOWN, OutboxState.FAILED, OutboxState.QUEUED]
-        recs = store.list_records(conn, page_id=page_cfg.id, states=states, limit=limit)
-        if not show_all:
-            recs = [r for r in recs if r.resolution is None]
-        numbers = {
-            r[0]: int(r[1])
-            for r in conn.execute("SELECT thread_id, number FROM thread_numbers").fetchall()
-        }
-        if as_json:
-            from socialdesk.cli.output import print_json
-
-            print_json([_row_json(r, numbers.get(r.entry.thread_id)) for r in recs])
-            return
-        if not recs:
-            echo_line("outbox: nothing needs attention")
-            return
-        for r in recs:
-            e = r.entry
-            num = numbers.get(e.thread_id)
-            where = f"#{num}" if num is not None else clean(e.thread_id, single_line=True)
-            text = clean(e.text, single_line=True)
-            text = text if len(text) <= 50 else text[:49] + "…"
-            extra = ""
-            if str(e.state) == "unknown":
-                extra = " (absent after read-back: can resend)" if r.absent_at else " (checking)"
-            if e.error and str(e.state) != "sent":
-                extra += f" — {clean(e.error, single_line=True)}"
-            if r.resolution:
-                extra += f" [{r.resolution}]"
-            echo_line(
-                f"{e.id:>5}  {e.state!s:<8} {where:<6} {e.kind!s:<16} "
-                f"{e.created_at:%Y-%m-%d %H:%M}  {text}{extra}"
-            )
-    finally:
-        session.close()
+    with session() as s:
+        page_cfg = s.page(page)
+        client = None if offline else s.client(page_cfg)
+        report = core_outbox.startup(s.db, client, page_cfg.id, now=s.clock.now())
+        for notice in report.notices():
+            note_line(notice)
+        rows = core_outbox.pending(s.db, page_cfg.id, everything=show_all, limit=limit)
+    if as_json:
+        output.print_json([views.outbox_row(a) for a in rows])
+        return
+    if not rows:
+        echo_line("outbox: nothing needs attention")
+        return
+    for a in rows:
+        r, e = a.record, a.record.entry
+        num = a.number
+        where = f"#{num}" if num is not None else clean(e.thread_id, single_line=True)
+        text = clean(e.text, single_line=True)
+        text = text if len(text) <= 50 else text[:49] + "…"
+        extra = ""
+        if e.state.value == "unknown":
+            extra = " (absent after read-back: can resend)" if r.absent_at else " (checking)"
+        if e.error and e.state.value != "sent":
+            extra += f" — {clean(e.error, single_line=True)}"
+        if r.resolution:
+            extra += f" [{r.resolution}]"
+        echo_line(
+            f"{e.id:>5}  {e.state!s:<8} {where:<6} {e.kind!s:<16} "
+            f"{e.created_at:%Y-%m-%d %H:%M}  {text}{extra}"
+        )
 
 
 @outbox_app.command("resolve")
@@ -110,59 +84,33 @@ def resolve(
     page: PageOpt = None,
 ) -> None:
     """Resend a failed or clearly-absent row, or drop it."""
+    from socialdesk.cli import output, views
     from socialdesk.core import outbox as core_outbox
-    from socialdesk.core.session import Session
     from socialdesk.errors import UsageError
-    from socialdesk.store import outbox as store
-    from socialdesk.store.threads import get_thread
 
     if resend == drop:
         raise UsageError("give exactly one of --resend and --drop")
-    session = Session.open()
-    try:
-        page_cfg = session.page(page)
-        conn = session.db
-        rec = store.get(conn, outbox_id)
-        if rec.entry.page_id != page_cfg.id:
-            raise UsageError(
-                f"outbox entry {outbox_id} belongs to page {rec.entry.page_id}",
-                hint=f"pass --page {rec.entry.page_id}",
-            )
+    with session() as s:
+        page_cfg = s.page(page)
         if drop:
-            entry = core_outbox.drop(conn, outbox_id, now=session.clock.now())
-            result = {"id": outbox_id, "action": "dropped", "state": str(entry.state)}
+            entry = core_outbox.resolve_drop(s.db, page_cfg.id, outbox_id, now=s.clock.now())
+            result = views.outbox_resolved(outbox_id, "dropped", entry)
             line = f"outbox entry {outbox_id} dropped"
         else:
-            client = session.client(page_cfg)
-            outbox_startup(conn, client, page_cfg.id, session.clock)
-            # A stored Graph id, not a user reference: never parse it as `#N` or a number.
-            thread = get_thread(conn, rec.entry.thread_id, now=session.clock.now())
-            if thread is None:
-                raise UsageError(f"outbox entry {outbox_id}: its thread is no longer stored")
-            entry = core_outbox.resend(
-                conn,
-                client,
-                thread,
+            thread, entry = core_outbox.resolve_resend(
+                s.db,
+                s.client(page_cfg),
+                page_cfg.id,
                 outbox_id,
-                clock=session.clock,
-                human_agent=session.config.messaging.human_agent,
+                clock=s.clock,
+                human_agent=s.ctx.human_agent,
             )
-            result = {
-                "id": outbox_id,
-                "action": "resent",
-                "new_id": entry.id,
-                "state": str(entry.state),
-                "message_id": entry.message_id,
-            }
+            result = views.outbox_resolved(outbox_id, "resent", entry, thread.number)
             line = (
                 f"outbox entry {outbox_id} resent to #{thread.number} as entry {entry.id}: "
                 f"{entry.message_id}"
             )
-        if as_json:
-            from socialdesk.cli.output import print_json
-
-            print_json(result)
-            return
+    if as_json:
+        output.print_json(result)
+    else:
         echo_line(line)
-    finally:
-        session.close()

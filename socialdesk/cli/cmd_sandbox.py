@@ -1,7 +1,8 @@
 """``socialdesk sandbox serve``: the Graph API fake as a standalone loopback server.
 
 Line 1 of stdout is the base URL, line 2 a valid Page token (scripts read them with ``head -2``);
-a short how-to goes to stderr. It serves until SIGINT or SIGTERM.
+a short how-to goes to stderr: lines that, pasted into another shell, sync and then list the
+sandbox page. It serves until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def serve(
         sys.stdout.flush()
         sys.stderr.write(
             f"sandbox: serving page {page_id} on {base_url} (Ctrl-C to stop)\n"
-            f"try:     SOCIALDESK_GRAPH_URL={base_url} SOCIALDESK_TOKEN=<line 2> socialdesk sync\n"
+            "try, in another shell (a throwaway home keeps the sandbox out of your own):\n"
+            f"  export SOCIALDESK_HOME=$(mktemp -d) SOCIALDESK_GRAPH_URL={base_url}"
+            f" SOCIALDESK_TOKEN={token}\n"
+            "  socialdesk sync && socialdesk list\n"
         )
         sys.stderr.flush()
 

@@ -2,12 +2,13 @@
 
 Operator state (local numbers, statuses, tags, notes, the outbox, watermarks) is the only data
 that cannot be re-fetched; this pair moves it between machines or keeps a backup. The export
-file is written 0600, atomically; without FILE (or with ``-``) the export goes to stdout.
+file is written 0600, atomically; without FILE (or with ``-``) the export goes to stdout. The
+import never silently undoes newer state: it shows what changes per thread and keeps the newer
+value per thread unless ``--force``; ``--dry-run`` writes nothing (``core.state_transfer``).
 """
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,38 +35,28 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Write operator state as JSON lines."""
-    import sqlite3
-
-    from socialdesk.core.session import Session
-    from socialdesk.errors import PartialFailure, StoreError
+    """Write operator state as JSON lines (a damaged database: what can still be read)."""
+    from socialdesk.cli.common import session, warn_line
+    from socialdesk.core.state_transfer import export_text
+    from socialdesk.errors import PartialFailure
+    from socialdesk.format import plural
     from socialdesk.paths import atomic_write
-    from socialdesk.store.state_io import export_state, rescue_state
 
-    buffer = io.StringIO()
-    problems: tuple[str, ...] = ()
-    with Session.open() as session:
-        try:
-            count = export_state(session.db, buffer, now=session.clock.now())
-        except (StoreError, sqlite3.DatabaseError) as exc:
-            if isinstance(exc, StoreError) and exc.reason != "corrupt":
-                raise
-            # A damaged database: rescue what SQLite can still read, row by row.
-            buffer = io.StringIO()
-            report = rescue_state(session.paths.db_file, buffer, now=session.clock.now())
-            count, problems = report.rows, report.problems
-    for problem in problems:
-        typer.echo(f"warning: {problem}", err=True)
+    with session() as s:
+        result = export_text(s.ctx)
+    for problem in result.problems:
+        warn_line(problem)
     if file is None or str(file) == "-":
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(result.text)
         sys.stdout.flush()
-        typer.echo(f"exported {count} rows", err=True)
+        typer.echo(f"exported {result.rows} rows", err=True)
     else:
-        atomic_write(file, buffer.getvalue().encode("utf-8"), mode=0o600)
-        typer.echo(f"Exported {count} rows to {file}.")
-    if problems:
+        atomic_write(file, result.text.encode("utf-8"), mode=0o600)
+        typer.echo(f"Exported {result.rows} rows to {file}.")
+    if result.problems:
         raise PartialFailure(
-            f"the database is damaged: {len(problems)} part(s) could not be read (above)",
+            f"the database is damaged: {plural(len(result.problems), 'part')} could not be read"
+            " (above)",
             hint="keep this export; then move the database away or restore it from a backup, "
             "and `state import` the export into the new one",
         )
@@ -76,23 +67,56 @@ def import_(
     file: Annotated[
         Path, typer.Argument(help="A file written by `state export` ('-' reads stdin).")
     ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Take the file's state even where the state here is newer."),
+    ] = False,
 ) -> None:
-    """Read operator state written by `state export`; rows with the same key are replaced."""
-    from socialdesk.core.session import Session
+    """Read operator state written by `state export`, showing what changes per thread.
+
+    A thread whose state here changed after the file's is kept as it is here (the newer value
+    wins) unless --force; --dry-run shows the changes and writes nothing.
+    """
+    from socialdesk.cli.common import echo_line, session
+    from socialdesk.core.state_transfer import apply_import, plan_import
     from socialdesk.errors import UsageError
-    from socialdesk.store.state_io import import_state
+    from socialdesk.format import iso, plural
+    from socialdesk.sanitize import clean
 
     if str(file) == "-":
-        source = io.StringIO(sys.stdin.read())
+        source = sys.stdin.read()
     else:
         try:
-            source = io.StringIO(file.read_text(encoding="utf-8"))
+            source = file.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise UsageError(f"no such file: {file}") from None
         except UnicodeDecodeError:
             raise UsageError(f"{file} is not UTF-8 text") from None
         except OSError as exc:
             raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
-    with Session.open() as session:
-        count = import_state(session.db, source)
-    typer.echo(f"Imported {count} rows.")
+    with session() as s:
+        plan = plan_import(s.db, source, force=force)
+        for t in plan.threads:
+            name = f"#{t.number}" if t.number is not None else clean(t.thread_id, single_line=True)
+            what = "; ".join(t.changes)
+            if t.kept_here:
+                echo_line(
+                    f"{name}: kept as it is here (changed {iso(t.here_changed_at)}, after the "
+                    f"file's): not {what}; --force takes the file's"
+                )
+            else:
+                echo_line(f"{name}: {what}")
+        if dry_run:
+            echo_line(
+                f"dry run: {plural(plan.rows, 'row')} would be imported, "
+                f"{plural(len(plan.changed), 'thread')} would change; nothing was written"
+            )
+            return
+        count = apply_import(s.db, plan)
+    kept = f", {plural(len(plan.kept), 'thread')} kept as here (newer)" if plan.kept else ""
+    echo_line(
+        f"Imported {plural(count, 'row')}; {plural(len(plan.changed), 'thread')} changed{kept}."
+    )

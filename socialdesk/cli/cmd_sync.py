@@ -216,6 +216,7 @@ def sync(
     and the exit code is 5 when others synced. Exit 7: another sync of the Page is running.
     `sync --watch [SECONDS]` keeps syncing, pacing itself to the Page's Messenger budget.
     """
+    from socialdesk.cli.common import open_context
     from socialdesk.core import syncing
     from socialdesk.core.session import Session
     from socialdesk.errors import SocialdeskError, UsageError
@@ -227,7 +228,7 @@ def sync(
     if seconds is not None and seconds < 1:
         raise UsageError("--watch SECONDS must be at least 1")
 
-    session = Session.open()
+    session = Session(open_context())  # the CLI's context factory (tests: in-process)
     try:
         page_cfg = session.page(page)
         label = page_cfg.name or page_cfg.id

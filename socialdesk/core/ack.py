@@ -10,17 +10,17 @@ Called by the ``ack`` command. The flow:
    (``reply``) are never resolved automatically.
 2. :func:`build_plan` — threads from the query (no limit), each either a :class:`PlanItem`
    (customer, channel, exact text, send kind, and a fingerprint of the thread) or skipped with a
-   reason: not awaiting a reply, done, already acknowledged since the last inbound message, an
-   earlier send still unresolved, outside the 24-hour window (``ack`` never uses HUMAN_AGENT).
-   Comments get a public reply.
-3. :func:`write_plan` / :func:`read_plan` — JSON (format version, this database's ``db_id``,
-   an HMAC-SHA256 signature keyed by a secret kept in this database), written 0600 atomically.
-   A plan edited by hand or made against another database is refused with the reason.
+   reason: not awaiting a reply, done, snoozed (unless asked), already acknowledged since the
+   last inbound message, an earlier send still unresolved, outside the 24-hour window (``ack``
+   never uses HUMAN_AGENT). Comments get a public reply.
+3. ``core.ack_plan`` — the plan's types, the skip reasons (:class:`SkipReason` codes) and the
+   plan file (signed JSON, refused when edited or made against another database).
 4. :func:`apply_plan` — each item is re-checked against the database (new message, now done,
    window closed, already acknowledged), then queued and sent through the outbox, paced by
    ``rate`` sends per second. The ``acked`` tag (and ``done``) is set in the transaction that
    marks the row ``sent``. Auth errors and throttling stop the run; other refusals are recorded
-   ``failed`` with the API's reason; ambiguous outcomes stay ``unknown``.
+   ``failed`` with the API's reason; ambiguous outcomes stay ``unknown``. An interrupt
+   (Ctrl-C, or SIGTERM turned into one by the caller) ends the run with the report so far.
 
 A kill at any point then a re-run sends no customer a second copy: a thread with a ``queued``,
 ``sending``, ``sent`` or ``unknown`` row created since its last inbound message is skipped, and
@@ -29,88 +29,61 @@ an ``ack`` row is re-planned only once read-back has proven it absent.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import secrets
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from socialdesk.core import outbox as core_outbox
+from socialdesk.core.ack_plan import Plan, PlanItem, Skipped, SkipReason
 from socialdesk.core.clock import Clock
 from socialdesk.core.templates import Template, assign_variants, render
 from socialdesk.core.windows import choose_send_kind
 from socialdesk.errors import (
     AuthError,
+    Reason,
     RefusedError,
     SocialdeskError,
     UnavailableError,
     UsageError,
 )
-from socialdesk.models import Channel, OutboxState, SendKind, Status, Thread
-from socialdesk.paths import MIB, atomic_write, read_bounded_text
+from socialdesk.models import Channel, OutboxState, SendKind, Status, Thread, epoch
+from socialdesk.store import meta, pages, triage
 from socialdesk.store import outbox as store
 from socialdesk.store.db import transaction
 
 if TYPE_CHECKING:
     from socialdesk.api.client import GraphClient
+    from socialdesk.config import PageConfig
+    from socialdesk.core.context import AppContext
 
-PLAN_FORMAT = 1
-PLAN_KIND = "socialdesk-ack-plan"
+__all__ = [
+    "DEFAULT_RATE",
+    "AckReport",
+    "Plan",
+    "PlanItem",
+    "SkipReason",
+    "Skipped",
+    "apply_plan",
+    "build_plan",
+    "plan_for",
+    "prepare_run",
+    "settle_outbox",
+    "why_not",
+]
+
 DEFAULT_RATE = 5.0
 """Sends per second by default: far under the Send API's limits (GRAPH_API.md §10.4)."""
 MAX_UNKNOWN_IN_A_ROW = 3
 """Ambiguous outcomes in a row after which the run stops (the API is likely down)."""
 
 
-@dataclass(frozen=True)
-class PlanItem:
-    """One acknowledgement to send, with the thread state it was planned against."""
-
-    number: int
-    thread_id: str
-    customer_id: str
-    customer_name: str
-    channel: str
-    kind: SendKind
-    text: str
-    last_message_at: int
-    last_inbound_at: int | None
-    status: str
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A thread left out, and why (one short reason)."""
-
-    number: int
-    thread_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A rendered acknowledgement run."""
-
-    plan_id: str
-    db_id: str
-    page_id: str
-    query: str
-    template: str
-    done: bool
-    created_at: datetime
-    items: tuple[PlanItem, ...]
-    skipped: tuple[Skipped, ...] = ()
-
-
 @dataclass
 class AckReport:
-    """What :func:`apply_plan` did."""
+    """What :func:`apply_plan` did (so far, when it was interrupted)."""
 
     sent: list[tuple[int, int, str]] = field(default_factory=list)
     """(thread number, outbox id, message id)."""
@@ -119,33 +92,17 @@ class AckReport:
     unknown: list[tuple[int, str]] = field(default_factory=list)
     stopped: SocialdeskError | None = None
     """The error that stopped the run early (auth, throttling, API down)."""
+    interrupted: bool = False
+    """An interrupt ended the run before every item was tried."""
+    cancelled: bool = False
+    """The operator declined to send (nothing was tried)."""
 
-    def skipped_by_reason(self) -> dict[str, int]:
+    def skipped_by_reason(self) -> dict[SkipReason, int]:
         """How many threads were skipped for each reason."""
-        out: dict[str, int] = {}
+        out: dict[SkipReason, int] = {}
         for s in self.skipped:
             out[s.reason] = out.get(s.reason, 0) + 1
         return out
-
-    def as_dict(self) -> dict[str, Any]:
-        """The ``ack --json`` summary."""
-        return {
-            "sent": len(self.sent),
-            "skipped": len(self.skipped),
-            "failed": len(self.failed),
-            "unknown": len(self.unknown),
-            "skipped_by_reason": self.skipped_by_reason(),
-            "sent_items": [
-                {"thread": n, "outbox_id": oid, "message_id": mid} for n, oid, mid in self.sent
-            ],
-            "skipped_items": [
-                {"thread": s.number, "thread_id": s.thread_id, "reason": s.reason}
-                for s in self.skipped
-            ],
-            "failed_items": [{"thread": n, "reason": r} for n, r in self.failed],
-            "unknown_items": [{"thread": n, "reason": r} for n, r in self.unknown],
-            "stopped": self.stopped.message if self.stopped else None,
-        }
 
 
 # ---- before planning --------------------------------------------------------------------------
@@ -202,19 +159,65 @@ def _young_ack_unknowns(
     )
 
 
+def settle_outbox(
+    ctx: AppContext, conn: sqlite3.Connection, page: PageConfig, *, need_client: bool
+) -> GraphClient | None:
+    """Before planning: with the page's token, :func:`prepare_run` (recover, read back, re-plan
+    absent ``ack`` rows) and return the client; without one, recover only and return ``None``
+    (a dry run or a plan file needs no token) unless ``need_client`` (sending does)."""
+    try:
+        client = ctx.client(page)
+    except AuthError:
+        if need_client:
+            raise
+        core_outbox.recover(conn, now=ctx.clock.now(), page_id=page.id)
+        return None
+    prepare_run(conn, client, page.id, clock=ctx.clock)
+    return client
+
+
+def plan_for(
+    ctx: AppContext,
+    conn: sqlite3.Connection,
+    page: PageConfig,
+    *,
+    query: str,
+    template: str,
+    done: bool = False,
+    include_snoozed: bool = False,
+) -> Plan:
+    """:func:`build_plan` with the template named in the config and the saved views expanded."""
+    from socialdesk.core.templates import get_template
+    from socialdesk.store.query import expand_views
+
+    return build_plan(
+        conn,
+        page_id=page.id,
+        query=expand_views(query, ctx.config.views),
+        template=get_template(ctx.config.templates, template),
+        now=ctx.clock.now(),
+        done=done,
+        include_snoozed=include_snoozed,
+    )
+
+
 # ---- eligibility ------------------------------------------------------------------------------
 
 
 def _ts(dt: datetime | None) -> int | None:
-    return int(dt.timestamp()) if dt is not None else None
+    return epoch(dt) if dt is not None else None
 
 
-def why_not(conn: sqlite3.Connection, thread: Thread, *, now: datetime) -> str | None:
-    """The reason this thread must not be acknowledged now, or ``None`` when it may be."""
+def why_not(
+    conn: sqlite3.Connection, thread: Thread, *, now: datetime, include_snoozed: bool = False
+) -> SkipReason | None:
+    """Why this thread must not be acknowledged now, or ``None`` when it may be."""
     if thread.status is Status.DONE:
-        return "done"
+        return SkipReason.DONE
+    if thread.status is Status.SNOOZED and not include_snoozed:
+        return SkipReason.SNOOZED
     if not thread.awaiting_reply:
-        return "not awaiting a reply"
+        return SkipReason.NOT_AWAITING
     since = thread.last_inbound_at
     refused = False
     for rec in store.list_records(conn, thread_id=thread.id):
@@ -222,20 +225,22 @@ def why_not(conn: sqlite3.Connection, thread: Thread, *, now: datetime) -> str |
         if since is not None and entry.created_at < since - timedelta(seconds=1):
             continue
         if entry.state is OutboxState.FAILED:
-            refused = refused or (entry.error or "").startswith(core_outbox.REFUSED_PREFIX)
+            refused = refused or entry.refused
             continue
         if entry.state is OutboxState.UNKNOWN:
-            return "an earlier send's outcome is unknown (see `socialdesk outbox`)"
-        return "already acknowledged" if entry.origin == "ack" else "already answered"
+            return SkipReason.OUTCOME_UNKNOWN
+        if entry.origin == "ack":
+            return SkipReason.ALREADY_ACKNOWLEDGED
+        return SkipReason.ALREADY_ANSWERED
     if refused:
-        return "refused by the API earlier (see `socialdesk outbox`)"
-    acked_at = store.tag_added_at(conn, thread.id, "acked")
+        return SkipReason.REFUSED_EARLIER
+    acked_at = triage.tag_added_at(conn, thread.id, "acked")
     if acked_at is not None and (since is None or acked_at >= since):
-        return "already acknowledged"
+        return SkipReason.ALREADY_ACKNOWLEDGED
     try:
         choose_send_kind(thread, now, False, private=False, human_written=False)
-    except RefusedError as exc:
-        return "outside the 24-hour window" if thread.channel is Channel.DM else exc.message
+    except RefusedError:
+        return SkipReason.OUTSIDE_WINDOW
     return None
 
 
@@ -255,19 +260,27 @@ def build_plan(
     now: datetime,
     done: bool = False,
     page_name: str | None = None,
+    include_snoozed: bool = False,
 ) -> Plan:
-    """Select threads with ``query`` (no limit) and render each acknowledgement."""
+    """Select threads with ``query`` (no limit) and render each acknowledgement.
+
+    Snoozed threads are left out unless ``include_snoozed``: a snooze is the operator saying
+    "not now", which a bulk run should respect.
+    """
+    from socialdesk.core.textcheck import check_text
     from socialdesk.store.threads import list_threads
 
     threads = list_threads(conn, query, page_id=page_id, now=now, sort="oldest", limit=None)
-    name = page_name if page_name is not None else store.page_name(conn, page_id)
+    name = page_name if page_name is not None else pages.page_name(conn, page_id)
     eligible: list[Thread] = []
     skipped: list[Skipped] = []
     for th in threads:
         if th.channel not in (Channel.DM, Channel.COMMENT):
-            skipped.append(Skipped(th.number, th.id, f"channel {th.channel} not supported yet"))
+            skipped.append(
+                Skipped(th.number, th.id, SkipReason.CHANNEL_UNSUPPORTED, str(th.channel))
+            )
             continue
-        reason = why_not(conn, th, now=now)
+        reason = why_not(conn, th, now=now, include_snoozed=include_snoozed)
         if reason is None:
             eligible.append(th)
         else:
@@ -275,8 +288,6 @@ def build_plan(
     indexes = assign_variants(
         template.name, [th.customer.id for th in eligible], len(template.variants)
     )
-    from socialdesk.core.textcheck import check_text
-
     items: list[PlanItem] = []
     for th, i in zip(eligible, indexes, strict=True):
         text = render(template.variants[i], customer_name=th.customer.name, page_name=name)
@@ -284,7 +295,7 @@ def build_plan(
             check_text(text)
         except SocialdeskError as exc:
             # One customer's unusual name must not stop everyone else's acknowledgement.
-            skipped.append(Skipped(th.number, th.id, f"reply refused: {exc.message}"))
+            skipped.append(Skipped(th.number, th.id, SkipReason.TEXT_REFUSED, exc.message))
             continue
         items.append(
             PlanItem(
@@ -295,13 +306,13 @@ def build_plan(
                 channel=str(th.channel),
                 kind=_kind(th),
                 text=text,
-                last_message_at=int(th.last_message_at.timestamp()),
+                last_message_at=epoch(th.last_message_at),
                 last_inbound_at=_ts(th.last_inbound_at),
                 status=str(th.status),
             )
         )
     with transaction(conn):
-        ident = store.db_id(conn)
+        ident = meta.db_id(conn)
     return Plan(
         plan_id=secrets.token_hex(8),
         db_id=ident,
@@ -309,161 +320,41 @@ def build_plan(
         query=query,
         template=template.name,
         done=done,
-        created_at=now,
+        created_at=now.replace(microsecond=0),  # as the plan file writes it
         items=tuple(items),
         skipped=tuple(skipped),
     )
-
-
-# ---- plan files -------------------------------------------------------------------------------
-
-
-def _body(plan: Plan) -> dict[str, Any]:
-    return {
-        "kind": PLAN_KIND,
-        "format": PLAN_FORMAT,
-        "plan_id": plan.plan_id,
-        "db_id": plan.db_id,
-        "page_id": plan.page_id,
-        "query": plan.query,
-        "template": plan.template,
-        "done": plan.done,
-        "created_at": plan.created_at.isoformat(),
-        "items": [
-            {
-                "thread": it.number,
-                "thread_id": it.thread_id,
-                "customer_id": it.customer_id,
-                "customer_name": it.customer_name,
-                "channel": it.channel,
-                "send_kind": str(it.kind),
-                "text": it.text,
-                "fingerprint": {
-                    "last_message_at": it.last_message_at,
-                    "last_inbound_at": it.last_inbound_at,
-                    "status": it.status,
-                },
-            }
-            for it in plan.items
-        ],
-        "skipped": [
-            {"thread": s.number, "thread_id": s.thread_id, "reason": s.reason} for s in plan.skipped
-        ],
-    }
-
-
-def _sign(key: bytes, body: dict[str, Any]) -> str:
-    canon = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hmac.new(key, canon.encode(), hashlib.sha256).hexdigest()
-
-
-def plan_to_json(plan: Plan, conn: sqlite3.Connection) -> dict[str, Any]:
-    """The plan as written to a file: its body plus ``signature``."""
-    with transaction(conn):
-        key = store.plan_key(conn)
-    body = _body(plan)
-    return {**body, "signature": _sign(key, body)}
-
-
-def write_plan(path: Path, plan: Plan, conn: sqlite3.Connection) -> None:
-    """Write the plan file atomically, mode 0600 (it holds customers' names)."""
-    # ASCII-only: a plan file is meant to be read (`cat`, an editor), and customer names must
-    # not carry control, bidi or line-separator characters to whoever reads it.
-    data = json.dumps(plan_to_json(plan, conn), indent=2, ensure_ascii=True) + "\n"
-    atomic_write(Path(path), data.encode(), mode=0o600)
-
-
-def read_plan(path: Path, conn: sqlite3.Connection) -> Plan:
-    """Read and verify a plan file; :class:`UsageError` saying why it is refused."""
-    try:
-        raw = read_bounded_text(Path(path), 64 * MIB, "the plan file", error=UsageError)
-    except FileNotFoundError:
-        raise UsageError(f"no such plan file: {path}", hint="write one with --plan FILE") from None
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise UsageError("the plan file is not valid JSON", hint="write one with --plan") from exc
-    if not isinstance(data, dict) or data.get("kind") != PLAN_KIND:
-        raise UsageError("this is not a socialdesk ack plan", hint="write one with --plan FILE")
-    if data.get("format") != PLAN_FORMAT:
-        raise UsageError(
-            f"unsupported plan format {data.get('format')!r} (expected {PLAN_FORMAT})",
-            hint="make a new plan with this version of socialdesk",
-        )
-    with transaction(conn):
-        ident = store.db_id(conn)
-        key = store.plan_key(conn)
-    if data.get("db_id") != ident:
-        raise UsageError(
-            "the plan was made against another database",
-            hint="make the plan with the same SOCIALDESK_HOME you apply it with",
-        )
-    signature = data.pop("signature", None)
-    if not isinstance(signature, str) or not hmac.compare_digest(signature, _sign(key, data)):
-        raise UsageError(
-            "the plan file was changed after it was written (checksum mismatch)",
-            hint="make a new plan with --plan FILE; edit the template, not the plan",
-        )
-    try:
-        return Plan(
-            plan_id=str(data["plan_id"]),
-            db_id=str(data["db_id"]),
-            page_id=str(data["page_id"]),
-            query=str(data["query"]),
-            template=str(data["template"]),
-            done=bool(data["done"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            items=tuple(
-                PlanItem(
-                    number=int(it["thread"]),
-                    thread_id=str(it["thread_id"]),
-                    customer_id=str(it["customer_id"]),
-                    customer_name=str(it["customer_name"]),
-                    channel=str(it["channel"]),
-                    kind=SendKind(it["send_kind"]),
-                    text=str(it["text"]),
-                    last_message_at=int(it["fingerprint"]["last_message_at"]),
-                    last_inbound_at=it["fingerprint"]["last_inbound_at"],
-                    status=str(it["fingerprint"]["status"]),
-                )
-                for it in data["items"]
-            ),
-            skipped=tuple(
-                Skipped(int(s["thread"]), str(s["thread_id"]), str(s["reason"]))
-                for s in data["skipped"]
-            ),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"the plan file is incomplete ({exc})") from exc
 
 
 # ---- applying ---------------------------------------------------------------------------------
 
 
 class _Skip(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: SkipReason, detail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail
 
 
 def _recheck(
     conn: sqlite3.Connection, item: PlanItem, page_id: str, *, now: datetime
-) -> tuple[Thread, str | None]:
+) -> tuple[Thread, SkipReason | None]:
     from socialdesk.store.threads import get_thread
 
     th = get_thread(conn, item.thread_id, now=now)
     if th is None or th.page_id != page_id:
-        raise _Skip("no longer in the database")
+        raise _Skip(SkipReason.GONE)
     if th.status is Status.DONE:
-        return th, "now done"
+        return th, SkipReason.NOW_DONE
     if (
-        int(th.last_message_at.timestamp()) != item.last_message_at
+        epoch(th.last_message_at) != item.last_message_at
         or _ts(th.last_inbound_at) != item.last_inbound_at
     ):
-        return th, "changed since planning (new message)"
-    reason = why_not(conn, th, now=now)
-    if reason == "outside the 24-hour window":
-        reason = "window closed since planning"
+        return th, SkipReason.CHANGED
+    # A thread planned while snoozed (the operator asked for it) stays planned.
+    reason = why_not(conn, th, now=now, include_snoozed=item.status == Status.SNOOZED.value)
+    if reason is SkipReason.OUTSIDE_WINDOW:
+        reason = SkipReason.WINDOW_CLOSED
     return th, reason
 
 
@@ -477,66 +368,54 @@ def apply_plan(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     progress: Callable[[int, int], None] | None = None,
+    report: AckReport | None = None,
 ) -> AckReport:
-    """Send the plan's acknowledgements through the outbox (see the module doc)."""
+    """Send the plan's acknowledgements through the outbox (see the module doc).
+
+    ``report`` (default a new one) is filled as the run goes, so a caller that is interrupted
+    itself still holds the summary so far. An interrupt (``KeyboardInterrupt``) inside the run
+    ends it: the item being sent is reported ``unknown`` when its request may have left, the
+    rest ``not attempted``, and the report comes back with ``interrupted`` set.
+    """
     from socialdesk.api import errors as gerr
 
     if rate <= 0:
-        raise UsageError("--rate must be positive")
+        raise UsageError("the send rate must be positive", reason=Reason.RATE_INVALID)
     interval = 1.0 / rate
-    report = AckReport(skipped=list(plan.skipped))
-    batch = core_outbox.effects_batch(f"ack:{plan.plan_id}", done=plan.done)
+    report = report if report is not None else AckReport()
+    report.skipped.extend(plan.skipped)
     last_start: float | None = None
     unknown_in_a_row = 0
     total = len(plan.items)
-    for pos, item in enumerate(plan.items):
+    items = list(plan.items)
+    for pos, item in enumerate(items):
         if progress is not None:
             progress(pos, total)
-        if report.stopped is not None:
-            report.skipped.append(Skipped(item.number, item.thread_id, "not attempted (stopped)"))
+        if report.stopped is not None or report.interrupted:
+            report.skipped.append(Skipped(item.number, item.thread_id, SkipReason.NOT_ATTEMPTED))
             continue
-        now = clock.now()
         try:
-            th, reason = _recheck(conn, item, plan.page_id, now=now)
-        except _Skip as skip:
-            report.skipped.append(Skipped(item.number, item.thread_id, skip.reason))
+            sent = _apply_item(conn, client, plan, item, clock, report)
+        except KeyboardInterrupt:
+            report.interrupted = True
             continue
-        if reason is not None:
-            report.skipped.append(Skipped(item.number, item.thread_id, reason))
+        if sent is None:
             continue
-
-        def guard(c: sqlite3.Connection, th: Thread = th, now: datetime = now) -> None:
-            # Inside the queueing transaction: another process may have acted meanwhile.
-            why = why_not(c, th, now=now)
-            if why is not None:
-                raise _Skip(why)
-
-        try:
-            prepared = core_outbox.queue(
-                conn,
-                th,
-                [item.text],
-                now=now,
-                human_agent=False,
-                human_written=False,
-                origin="ack",
-                batch=batch,
-                kind=item.kind,
-                guard=guard,
-            )
-        except _Skip as skip:
-            report.skipped.append(Skipped(item.number, item.thread_id, skip.reason))
-            continue
-        except RefusedError as exc:
-            report.skipped.append(Skipped(item.number, item.thread_id, exc.message))
-            continue
+        prepared = sent
         if last_start is not None:
             wait = last_start + interval - monotonic()
             if wait > 0:
-                sleep(wait)
+                try:
+                    sleep(wait)
+                except KeyboardInterrupt:
+                    _interrupted(conn, prepared, item, clock, report)
+                    continue
         last_start = monotonic()
         try:
             entry = core_outbox.send_prepared(conn, client, prepared, clock=clock)[0]
+        except KeyboardInterrupt:
+            _interrupted(conn, prepared, item, clock, report)
+            continue
         except core_outbox.SendUnknown as exc:
             report.unknown.append((item.number, exc.message))
             unknown_in_a_row += 1
@@ -556,6 +435,82 @@ def apply_plan(
             continue
         unknown_in_a_row = 0
         report.sent.append((item.number, entry.id, entry.message_id or ""))
+    if report.interrupted:
+        # An interrupt inside the queueing itself leaves a row queued that no one will send.
+        batch = f"ack:{plan.plan_id}"
+        queued = store.list_records(conn, page_id=plan.page_id, states=[OutboxState.QUEUED])
+        core_outbox.settle_interrupted(
+            conn, [r.entry.id for r in queued if r.batch == batch], now=clock.now()
+        )
     if progress is not None:
         progress(total, total)
     return report
+
+
+def _apply_item(
+    conn: sqlite3.Connection,
+    client: GraphClient,
+    plan: Plan,
+    item: PlanItem,
+    clock: Clock,
+    report: AckReport,
+) -> core_outbox.Prepared | None:
+    """Re-check and queue one item; ``None`` when it is skipped (recorded in ``report``)."""
+    now = clock.now()
+    try:
+        th, reason = _recheck(conn, item, plan.page_id, now=now)
+    except _Skip as skip:
+        report.skipped.append(Skipped(item.number, item.thread_id, skip.reason, skip.detail))
+        return None
+    if reason is not None:
+        report.skipped.append(Skipped(item.number, item.thread_id, reason))
+        return None
+    include_snoozed = item.status == Status.SNOOZED.value
+
+    def guard(c: sqlite3.Connection) -> None:
+        # Inside the queueing transaction: another process may have acted meanwhile.
+        why = why_not(c, th, now=now, include_snoozed=include_snoozed)
+        if why is not None:
+            raise _Skip(why)
+
+    try:
+        return core_outbox.queue(
+            conn,
+            th,
+            [item.text],
+            now=now,
+            human_agent=False,
+            human_written=False,
+            origin="ack",
+            batch=f"ack:{plan.plan_id}",
+            done=plan.done,
+            kind=item.kind,
+            guard=guard,
+        )
+    except _Skip as skip:
+        report.skipped.append(Skipped(item.number, item.thread_id, skip.reason, skip.detail))
+    except RefusedError as exc:
+        report.skipped.append(
+            Skipped(item.number, item.thread_id, SkipReason.TEXT_REFUSED, exc.message)
+        )
+    return None
+
+
+def _interrupted(
+    conn: sqlite3.Connection,
+    prepared: core_outbox.Prepared,
+    item: PlanItem,
+    clock: Clock,
+    report: AckReport,
+) -> None:
+    """An interrupt around this item's send: settle its rows now and report what they became
+    (a request that may have left is ``unknown``; one never made, not attempted)."""
+    report.interrupted = True
+    states = core_outbox.settle_interrupted(conn, prepared.ids, now=clock.now())
+    if OutboxState.SENT in states:
+        entry = store.get(conn, prepared.ids[0]).entry
+        report.sent.append((item.number, entry.id, entry.message_id or ""))
+    elif OutboxState.UNKNOWN in states:
+        report.unknown.append((item.number, "interrupted while sending"))
+    else:
+        report.skipped.append(Skipped(item.number, item.thread_id, SkipReason.NOT_ATTEMPTED))

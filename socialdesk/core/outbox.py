@@ -34,20 +34,28 @@ from typing import TYPE_CHECKING
 
 from socialdesk.core import textcheck
 from socialdesk.core.clock import Clock
-from socialdesk.core.windows import choose_send_kind, comment_created_at
-from socialdesk.errors import AuthError, SocialdeskError, UnavailableError, UsageError
+from socialdesk.core.windows import choose_send_kind, send_kind_for_conn
+from socialdesk.errors import (
+    AuthError,
+    Reason,
+    SocialdeskError,
+    UnavailableError,
+    UsageError,
+)
 from socialdesk.models import (
     Channel,
     Direction,
     Message,
     OutboxEntry,
     OutboxState,
+    Person,
     SendKind,
     SendResult,
     Status,
     Thread,
 )
 from socialdesk.store import outbox as store
+from socialdesk.store import threads as store_threads
 from socialdesk.store.db import transaction
 from socialdesk.store.lock import join_senders
 
@@ -59,12 +67,6 @@ SKEW = timedelta(seconds=60)
 
 SETTLE_S = 10.0
 """How long after ``started_at`` a message must stay absent before it counts as not sent."""
-
-REFUSED_PREFIX = "refused by the API: "
-"""Start of ``outbox.error`` when a platform rule refused the send (``ack`` does not retry it)."""
-
-EFFECT_DONE = "+done"
-"""Suffix of ``outbox.batch`` meaning: mark the thread done when the send is confirmed."""
 
 
 def settle_seconds() -> float:
@@ -94,34 +96,78 @@ class ReconcileReport:
     """``sending`` rows made ``unknown`` by :func:`recover` just before."""
     errors: tuple[str, ...] = field(default_factory=tuple)
 
+    def notices(self) -> list[str]:
+        """What the operator should hear about the earlier sends settled now (may be none)."""
+        out: list[str] = []
+        if self.found:
+            out.append(
+                f"outbox: {_sends(self.found)} confirmed delivered by reading the thread back"
+            )
+        if self.absent:
+            out.append(
+                f"outbox: {_sends(self.absent)} did not arrive; resend or drop "
+                f"{'it' if self.absent == 1 else 'them'} (see `socialdesk outbox`)"
+            )
+        return out
+
+
+def _sends(n: int) -> str:
+    return "1 earlier send" if n == 1 else f"{n} earlier sends"
+
 
 # ---- effects applied in the transaction that confirms a send ----------------------------------
 
 
-def effects_batch(label: str, *, done: bool) -> str:
-    """The ``batch`` value for a send labelled ``label`` (and marking done when confirmed)."""
-    return label + (EFFECT_DONE if done else "")
-
-
-def _apply_effects(conn: sqlite3.Connection, entry: OutboxEntry, batch: str | None) -> None:
+def _apply_effects(conn: sqlite3.Connection, entry: OutboxEntry) -> None:
     from socialdesk.store import triage
 
     now_dt = entry.finished_at or entry.created_at
     if entry.origin == "ack":
         triage.add_tags(conn, entry.thread_id, ["acked"], now=now_dt)
-    if batch is not None and batch.endswith(EFFECT_DONE):
+    if entry.done_on_sent:
         triage.set_status(conn, entry.thread_id, Status.DONE, now=now_dt)
+
+
+def _echo(conn: sqlite3.Connection, entry: OutboxEntry, message_id: str, now: datetime) -> None:
+    """Record the sent message in the thread it lands in, pending read-back (store.echoes).
+
+    A DM or a public comment reply lands in its own thread; a private reply in the customer's
+    Messenger conversation, when that is cached (else there is no thread to show it in yet).
+    """
+    from socialdesk.store import echoes
+    from socialdesk.store.pages import page_name
+
+    thread_id: str | None = entry.thread_id
+    channel = Channel.COMMENT if entry.kind is SendKind.COMMENT_PUBLIC else Channel.DM
+    if entry.kind is SendKind.COMMENT_PRIVATE:
+        customer = store_threads.thread_customer(conn, entry.thread_id)
+        thread_id = store_threads.dm_thread_for(conn, entry.page_id, customer) if customer else None
+    if thread_id is None:
+        return
+    echoes.record_echo(
+        conn,
+        page_id=entry.page_id,
+        thread_id=thread_id,
+        channel=channel,
+        message_id=message_id,
+        text=entry.text,
+        author=Person(entry.page_id, page_name(conn, entry.page_id)),
+        outbox_id=entry.id,
+        now=now,
+    )
 
 
 def _confirm(
     conn: sqlite3.Connection, outbox_id: int, message_id: str, *, now: datetime
 ) -> OutboxEntry:
-    """Mark sent and apply the side effects, in one durable transaction."""
+    """Mark sent, apply the side effects and echo the message locally, in one durable
+    transaction."""
     with transaction(conn, durable=True):
         store.mark_sent(conn, outbox_id, message_id, now=now)
         rec = store.get(conn, outbox_id)
         if rec.entry.state is OutboxState.SENT and rec.entry.message_id == message_id:
-            _apply_effects(conn, rec.entry, rec.batch)
+            _apply_effects(conn, rec.entry)
+            _echo(conn, rec.entry, message_id, now)
     return rec.entry
 
 
@@ -171,8 +217,8 @@ def _read_back(
         conv: str | None = entry.thread_id
     else:
         # A private reply lands in the commenter's Messenger conversation, if we know it.
-        customer = store.thread_customer(conn, entry.thread_id)
-        conv = store.dm_thread_for(conn, page_id, customer) if customer else None
+        customer = store_threads.thread_customer(conn, entry.thread_id)
+        conv = store_threads.dm_thread_for(conn, page_id, customer) if customer else None
     if conv is None:
         return None
     msgs = graph.get_conversation_messages(client, page_id, conv, limit=READ_BACK_DM)
@@ -192,7 +238,7 @@ def _claimed(conn: sqlite3.Connection, page_id: str, thread_id: str, back: _Read
     if conv is not None:
         if conv != thread_id:
             claimed |= store.sent_message_ids(conn, conv)
-        customer = store.thread_customer(conn, conv)
+        customer = store_threads.thread_customer(conn, conv)
         if customer:
             claimed |= store.private_reply_message_ids(conn, page_id, customer)
     return claimed
@@ -325,6 +371,26 @@ def _is_rejection(exc: BaseException) -> bool:
     return False
 
 
+def _name_human_agent_permission(exc: BaseException, kind: SendKind) -> None:
+    """A HUMAN_AGENT send refused for permissions says which permission, and the fix.
+
+    The generic permission hint would send the operator to log in again, which cannot help:
+    the Human Agent permission is granted to the app by Meta's App Review.
+    """
+    from socialdesk.api.errors import PermissionDenied
+
+    if kind is SendKind.DM_HUMAN_AGENT and isinstance(exc, PermissionDenied):
+        exc.message = (
+            "the app lacks Meta's Human Agent permission, which replies after 24 hours need "
+            f"({exc.message})"
+        )
+        exc.hint = (
+            "request the Human Agent permission for the app in Meta's App Review; until it is "
+            "granted, set messaging.human_agent = false (replies then stay within 24 hours)"
+        )
+        exc.reason = Reason.HUMAN_AGENT_PERMISSION
+
+
 @dataclass(frozen=True)
 class Prepared:
     """Rows queued for one reply (several with ``--split``), ready to be sent in order."""
@@ -332,6 +398,15 @@ class Prepared:
     thread: Thread
     kind: SendKind
     ids: tuple[int, ...]
+
+
+def private_reply_is_one_message() -> UsageError:
+    """The error for a private reply that would be split: Graph allows one message."""
+    return UsageError(
+        "a comment's private reply is one message",
+        hint="shorten the text to one message",
+        reason=Reason.PRIVATE_REPLY_ONE_MESSAGE,
+    )
 
 
 def queue(
@@ -347,7 +422,7 @@ def queue(
     batch: str | None = None,
     kind: SendKind | None = None,
     guard: Callable[[sqlite3.Connection], None] | None = None,
-    last_batch: str | None = None,
+    done: bool = False,
     on_queued: Callable[[sqlite3.Connection, tuple[int, ...]], None] | None = None,
 ) -> Prepared:
     """Check the rules and queue ``texts`` (already checked by textcheck) in one durable commit.
@@ -355,35 +430,23 @@ def queue(
     The private-reply ledger and the window are checked inside the same transaction, so two
     processes cannot both queue a comment's private reply. ``guard`` runs inside that
     transaction too (``ack`` re-checks there that nobody acted on the thread meanwhile).
-    ``last_batch`` (default ``batch``) goes on the last part only: ``reply --split --done``
-    marks the thread done when the last part is confirmed, not the first. ``on_queued`` runs in
-    the same transaction once the rows exist (a resend records which row replaced the old one).
+    ``done`` marks the thread done when the LAST part is confirmed (a split reply is done once
+    all of it arrived, not the first part). ``on_queued`` runs in the same transaction once the
+    rows exist (a resend records which row replaced the old one).
     """
     if not texts:
-        raise UsageError("nothing to send")
+        raise UsageError("nothing to send", reason=Reason.TEXT_EMPTY)
     join_senders(conn)  # queued rows of a live process are not orphans
     for t in texts:
         textcheck.check_text(t)
     if private and len(texts) > 1:
-        raise UsageError(
-            "a comment's private reply is one message",
-            hint="shorten the text instead of --split",
-        )
+        raise private_reply_is_one_message()
     with transaction(conn, durable=True):
         if guard is not None:
             guard(conn)
         if kind is None:
-            comment_at = (
-                comment_created_at(conn, thread) if thread.channel is Channel.COMMENT else None
-            )
-            kind = choose_send_kind(
-                thread,
-                now,
-                human_agent,
-                private=private,
-                human_written=human_written,
-                comment_at=comment_at,
-                private_used=store.private_reply_used(conn, thread.id),
+            kind = send_kind_for_conn(
+                conn, thread, now, human_agent, private=private, human_written=human_written
             )
         elif kind is SendKind.COMMENT_PRIVATE and store.private_reply_used(conn, thread.id):
             choose_send_kind(
@@ -398,7 +461,8 @@ def queue(
                 text=t,
                 now=now,
                 origin=origin,
-                batch=last_batch if (last_batch is not None and i == len(texts) - 1) else batch,
+                batch=batch,
+                done_on_sent=done and i == len(texts) - 1,
             )
             for i, t in enumerate(texts)
         )
@@ -431,11 +495,16 @@ def send_one(
         if _is_rejection(exc):
             from socialdesk.api.errors import PolicyRefused
 
+            _name_human_agent_permission(exc, rec.entry.kind)
             reason = exc.message if isinstance(exc, SocialdeskError) else str(exc)
-            if isinstance(exc, PolicyRefused):
-                reason = REFUSED_PREFIX + reason
             with transaction(conn, durable=True):
-                store.mark_failed(conn, outbox_id, reason, now=clock.now())
+                store.mark_failed(
+                    conn,
+                    outbox_id,
+                    reason,
+                    now=clock.now(),
+                    refused=isinstance(exc, PolicyRefused),
+                )
             raise
         reason = (
             exc.message if isinstance(exc, SocialdeskError) else type(exc).__name__
@@ -453,14 +522,21 @@ def send_one(
 
 
 def send_prepared(
-    conn: sqlite3.Connection, client: GraphClient, prepared: Prepared, *, clock: Clock
+    conn: sqlite3.Connection,
+    client: GraphClient,
+    prepared: Prepared,
+    *,
+    clock: Clock,
+    sent: list[OutboxEntry] | None = None,
 ) -> list[OutboxEntry]:
     """Send every queued part in order; stop at the first part that is not sent.
 
     Parts after a failure stay as they are (``queued``) only until the next :func:`recover`, which
-    marks them failed: here they are marked failed at once, so nothing lingers.
+    marks them failed: here they are marked failed at once, so nothing lingers. ``sent`` (a
+    list of the caller's) receives each part as it is confirmed, so a caller that sees the
+    failure still knows which parts arrived.
     """
-    sent: list[OutboxEntry] = []
+    sent = sent if sent is not None else []
     for i, oid in enumerate(prepared.ids):
         try:
             sent.append(send_one(conn, client, prepared.thread, oid, clock=clock))
@@ -472,6 +548,22 @@ def send_prepared(
                     )
             raise
     return sent
+
+
+def settle_interrupted(
+    conn: sqlite3.Connection, ids: Sequence[int], *, now: datetime
+) -> list[OutboxState]:
+    """This process's rows of a send it was interrupted in: ``queued`` (the request was never
+    made) become ``failed``, ``sending`` (it may have left) ``unknown``; the final states.
+
+    What :func:`recover` does for a dead process, done at once by the live one, so an
+    interrupted run leaves nothing queued or sending behind.
+    """
+    with transaction(conn, durable=True):
+        for oid in ids:
+            store.mark_not_sent(conn, oid, "not sent: interrupted", now=now)
+            store.mark_unknown(conn, oid, "interrupted while sending", now=now)
+        return [store.get(conn, oid).entry.state for oid in ids]
 
 
 # ---- resolution by the operator -----------------------------------------------------------------
@@ -538,7 +630,7 @@ def resend(
     rec = store.get(conn, outbox_id)
     problem = _resend_problem(rec)
     if problem is not None:
-        raise UsageError(problem, reason="outbox_not_resendable")
+        raise UsageError(problem, reason=Reason.OUTBOX_NOT_RESENDABLE)
     entry = rec.entry
     now = clock.now()
 
@@ -546,7 +638,7 @@ def resend(
         fresh = store.get(c, outbox_id)
         why = _resend_problem(fresh)
         if why is not None:
-            raise UsageError(why, reason="outbox_not_resendable")
+            raise UsageError(why, reason=Reason.OUTBOX_NOT_RESENDABLE)
         if fresh.entry.state is OutboxState.UNKNOWN:
             # The old row stops counting in the private-reply ledger before the new one is queued.
             store.mark_failed(c, outbox_id, "absent after read-back; resent", now=now)
@@ -555,7 +647,7 @@ def resend(
         if not store.claim_resolution(c, outbox_id, f"resent:{ids[0]}", now=now):
             raise UsageError(
                 f"outbox entry {outbox_id} was resolved by another process meanwhile",
-                reason="outbox_not_resendable",
+                reason=Reason.OUTBOX_NOT_RESENDABLE,
             )
 
     prepared = queue(
@@ -568,24 +660,81 @@ def resend(
         human_written=entry.origin != "ack",
         origin=entry.origin,
         batch=rec.batch,
+        done=entry.done_on_sent,
         guard=claim,
         on_queued=record,
     )
     return send_prepared(conn, client, prepared, clock=clock)[0]
 
 
-def summarize(entry: OutboxEntry) -> dict[str, object]:
-    """A JSON-ready view of one entry."""
-    return {
-        "id": entry.id,
-        "thread_id": entry.thread_id,
-        "kind": str(entry.kind),
-        "state": str(entry.state),
-        "origin": entry.origin,
-        "text": entry.text,
-        "created_at": entry.created_at.isoformat(),
-        "started_at": entry.started_at.isoformat() if entry.started_at else None,
-        "finished_at": entry.finished_at.isoformat() if entry.finished_at else None,
-        "message_id": entry.message_id,
-        "error": entry.error,
-    }
+ATTENTION_STATES = (OutboxState.UNKNOWN, OutboxState.FAILED, OutboxState.QUEUED)
+"""States a row may need the operator in (unless resolved already)."""
+
+OutboxRecord = store.OutboxRecord
+"""An outbox row with what only the outbox tracks about it (read-back, resolution)."""
+
+
+@dataclass(frozen=True)
+class Attention:
+    """A row for the operator's decision: the row, its thread's number, whether it may be
+    resent now (:func:`can_resend`)."""
+
+    record: OutboxRecord
+    number: int | None
+    can_resend: bool
+
+
+def pending(
+    conn: sqlite3.Connection, page_id: str, *, everything: bool = False, limit: int | None = None
+) -> list[Attention]:
+    """The rows needing the operator's decision (unknown, failed or queued, unresolved), oldest
+    first; ``everything``: every row of the page."""
+    states = None if everything else list(ATTENTION_STATES)
+    recs = store.list_records(conn, page_id=page_id, states=states, limit=limit)
+    if not everything:
+        recs = [r for r in recs if r.resolution is None]
+    numbers = store_threads.numbers_of(conn, [r.entry.thread_id for r in recs])
+    return [Attention(r, numbers.get(r.entry.thread_id), can_resend(r)) for r in recs]
+
+
+def _record_of_page(conn: sqlite3.Connection, outbox_id: int, page_id: str) -> store.OutboxRecord:
+    rec = store.get(conn, outbox_id)
+    if rec.entry.page_id != page_id:
+        raise UsageError(
+            f"outbox entry {outbox_id} belongs to page {rec.entry.page_id}",
+            hint=f"act on it as page {rec.entry.page_id}",
+            reason=Reason.OUTBOX_OTHER_PAGE,
+        )
+    return rec
+
+
+def resolve_drop(
+    conn: sqlite3.Connection, page_id: str, outbox_id: int, *, now: datetime
+) -> OutboxEntry:
+    """The operator gives up on a row of ``page_id`` (see :func:`drop`)."""
+    _record_of_page(conn, outbox_id, page_id)
+    return drop(conn, outbox_id, now=now)
+
+
+def resolve_resend(
+    conn: sqlite3.Connection,
+    client: GraphClient,
+    page_id: str,
+    outbox_id: int,
+    *,
+    clock: Clock,
+    human_agent: bool,
+) -> tuple[Thread, OutboxEntry]:
+    """The operator sends a row of ``page_id`` again (see :func:`resend`): its thread and the
+    new, sent entry. The outbox is recovered and reconciled first (:func:`startup`)."""
+    rec = _record_of_page(conn, outbox_id, page_id)
+    startup(conn, client, page_id, now=clock.now())
+    # A stored Graph id, not a user reference: never parse it as `#N` or a number.
+    thread = store_threads.get_thread(conn, rec.entry.thread_id, now=clock.now())
+    if thread is None:
+        raise UsageError(
+            f"outbox entry {outbox_id}: its thread is no longer stored",
+            reason=Reason.OUTBOX_NOT_RESENDABLE,
+        )
+    entry = resend(conn, client, thread, outbox_id, clock=clock, human_agent=human_agent)
+    return thread, entry

@@ -1,6 +1,7 @@
 """Response statistics: the definitions of PRODUCT.md §7, computed from the local database.
 
-Called by the ``stats`` command (``cli/cmd_stats.py``) and, later, by the inbox's stats screen.
+Called by the ``stats`` command (``cli/cmd_stats.py``; ``core.stats_export`` writes the files)
+and by the inbox's stats screen.
 The SQL lives in :mod:`socialdesk.store.stats`; this module holds the definitions and the pure
 arithmetic (:func:`build_days`, :func:`build_badge`, :func:`percentile`), so both front ends
 share one meaning of every figure. No Rich, no Typer, no Textual.
@@ -61,10 +62,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from socialdesk.business_hours import BusinessCalendar, BusinessHours, parse_business_hours
+from socialdesk.core.timezones import load_timezone as load_timezone
 from socialdesk.errors import UsageError
+from socialdesk.format import iso
 
 CHANNELS: tuple[str, ...] = ("dm", "comment")
 """Channels always present in the output, in this order (others, if any, follow sorted)."""
@@ -98,17 +101,6 @@ CSV_COLUMNS: tuple[str, ...] = ("day", "channel", *FIGURE_FIELDS)
 # ---- period ------------------------------------------------------------------------------
 
 
-def load_timezone(name: str) -> ZoneInfo:
-    """The IANA timezone ``name``; a :class:`UsageError` naming it when unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise UsageError(
-            f"unknown timezone {name!r} (stats.timezone)",
-            hint='use an IANA name such as "Europe/Warsaw" or "UTC"',
-        ) from exc
-
-
 def load_business_hours(spec: str | None) -> BusinessHours | None:
     """Parse ``stats.business_hours`` (``None`` or empty: not configured)."""
     if spec is None or not spec.strip():
@@ -129,7 +121,17 @@ class Period:
         return [self.since + timedelta(days=i) for i in range(n)]
 
 
-def parse_day(text: str, today: date, *, option: str = "--day") -> date:
+@dataclass(frozen=True)
+class PeriodWords:
+    """How a front end names the period's parts in errors (the CLI: its option names)."""
+
+    day: str = "the day"
+    since: str = "the first day"
+    until: str = "the last day"
+    days: str = "the number of days"
+
+
+def parse_day(text: str, today: date, *, what: str = "the day") -> date:
     """``today``, ``yesterday`` or an ISO date (``2026-03-01``); never a future day."""
     t = text.strip().lower()
     if t == "today":
@@ -141,12 +143,12 @@ def parse_day(text: str, today: date, *, option: str = "--day") -> date:
             day = date.fromisoformat(t)
         except ValueError:
             raise UsageError(
-                f"{option}: {text!r} is not a day",
+                f"{what}: {text!r} is not a day",
                 hint="use today, yesterday or an ISO date such as 2026-03-01",
             ) from None
     if day > today:
         raise UsageError(
-            f"{option}: {day.isoformat()} is in the future (today is {today.isoformat()})",
+            f"{what}: {day.isoformat()} is in the future (today is {today.isoformat()})",
             hint="stats can only describe days that have started",
         )
     return day
@@ -159,38 +161,46 @@ def resolve_period(
     since: str | None = None,
     until: str | None = None,
     days: int | None = None,
+    words: PeriodWords = PeriodWords(),
 ) -> Period:
-    """The period of ``--day DAY | --since DAY [--until DAY] | --days N``; default yesterday.
-
-    ``--days N`` is the N full days before today (``--days 1`` is yesterday); ``--until``
-    defaults to yesterday.
-    """
-    given = [name for name, v in (("--day", day), ("--days", days)) if v is not None]
+    """The period of one day, a range (``since`` [``until``]) or the ``days`` full days before
+    today (``days=1`` is yesterday); yesterday when none is given. ``until`` defaults to
+    yesterday. ``words`` names the parts in errors."""
+    given = [name for name, v in ((words.day, day), (words.days, days)) if v is not None]
     if since is not None or until is not None:
-        given.append("--since/--until")
+        given.append(f"{words.since}/{words.until}")
     if len(given) > 1:
-        raise UsageError(f"choose one of --day, --since/--until, --days (got {', '.join(given)})")
+        raise UsageError(
+            f"choose one of a day, a range or a number of days (got {', '.join(given)})"
+        )
     if days is not None:
         if days < 1 or days > MAX_DAYS:
-            raise UsageError(f"--days: {days} is not between 1 and {MAX_DAYS}")
+            raise UsageError(f"{words.days}: {days} is not between 1 and {MAX_DAYS}")
         end = today - timedelta(days=1)
         return Period(end - timedelta(days=days - 1), end)
     if since is not None or until is not None:
         if since is None:
-            raise UsageError("--until needs --since", hint="or use --day DAY")
-        start = parse_day(since, today, option="--since")
+            raise UsageError(f"{words.until} needs {words.since}")
+        start = parse_day(since, today, what=words.since)
         end = (
-            parse_day(until, today, option="--until")
+            parse_day(until, today, what=words.until)
             if until is not None
             else today - timedelta(days=1)
         )
         if start > end:
-            raise UsageError(f"--since {start.isoformat()} is after --until {end.isoformat()}")
+            raise UsageError(
+                f"{words.since} {start.isoformat()} is after {words.until} {end.isoformat()}"
+            )
         if (end - start).days + 1 > MAX_DAYS:
             raise UsageError(f"the period is longer than {MAX_DAYS} days")
         return Period(start, end)
-    d = parse_day(day if day is not None else "yesterday", today)
+    d = parse_day(day if day is not None else "yesterday", today, what=words.day)
     return Period(d, d)
+
+
+def last_days(today: date, n: int) -> Period:
+    """The ``n`` days ending with ``today`` (the inbox's stats screen: today included)."""
+    return Period(today - timedelta(days=n - 1), today)
 
 
 def day_bounds(period: Period, tz: ZoneInfo) -> list[int]:
@@ -254,10 +264,13 @@ class ToKeep:
     def as_dict(self) -> dict[str, Any]:
         return {"answer": self.answer, "within_minutes": self.within_minutes}
 
-    def sentence(self) -> str:
-        """The human phrasing used by the table and the inbox."""
+    def sentence(self, *, earned: bool = True) -> str:
+        """The human phrasing used by the table and the inbox (after "to keep the badge:", or
+        "to earn the badge:" when it is not earned)."""
         noun = "request" if self.answer == 1 else "requests"
         if self.answer == 0:
+            if not earned:
+                return "no waiting request can earn it now; answer new ones within 15 min"
             if self.within_minutes is None:
                 return "nothing urgent"
             return (
@@ -285,8 +298,8 @@ class Badge:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "since": iso_utc(self.since),
-            "until": iso_utc(self.until),
+            "since": iso(self.since),
+            "until": iso(self.until),
             "rate": self.rate,
             "median_response_s": self.median_response_s,
             "requests": self.requests,
@@ -330,8 +343,8 @@ class StatsReport:
             },
             "business_hours": self.business_hours,
             "channel": self.channel,
-            "generated_at": iso_utc(self.generated_at),
-            "last_sync_at": iso_utc(self.last_sync_at) if self.last_sync_at else None,
+            "generated_at": iso(self.generated_at),
+            "last_sync_at": iso(self.last_sync_at) if self.last_sync_at else None,
             "days": [d.as_dict() for d in self.days],
             "badge": self.badge.as_dict(),
         }
@@ -344,11 +357,6 @@ class StatsReport:
             for name, figures in [*d.channels.items(), ("total", d.total)]:
                 rows.append({"day": d.day.isoformat(), "channel": name, **figures.as_dict()})
         return rows
-
-
-def iso_utc(dt: datetime) -> str:
-    """``2026-03-02T07:00:00Z``."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---- pure arithmetic -----------------------------------------------------------------------

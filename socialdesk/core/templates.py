@@ -1,7 +1,7 @@
 """Saved replies: placeholder validation, rendering, and variant rotation (PRODUCT.md §5).
 
-Called by ``core.ack`` (one rendered text per thread), the ``reply --template`` command and the
-``templates`` commands (``add`` validates before the config is written). Templates live in the
+Called by ``core.ack`` (one rendered text per thread), ``core.replying`` and the ``templates``
+commands (:func:`add_template` validates before the config is written). Templates live in the
 config as ``[templates.NAME] text = ["variant", ...]``; what makes a variant valid is defined once,
 in ``config.template_problem``, used when the config loads and by :func:`validate_text`.
 
@@ -16,19 +16,16 @@ and :func:`assign_variants` also makes neighbours in a list differ when there ar
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from socialdesk.config import template_problem
-from socialdesk.errors import UsageError
+from socialdesk.config import TEMPLATE_PLACEHOLDERS, Config, template_problem, update_config
+from socialdesk.errors import ConfigError, Reason, UsageError
+from socialdesk.paths import Paths
 from socialdesk.sanitize import strip
 
-PLACEHOLDERS: tuple[str, ...] = ("first_name", "name", "page")
-"""The only names a template may use."""
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-"""Template names: what a TOML bare key and a shell argument both take without quoting."""
+PLACEHOLDERS: tuple[str, ...] = TEMPLATE_PLACEHOLDERS
+"""The only names a template may use (defined once, in ``config``)."""
 
 FALLBACK_NAME = "there"
 """Stands in for a customer name the API did not give ("Hi there")."""
@@ -43,12 +40,11 @@ class Template:
 
 
 def validate_name(name: str) -> str:
-    """``name`` if it is a valid template name, else :class:`UsageError`."""
-    if not NAME_RE.match(name):
-        raise UsageError(
-            f"invalid template name {name!r}",
-            hint="use letters, digits, '-' and '_' (up to 64, starting with a letter or digit)",
-        )
+    """``name`` if it is a valid template name (the config's one name rule), else UsageError."""
+    try:
+        Config().with_template(name, ("x",))
+    except ConfigError as exc:
+        raise UsageError(f"invalid template name {name!r}", hint=exc.hint) from None
     return name
 
 
@@ -124,3 +120,22 @@ def render_for(
     n = len(template.variants)
     i = variant_index(template.name, customer_id, n) if index is None else index % n
     return render(template.variants[i], customer_name=customer_name, page_name=page_name)
+
+
+def add_template(paths: Paths, name: str, texts: Sequence[str], *, replace: bool = False) -> None:
+    """Save template ``name`` with its variants in the config (atomically, 0600).
+
+    Everything is checked before the file is written; an existing template of that name is kept
+    unless ``replace``.
+    """
+    validate_name(name)
+    for i, t in enumerate(texts, 1):
+        validate_text(t, where=f"variant {i}")
+    with update_config(paths) as editor:
+        if name in editor.config.templates and not replace:
+            raise UsageError(
+                f"a template named {name!r} exists",
+                hint="replace it on purpose, or pick a new name",
+                reason=Reason.TEMPLATE_EXISTS,
+            )
+        editor.config = editor.config.with_template(name, tuple(texts))

@@ -5,7 +5,7 @@ Called by ``core.outbox`` (every send), ``core.ack`` (rendered acknowledgements)
 
 - Empty after stripping whitespace → :class:`UsageError` (exit 2): nothing to send.
 - Over :data:`MAX_CHARS` (2,000, Messenger's limit, counted in code points) →
-  :class:`RefusedError` (exit 6), with a hint at ``--split``.
+  :class:`RefusedError` (exit 6), reason ``text_too_long`` (a front end offers splitting).
 - Bidi control characters (they reorder what the customer sees) or other control characters
   than newline and tab → :class:`RefusedError` (exit 6).
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from socialdesk.errors import RefusedError, UsageError
+from socialdesk.errors import Reason, RefusedError, UsageError
 from socialdesk.sanitize import BIDI_CONTROLS, CONTROLS
 
 MAX_CHARS = 2000
@@ -35,22 +35,28 @@ def check_text(text: str, *, limit: int = MAX_CHARS) -> str:
     """``text`` with surrounding whitespace stripped, or the error that refuses it."""
     out = text.strip()
     if not out:
-        raise UsageError("the reply is empty", hint="write some text")
+        raise UsageError("the reply is empty", hint="write some text", reason=Reason.TEXT_EMPTY)
     bad = sorted({ch for ch in out if ch in BIDI_CONTROLS})
     if bad:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
         raise RefusedError(
             f"the text holds bidirectional control characters ({names})",
             hint="remove them: they reorder what the customer sees",
+            reason=Reason.TEXT_BIDI,
         )
     ctrl = sorted({ch for ch in out if ch in _CONTROLS})
     if ctrl:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in ctrl)
-        raise RefusedError(f"the text holds control characters ({names})", hint="remove them")
+        raise RefusedError(
+            f"the text holds control characters ({names})",
+            hint="remove them",
+            reason=Reason.TEXT_CONTROL,
+        )
     if len(out) > limit:
         raise RefusedError(
             f"the text is {len(out)} characters long; the limit is {limit}",
-            hint="shorten it, or pass --split to send it as several messages",
+            hint="shorten it, or send it as several messages",
+            reason=Reason.TEXT_TOO_LONG,
         )
     return out
 

@@ -2,8 +2,9 @@
 
 Pure functions: :func:`window_for` tells which window applies and when it closes;
 :func:`choose_send_kind` is what ``reply``/``ack`` (core.outbox, core.ack) ask before anything is
-queued, and refuses (exit 6) with the time the window closed. :func:`window_for_conn` is the
-variant that reads the comment's own time and the private-reply ledger from the database: what
+queued, and refuses (exit 6) with the time the window closed and a machine ``reason``.
+:func:`window_for_conn` and :func:`send_kind_for_conn` are the variants that read the comment's
+own time and the private-reply ledger from the database (through ``store``): what
 ``list``/``show`` display and what sends obey. ``store.query.CLOSES_SQL`` (``expires:`` and the
 ``expires`` sort) is the same rule in SQL; both use the durations of :mod:`socialdesk.models`.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from socialdesk.errors import RefusedError, UsageError
+from socialdesk.errors import Reason, RefusedError, UsageError
 from socialdesk.models import (
     HUMAN_AGENT_WINDOW,
     PRIVATE_REPLY_WINDOW,
@@ -32,7 +33,7 @@ __all__ = [
     "STANDARD_WINDOW",
     "choose_send_kind",
     "comment_anchor",
-    "comment_created_at",
+    "send_kind_for_conn",
     "window_for",
     "window_for_conn",
 ]
@@ -98,16 +99,6 @@ def window_for(
     return Window(WindowKind.PUBLIC)
 
 
-def comment_created_at(conn: sqlite3.Connection, thread: Thread) -> datetime | None:
-    """The stored time of a comment thread's top-level comment (its id is the thread id)."""
-    row = conn.execute("SELECT created_at FROM messages WHERE id = ?", (thread.id,)).fetchone()
-    if row is None:
-        return None
-    from socialdesk.models import utc
-
-    return utc(int(row[0]))
-
-
 def window_for_conn(
     conn: sqlite3.Connection, thread: Thread, now: datetime, human_agent: bool
 ) -> Window:
@@ -115,13 +106,39 @@ def window_for_conn(
     if thread.channel in _DM_CHANNELS:
         return window_for(thread, now, human_agent)
     from socialdesk.store.outbox import private_reply_used
+    from socialdesk.store.threads import comment_created_at
 
     return window_for(
         thread,
         now,
         human_agent,
-        comment_at=comment_created_at(conn, thread),
+        comment_at=comment_created_at(conn, thread.id),
         private_used=private_reply_used(conn, thread.id),
+    )
+
+
+def send_kind_for_conn(
+    conn: sqlite3.Connection,
+    thread: Thread,
+    now: datetime,
+    human_agent: bool,
+    *,
+    private: bool,
+    human_written: bool,
+) -> SendKind:
+    """:func:`choose_send_kind` with the comment time and the ledger read from ``conn``."""
+    from socialdesk.store.outbox import private_reply_used
+    from socialdesk.store.threads import comment_created_at
+
+    comment = thread.channel in (Channel.COMMENT, Channel.IG_COMMENT)
+    return choose_send_kind(
+        thread,
+        now,
+        human_agent,
+        private=private,
+        human_written=human_written,
+        comment_at=comment_created_at(conn, thread.id) if comment else None,
+        private_used=private_reply_used(conn, thread.id) if comment else False,
     )
 
 
@@ -143,12 +160,15 @@ def choose_send_kind(
     if thread.channel in _DM_CHANNELS:
         if private:
             raise UsageError(
-                "--private applies to comments only", hint="reply to a DM without --private"
+                "a private reply answers a comment; this thread is a Messenger conversation",
+                hint="reply normally",
+                reason=Reason.PRIVATE_ON_DM,
             )
         if thread.last_inbound_at is None:
             raise RefusedError(
                 f"#{thread.number} has no message from the customer, so no reply window is open",
                 hint="the customer has to write first",
+                reason=Reason.NO_CUSTOMER_MESSAGE,
             )
         window = window_for(thread, now, human_agent)
         if window.kind is WindowKind.STANDARD:
@@ -160,7 +180,8 @@ def choose_send_kind(
             raise RefusedError(
                 f"the 24-hour window of #{thread.number} closed at {_fmt(closed)}; "
                 "HUMAN_AGENT replies must be written by a person",
-                hint="reply to this thread with `socialdesk reply` instead",
+                hint="answer this thread with a reply of its own",
+                reason=Reason.HUMAN_AGENT_NEEDS_PERSON,
             )
         hint = (
             "the customer has to write again first"
@@ -169,19 +190,23 @@ def choose_send_kind(
             "the app has the Human Agent permission)"
         )
         raise RefusedError(
-            f"the reply window of #{thread.number} closed at {_fmt(window.closed_at)}", hint=hint
+            f"the reply window of #{thread.number} closed at {_fmt(window.closed_at)}",
+            hint=hint,
+            reason=Reason.WINDOW_CLOSED,
         )
     if not private:
         return SendKind.COMMENT_PUBLIC
     if private_used:
         raise RefusedError(
             f"the private reply to comment #{thread.number} was already used",
-            hint="reply publicly (without --private)",
+            hint="reply publicly",
+            reason=Reason.PRIVATE_REPLY_USED,
         )
     if thread.last_inbound_at is None:
         raise RefusedError(
             f"comment #{thread.number} has no comment from a customer to answer privately",
-            hint="reply publicly (without --private)",
+            hint="reply publicly",
+            reason=Reason.PRIVATE_REPLY_NO_COMMENT,
         )
     window = window_for(thread, now, human_agent, comment_at=comment_at, private_used=False)
     if window.kind is not WindowKind.PRIVATE_REPLY:
@@ -189,6 +214,7 @@ def choose_send_kind(
         raise RefusedError(
             f"the private-reply window of comment #{thread.number} closed at "
             f"{_fmt(anchor + PRIVATE_REPLY_WINDOW)}",
-            hint="reply publicly (without --private)",
+            hint="reply publicly",
+            reason=Reason.PRIVATE_REPLY_CLOSED,
         )
     return SendKind.COMMENT_PRIVATE

@@ -453,6 +453,12 @@ def _ingest(
         for m, tid in messages:
             unique[m.id] = (m, tid)
         seen = _existing(conn, "messages", list(unique))
+        if seen:
+            # A message read back confirms its local echo (store.echoes): never a second row.
+            conn.execute(
+                "DELETE FROM message_echoes WHERE message_id IN (SELECT value FROM json_each(?))",
+                (_json_ids(seen),),
+            )
         fresh = [
             _message_row(m, tid, page_id) for mid, (m, tid) in unique.items() if mid not in seen
         ]

@@ -1,32 +1,32 @@
 """Outbox rows and their transitions (PRODUCT.md §5; research/PERF_RELIABILITY.md §7).
 
 Called by ``socialdesk.core.outbox`` (send, recover, reconcile, resolve), ``core.ack`` (what a
-thread already got) and ``core.windows`` (the private-reply ledger). No function here commits:
-callers wrap them in ``store.db.transaction(conn, durable=True)`` so that the intent is on disk
-before the HTTP call and the outcome right after it.
+thread already got) and ``core.windows`` (the private-reply ledger). This module holds the
+outbox alone: pages are in ``store.pages``, this database's identity and keys in
+``store.meta``, thread lookups in ``store.threads`` and tag times in ``store.triage``. No
+function here commits: callers wrap them in ``store.db.transaction(conn, durable=True)`` so that
+the intent is on disk before the HTTP call and the outcome right after it.
 
 States: ``queued → sending → sent | failed | unknown``; ``unknown → sent | failed`` by
 reconciliation or the operator. Every transition names the state it leaves, so two processes
 racing on one row cannot both move it (the loser sees ``False``).
 
-Two side tables (migration ``m002_outbox_side_tables``) belong to the outbox alone:
-
-- ``outbox_meta``: key/value; holds ``db_id``, a random identity of this database that ack plans
-  carry, so a plan made against another database is refused.
-- ``outbox_review``: per outbox row, when read-back last proved the message absent, and the
-  operator's resolution (``resent:ID`` / ``dropped``).
+The side table ``outbox_review`` (migration ``m002_outbox_side_tables``) holds, per outbox
+row, when read-back last proved the message absent, and the operator's resolution
+(``resent:ID`` / ``dropped``). Migration ``m004`` made a send's effects columns:
+``done_on_sent`` (mark the thread done once confirmed) and ``refused`` (a platform rule refused
+it).
 """
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from socialdesk.errors import UsageError
-from socialdesk.models import OutboxEntry, OutboxState, SendKind, utc
+from socialdesk.models import OutboxEntry, OutboxState, SendKind, epoch, utc
 
 ACTIVE_STATES: tuple[OutboxState, ...] = (
     OutboxState.QUEUED,
@@ -49,23 +49,6 @@ class OutboxRecord:
     """``resent:ID`` or ``dropped`` once the operator resolved the row."""
 
 
-def _ts(dt: datetime) -> int:
-    return int(dt.timestamp())
-
-
-def db_id(conn: sqlite3.Connection) -> str:
-    """This database's random identity (created on first use)."""
-    row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'db_id'").fetchone()
-    if row is not None:
-        return str(row[0])
-    conn.execute(
-        "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('db_id', ?)",
-        (secrets.token_hex(16),),
-    )
-    row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'db_id'").fetchone()
-    return str(row[0])
-
-
 def _entry(row: sqlite3.Row) -> OutboxEntry:
     return OutboxEntry(
         id=int(row["id"]),
@@ -80,6 +63,8 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
         finished_at=utc(row["finished_at"]) if row["finished_at"] is not None else None,
         message_id=row["message_id"],
         error=row["error"],
+        refused=bool(row["refused"]),
+        done_on_sent=bool(row["done_on_sent"]),
     )
 
 
@@ -108,12 +93,16 @@ def enqueue(
     now: datetime,
     origin: str = "reply",
     batch: str | None = None,
+    done_on_sent: bool = False,
 ) -> int:
-    """Record the intent to send ``text`` (state ``queued``); returns the row id."""
+    """Record the intent to send ``text`` (state ``queued``); returns the row id.
+
+    ``done_on_sent``: the thread is marked done when the send is confirmed.
+    """
     cur = conn.execute(
-        "INSERT INTO outbox (page_id, thread_id, kind, text, state, origin, batch, created_at)"
-        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-        (page_id, thread_id, str(kind), text, origin, batch, _ts(now)),
+        "INSERT INTO outbox (page_id, thread_id, kind, text, state, origin, batch, created_at,"
+        " done_on_sent) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+        (page_id, thread_id, str(kind), text, origin, batch, epoch(now), int(done_on_sent)),
     )
     assert cur.lastrowid is not None
     return int(cur.lastrowid)
@@ -138,7 +127,7 @@ def _move(
 def mark_sending(conn: sqlite3.Connection, outbox_id: int, *, now: datetime) -> bool:
     """``queued → sending`` with ``started_at``; ``False`` if the row is no longer queued."""
     return _move(
-        conn, outbox_id, [OutboxState.QUEUED], "state = 'sending', started_at = ?", [_ts(now)]
+        conn, outbox_id, [OutboxState.QUEUED], "state = 'sending', started_at = ?", [epoch(now)]
     )
 
 
@@ -149,18 +138,39 @@ def mark_sent(conn: sqlite3.Connection, outbox_id: int, message_id: str, *, now:
         outbox_id,
         [OutboxState.SENDING, OutboxState.UNKNOWN],
         "state = 'sent', message_id = ?, finished_at = ?, error = NULL",
-        [message_id, _ts(now)],
+        [message_id, epoch(now)],
     )
 
 
-def mark_failed(conn: sqlite3.Connection, outbox_id: int, reason: str, *, now: datetime) -> bool:
-    """``queued|sending|unknown → failed``: the API refused it, or it certainly never left."""
+def mark_failed(
+    conn: sqlite3.Connection,
+    outbox_id: int,
+    reason: str,
+    *,
+    now: datetime,
+    refused: bool = False,
+) -> bool:
+    """``queued|sending|unknown → failed``: the API refused it, or it certainly never left.
+
+    ``refused``: a platform rule refused it (retrying the same send cannot help).
+    """
     return _move(
         conn,
         outbox_id,
         [OutboxState.QUEUED, OutboxState.SENDING, OutboxState.UNKNOWN],
+        "state = 'failed', error = ?, finished_at = ?, refused = ?",
+        [reason, epoch(now), int(refused)],
+    )
+
+
+def mark_not_sent(conn: sqlite3.Connection, outbox_id: int, reason: str, *, now: datetime) -> bool:
+    """``queued → failed``: its request was never made (the run stopped before it)."""
+    return _move(
+        conn,
+        outbox_id,
+        [OutboxState.QUEUED],
         "state = 'failed', error = ?, finished_at = ?",
-        [reason, _ts(now)],
+        [reason, epoch(now)],
     )
 
 
@@ -171,7 +181,7 @@ def mark_unknown(conn: sqlite3.Connection, outbox_id: int, reason: str, *, now: 
         outbox_id,
         [OutboxState.SENDING],
         "state = 'unknown', error = ?, finished_at = ?",
-        [reason, _ts(now)],
+        [reason, epoch(now)],
     )
 
 
@@ -187,13 +197,13 @@ def recover_interrupted(
     cur = conn.execute(
         "UPDATE outbox SET state = 'unknown', error = 'interrupted while sending',"
         f" finished_at = ? WHERE state = 'sending'{where}",
-        (_ts(now), *params),
+        (epoch(now), *params),
     )
     unknown = cur.rowcount
     cur = conn.execute(
         "UPDATE outbox SET state = 'failed', error = 'interrupted before sending',"
         f" finished_at = ? WHERE state = 'queued'{where}",
-        (_ts(now), *params),
+        (epoch(now), *params),
     )
     return unknown, cur.rowcount
 
@@ -229,7 +239,7 @@ def list_records(
         params.append(thread_id)
     if since is not None:
         clauses.append("o.created_at >= ?")
-        params.append(_ts(since))
+        params.append(epoch(since))
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"{_SELECT}{where} ORDER BY o.id DESC"
     if limit is not None:
@@ -278,7 +288,7 @@ def mark_absent(conn: sqlite3.Connection, outbox_id: int, *, now: datetime) -> N
     conn.execute(
         "INSERT INTO outbox_review (outbox_id, absent_at) VALUES (?, ?)"
         " ON CONFLICT (outbox_id) DO UPDATE SET absent_at = excluded.absent_at",
-        (outbox_id, _ts(now)),
+        (outbox_id, epoch(now)),
     )
 
 
@@ -290,7 +300,7 @@ def set_resolution(
         "INSERT INTO outbox_review (outbox_id, resolution, resolved_at) VALUES (?, ?, ?)"
         " ON CONFLICT (outbox_id) DO UPDATE SET resolution = excluded.resolution,"
         " resolved_at = excluded.resolved_at",
-        (outbox_id, resolution, _ts(now)),
+        (outbox_id, resolution, epoch(now)),
     )
 
 
@@ -309,7 +319,7 @@ def claim_resolution(
     cur = conn.execute(
         "UPDATE outbox_review SET resolution = ?, resolved_at = ?"
         " WHERE outbox_id = ? AND resolution IS NULL",
-        (resolution, _ts(now), outbox_id),
+        (resolution, epoch(now), outbox_id),
     )
     return cur.rowcount == 1
 
@@ -319,77 +329,3 @@ def count_by_state(conn: sqlite3.Connection, *, page_id: str | None = None) -> d
     where, params = ("", []) if page_id is None else (" WHERE page_id = ?", [page_id])
     rows = conn.execute(f"SELECT state, COUNT(*) FROM outbox{where} GROUP BY state", params)
     return {str(r[0]): int(r[1]) for r in rows}
-
-
-def thread_customer(conn: sqlite3.Connection, thread_id: str) -> str | None:
-    """The customer id of a cached thread (reconciling a private reply needs the commenter)."""
-    row = conn.execute("SELECT customer_id FROM threads WHERE id = ?", (thread_id,)).fetchone()
-    return str(row[0]) if row is not None and row[0] else None
-
-
-def dm_thread_for(conn: sqlite3.Connection, page_id: str, customer_id: str) -> str | None:
-    """The Messenger conversation of this page with this customer, if it is cached."""
-    row = conn.execute(
-        "SELECT id FROM threads WHERE page_id = ? AND customer_id = ? AND channel = 'dm'"
-        " ORDER BY last_message_at DESC LIMIT 1",
-        (page_id, customer_id),
-    ).fetchone()
-    return str(row[0]) if row is not None else None
-
-
-def page_name(conn: sqlite3.Connection, page_id: str) -> str:
-    """The ``{page}`` placeholder: the Page's display name, else its config name ('' if unknown).
-
-    The display name is only known once ``GET /me`` has been asked (``auth login``/``init``,
-    or a session that discovered its page from ``SOCIALDESK_TOKEN``).
-    """
-    row = conn.execute(
-        "SELECT COALESCE(NULLIF(display_name, ''), name) FROM pages WHERE id = ?", (page_id,)
-    ).fetchone()
-    return str(row[0]) if row is not None and row[0] else ""
-
-
-def set_page_display_name(
-    conn: sqlite3.Connection, page_id: str, name: str, *, now: datetime
-) -> None:
-    """Record the Page's name as ``GET /me`` reports it (login, page discovery).
-
-    A page not yet in ``pages`` gets a row with an empty ``name`` (the config slug is written
-    by the session when it opens the database); a blank ``name`` changes nothing.
-    """
-    if not name.strip():
-        return
-    conn.execute(
-        "INSERT INTO pages (id, name, display_name, updated_at) VALUES (?, '', ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
-        " updated_at = excluded.updated_at",
-        (page_id, name, _ts(now)),
-    )
-
-
-def tag_added_at(conn: sqlite3.Connection, thread_id: str, tag: str) -> datetime | None:
-    """When ``tag`` was put on the thread, if it is on it (ack: acked since the last inbound?)."""
-    row = conn.execute(
-        "SELECT created_at FROM thread_tags WHERE thread_id = ? AND tag = ?", (thread_id, tag)
-    ).fetchone()
-    return utc(int(row[0])) if row is not None else None
-
-
-def plan_key(conn: sqlite3.Connection) -> bytes:
-    """This database's secret key for signing ack plans (created on first use)."""
-    conn.execute(
-        "INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('plan_key', ?)",
-        (secrets.token_hex(32),),
-    )
-    row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'plan_key'").fetchone()
-    return bytes.fromhex(str(row[0]))
-
-
-def mark_hidden_cached(conn: sqlite3.Connection, thread_id: str, hidden: bool) -> None:
-    """Reflect a confirmed hide/unhide in the cached thread and its top-level comment.
-
-    Lives here because hide/unhide is an API action like a send; the next sync would bring the
-    same values back.
-    """
-    conn.execute("UPDATE threads SET is_hidden = ? WHERE id = ?", (int(hidden), thread_id))
-    conn.execute("UPDATE messages SET is_hidden = ? WHERE id = ?", (int(hidden), thread_id))

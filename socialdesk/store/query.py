@@ -19,6 +19,7 @@ language; this module is its reference. A query is a sequence of terms:
 ``expires:<2h``        the reply window that applies closes within 2 h (``expires:>2h``: closes
                        later than that); threads without an open window never match
 ``page:NAME``          page id, or page name (case-insensitive) as recorded in ``pages``
+``view:NAME``          the saved query ``[views] NAME`` of the config (:func:`expand_views`)
 ``word``, ``"a phrase"``  message text, through the FTS5 index ``messages_fts``: the thread has a
                        message containing the word or the exact phrase (diacritics and case
                        ignored). Text without letters or digits (``*``, ``"``) is matched as a
@@ -27,10 +28,14 @@ language; this module is its reference. A query is a sequence of terms:
 
 Durations are a number and a unit, repeated: ``s`` ``m`` ``h`` ``d`` ``w`` (``90m``, ``1h30m``).
 
-``-`` before a term negates it. Terms are ANDed; ``OR`` (upper case) between two terms makes
-them alternatives and binds tighter than the implicit AND (as in Gmail): ``is:dm tag:a OR tag:b``
-means ``is:dm AND (tag:a OR tag:b)``. A filter value with spaces is quoted: ``from:"Ann Lee"``.
-Text that looks like a filter (``re:hello``) must be quoted to search it as text.
+``-`` before a term (or a parenthesis) negates it, and so does ``NOT`` (upper case) before a
+term or group. Terms side by side are ANDed; ``OR`` (upper case) between two terms makes them
+alternatives and binds tighter than the implicit AND (as in Gmail): ``is:dm tag:a OR tag:b``
+means ``is:dm AND (tag:a OR tag:b)``. Parentheses group: ``(is:dm tag:a) OR NOT (tag:b
+older:1d)``; a ``(`` that starts a term and a ``)`` that ends one are parentheses, elsewhere
+they are text. A filter value with spaces is quoted: ``from:"Ann Lee"``. Text that looks like a
+filter (``re:hello``) or an operator must be quoted to search it as text. ``page:NAME`` naming
+no stored page is an error.
 
 **Reply windows** (GRAPH_API.md §4.3, §5.4), as ``expires:`` and the ``expires`` sort see them:
 the rule of :func:`socialdesk.core.windows.window_for_conn` (what ``list``/``show`` display and
@@ -54,7 +59,7 @@ string, so it can never carry FTS5 syntax (``NEAR``, ``AND``, ``*``, column filt
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -121,18 +126,75 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Not:
+    """``NOT x`` (or ``-( … )``): the child does not hold."""
+
+    child: Node
+
+
+@dataclass(frozen=True)
+class And:
+    """Every child holds (terms side by side)."""
+
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """At least one child holds (``a OR b``)."""
+
+    children: tuple[Node, ...]
+
+
+Node = Term | Not | And | Or
+"""A node of a parsed query."""
+
+
+@dataclass(frozen=True)
 class Query:
-    """A parsed query: an AND of groups, each an OR of terms."""
+    """A parsed query: a tree of terms (``root`` is ``None`` for the empty query: everything)."""
 
     text: str
-    groups: tuple[tuple[Term, ...], ...]
+    root: Node | None
+
+    def terms(self) -> list[Term]:
+        """Every term of the query, in the order typed."""
+        out: list[Term] = []
+
+        def walk(node: Node) -> None:
+            if isinstance(node, Term):
+                out.append(node)
+            elif isinstance(node, Not):
+                walk(node.child)
+            else:
+                for child in node.children:
+                    walk(child)
+
+        if self.root is not None:
+            walk(self.root)
+        return out
+
+    def matches(self, test: Callable[[Term], bool]) -> bool:
+        """Evaluate the query with ``test`` deciding each (non-negated) term: for references."""
+
+        def ev(node: Node) -> bool:
+            if isinstance(node, Term):
+                return test(node) != node.negated
+            if isinstance(node, Not):
+                return not ev(node.child)
+            if isinstance(node, And):
+                return all(ev(c) for c in node.children)
+            return any(ev(c) for c in node.children)
+
+        return True if self.root is None else ev(self.root)
 
 
 @dataclass(frozen=True)
 class CompiledQuery:
     """A SQL boolean expression over ``threads t JOIN thread_state s`` and its named parameters.
 
-    Parameter names start with ``q`` so the caller can add its own without clashes.
+    Parameter names start with the compile prefix (``q`` by default) so the caller can add its
+    own without clashes.
     """
 
     where: str
@@ -182,7 +244,8 @@ class QueryError(UsageError):
 
 SYNTAX_HINT = (
     "queries: is:dm|comment|open|done|snoozed|awaiting, tag:NAME, from:NAME, older:2h, "
-    'newer:3d, expires:<2h, page:NAME, words, "quoted phrases", -term negates, a OR b'
+    'newer:3d, expires:<2h, page:NAME, words, "quoted phrases", -term or NOT term negates, '
+    "a OR b, (grouping)"
 )
 """The one-line summary of the language shown when an error has nothing more specific."""
 
@@ -214,10 +277,23 @@ class _Token:
     end: int
     value_quoted: bool = False
     """A ``key:"quoted value"`` filter: ``text`` is ``key:value`` without the quotes."""
+    paren: str = ""
+    """``(`` or ``)`` for a parenthesis (``negated`` for ``-(``)."""
+
+    @property
+    def keyword(self) -> str:
+        """``OR``/``NOT`` when the token is that operator, else ``""``."""
+        if self.text in ("OR", "NOT") and not self.quoted and not self.negated and not self.paren:
+            return self.text
+        return ""
 
 
 def _tokens(text: str) -> list[_Token]:
-    """Split a query into tokens; ``key:"quoted value"`` stays one token."""
+    """Split a query into tokens; ``key:"quoted value"`` stays one token.
+
+    A ``(`` that starts a token and the ``)`` that end one are parentheses; anywhere else they
+    are text (quote a phrase to search for ``:)``).
+    """
     out: list[_Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -231,6 +307,10 @@ def _tokens(text: str) -> list[_Token]:
             i += 1
             if i >= n or text[i].isspace():
                 raise _error(text, start, start + 1, "nothing to negate after '-'")
+        if text[i] == "(":
+            out.append(_Token("(", negated, False, start, i + 1, paren="("))
+            i += 1
+            continue
         if text[i] == '"':
             close = text.find('"', i + 1)
             if close < 0:
@@ -238,19 +318,29 @@ def _tokens(text: str) -> list[_Token]:
             out.append(_Token(text[i + 1 : close], negated, True, start, close + 1))
             i = close + 1
             continue
+        if text[i] == ")" and not negated:
+            out.append(_Token(")", False, False, i, i + 1, paren=")"))
+            i += 1
+            continue
         j = i
+        token: _Token | None = None
         while j < n and not text[j].isspace():
             if text[j] == '"' and j > i and text[j - 1] == ":" and _KEY.fullmatch(text[i : j - 1]):
                 close = text.find('"', j + 1)
                 if close < 0:
                     raise _error(text, j, n, "unterminated quote")
-                token = text[i:j] + text[j + 1 : close]
-                out.append(_Token(token, negated, False, start, close + 1, value_quoted=True))
+                raw = text[i:j] + text[j + 1 : close]
+                token = _Token(raw, negated, False, start, close + 1, value_quoted=True)
                 j = close + 1
                 break
             j += 1
-        else:
-            out.append(_Token(text[i:j], negated, False, start, j))
+        if token is None:
+            word_end = j
+            while word_end > i + 1 and text[word_end - 1] == ")":
+                word_end -= 1
+            token = _Token(text[i:word_end], negated, False, start, word_end)
+        out.append(token)
+        out.extend(_Token(")", False, False, k, k + 1, paren=")") for k in range(token.end, j))
         i = j
     return out
 
@@ -306,25 +396,127 @@ def _term(text: str, tok: _Token) -> Term:
     return Term("filter", value, key=key, negated=negated, start=start, end=end)
 
 
+class _Parser:
+    """Recursive descent over the tokens: ``AND`` (side by side) of ``OR`` of unary terms.
+
+    ``OR`` binds tighter than the implicit AND (as in Gmail), ``NOT`` and ``-`` tighter still;
+    parentheses group.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokens(text)
+        self.pos = 0
+
+    def peek(self) -> _Token | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def take(self) -> _Token:
+        tok = self.toks[self.pos]
+        self.pos += 1
+        return tok
+
+    def parse(self) -> Node | None:
+        root = self.conjunction()
+        tok = self.peek()
+        if tok is not None:  # only a ')' stops a conjunction early
+            raise _error(self.text, tok.start, tok.end, "unmatched ')'", _PAREN_HINT)
+        return root
+
+    def conjunction(self) -> Node | None:
+        items: list[Node] = []
+        while (tok := self.peek()) is not None and tok.paren != ")":
+            items.append(self.disjunction())
+        if not items:
+            return None
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def disjunction(self) -> Node:
+        items = [self.unary()]
+        while (tok := self.peek()) is not None and tok.keyword == "OR":
+            self.take()
+            nxt = self.peek()
+            if nxt is None or nxt.paren == ")":
+                raise _error(self.text, tok.start, tok.end, "'OR' needs a term on each side")
+            items.append(self.unary())  # a second OR in a row is reported where it stands
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def unary(self) -> Node:
+        tok = self.take()
+        if tok.keyword == "OR":
+            raise _error(self.text, tok.start, tok.end, "'OR' needs a term on each side")
+        if tok.keyword == "NOT":
+            nxt = self.peek()
+            if nxt is None or nxt.keyword == "OR" or nxt.paren == ")":
+                raise _error(self.text, tok.start, tok.end, "nothing to negate after 'NOT'")
+            return Not(self.unary())
+        if tok.paren == ")":
+            raise _error(self.text, tok.start, tok.end, "unmatched ')'", _PAREN_HINT)
+        if tok.paren == "(":
+            inner = self.conjunction()
+            close = self.peek()
+            if close is None:
+                raise _error(self.text, tok.start, tok.end, "unclosed '('", _PAREN_HINT)
+            self.take()
+            if inner is None:
+                raise _error(self.text, tok.start, close.end, "empty parentheses")
+            return Not(inner) if tok.negated else inner
+        return _term(self.text, tok)
+
+
+_PAREN_HINT = 'parentheses group terms: (a OR b) -(c d); to search for ")" quote it: ":)"'
+
+
 def parse_query(text: str) -> Query:
-    """Parse ``text`` into AND-ed groups of OR-ed terms; :class:`UsageError` on a bad term."""
-    groups: list[list[Term]] = []
-    pending_or: tuple[int, int] | None = None
-    for tok in _tokens(text):
-        if tok.text == "OR" and not tok.quoted and not tok.negated:
-            if not groups or pending_or is not None:
-                raise _error(text, tok.start, tok.end, "'OR' needs a term on each side")
-            pending_or = (tok.start, tok.end)
+    """Parse ``text`` into a tree of terms; :class:`QueryError` on a bad term."""
+    return Query(text=text, root=_Parser(text).parse())
+
+
+VIEW_KEY = "view"
+"""``view:NAME`` stands for the saved query ``[views] NAME`` (expanded before parsing)."""
+_VIEW_DEPTH = 4
+
+
+def expand_views(text: str, views: Mapping[str, str], *, _depth: int = 0) -> str:
+    """``text`` with every ``view:NAME`` term replaced by its saved query, in parentheses.
+
+    ``-view:NAME`` negates the whole saved query. An unknown name, a broken saved query or
+    views nested too deep are a :class:`QueryError` pointing at the term.
+    """
+    out = text
+    for tok in reversed(_tokens(text)):
+        m = _FILTER.fullmatch(tok.text) if not tok.quoted and not tok.paren else None
+        if m is None or m.group(1).lower() != VIEW_KEY:
             continue
-        term = _term(text, tok)
-        if pending_or is not None:
-            groups[-1].append(term)
-            pending_or = None
+        name = m.group(2)
+        saved = views.get(name)
+        if saved is None:
+            known = ", ".join(sorted(views)) or "none configured"
+            raise _error(
+                text, tok.start, tok.end, f"unknown view '{name}'", f"saved views: {known}"
+            )
+        if _depth >= _VIEW_DEPTH:
+            raise _error(text, tok.start, tok.end, f"view '{name}' nests views too deeply")
+        inner = expand_views(saved, views, _depth=_depth + 1)
+        try:
+            parse_query(inner)
+        except QueryError as exc:
+            raise _error(
+                text,
+                tok.start,
+                tok.end,
+                f"the saved view '{name}' is not a valid query",
+                f"{exc.message}; fix [views] {name} in the config",
+            ) from None
+        if inner.strip():
+            replacement = ("-" if tok.negated else "") + f"({inner})"
+        elif tok.negated:
+            message = f"the view '{name}' is empty: -view:{name} matches nothing"
+            raise _error(text, tok.start, tok.end, message)
         else:
-            groups.append([term])
-    if pending_or is not None:
-        raise _error(text, pending_or[0], pending_or[1], "'OR' needs a term on each side")
-    return Query(text=text, groups=tuple(tuple(g) for g in groups))
+            replacement = ""  # an empty saved query matches everything
+        out = out[: tok.start] + replacement + out[tok.end :]
+    return out
 
 
 def _fts_string(value: str) -> str:
@@ -337,15 +529,31 @@ def _like_escape(value: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, now_s: int, text_plan: Callable[[str], TextPlan] | None) -> None:
+    def __init__(
+        self, now_s: int, text_plan: Callable[[str], TextPlan] | None, prefix: str = "q"
+    ) -> None:
         self.now_s = now_s
         self.text_plan = text_plan
+        self.prefix = prefix
         self.params: dict[str, Any] = {}
 
     def param(self, value: Any) -> str:
-        name = f"q{len(self.params)}"
+        name = f"{self.prefix}{len(self.params)}"
         self.params[name] = value
         return f":{name}"
+
+    def node(self, node: Node) -> str:
+        if isinstance(node, Term):
+            return self.term(node)
+        if isinstance(node, Not):
+            # COALESCE: a NULL comparison must negate to true, not stay NULL.
+            return f"NOT COALESCE(({self.node(node.child)}), 0)"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self.node(c) for c in node.children) + ")"
+        # Children without text first: SQLite tests AND-ed terms in order, so the cheap column
+        # tests reject a thread before any per-thread FTS work is spent on it.
+        ordered = sorted(node.children, key=_has_text)
+        return "(" + " AND ".join(self.node(c) for c in ordered) + ")"
 
     def term(self, t: Term) -> str:
         sql = self._positive(t)
@@ -426,8 +634,24 @@ class _Compiler:
         )
 
 
-def _is_text(term: Term) -> bool:
-    return term.kind in ("word", "phrase")
+def _has_text(node: Node) -> bool:
+    """Whether a node tests message text (an FTS lookup), anywhere below it."""
+    if isinstance(node, Term):
+        return node.kind in ("word", "phrase")
+    if isinstance(node, Not):
+        return _has_text(node.child)
+    return any(_has_text(c) for c in node.children)
+
+
+def _check_pages(query: Query, pages: Collection[str]) -> None:
+    """A ``page:`` term naming no known page is an error (as an unknown ``--page`` is)."""
+    known = {p.casefold() for p in pages}
+    for t in query.terms():
+        if t.kind == "filter" and t.key == "page" and t.value.casefold() not in known:
+            shown = ", ".join(sorted(pages)) or "none stored yet"
+            raise _error(
+                query.text, t.start, t.end, f"unknown page '{t.value}'", f"known pages: {shown}"
+            )
 
 
 def compile_query(
@@ -436,24 +660,24 @@ def compile_query(
     now: datetime,
     human_agent: bool = False,
     text_plan: Callable[[str], TextPlan] | None = None,
+    pages: Collection[str] | None = None,
+    prefix: str = "q",
 ) -> CompiledQuery:
     """Compile a query (``None``: :data:`DEFAULT_QUERY`; ``""``: everything) to SQL.
 
     The result is a boolean expression over the aliases ``t`` (threads) and ``s``
     (thread_state), with named parameters including ``qnow`` and ``qha``. ``text_plan`` is
     given each text term's FTS5 match string and picks its :data:`TextPlan` (default ``in``);
-    the plan changes the speed, never the result.
+    the plan changes the speed, never the result. ``pages`` (ids and names of the stored
+    pages) makes a ``page:`` term naming none of them an error. ``prefix`` names the other
+    parameters (``q0``, ``q1``…; another prefix lets several queries share one statement).
     """
     query = parse_query(DEFAULT_QUERY if text is None else text)
-    now_s = int(now.timestamp())
-    c = _Compiler(now_s, text_plan)
-    parts = []
-    # Groups without text first: SQLite tests AND-ed terms in order, so the cheap column tests
-    # reject a thread before any per-thread FTS work is spent on it.
-    for group in sorted(query.groups, key=lambda g: any(_is_text(t) for t in g)):
-        sqls = [c.term(t) for t in group]
-        parts.append(sqls[0] if len(sqls) == 1 else "(" + " OR ".join(sqls) + ")")
+    if pages is not None:
+        _check_pages(query, pages)
+    c = _Compiler(int(now.timestamp()), text_plan, prefix)
+    where = c.node(query.root) if query.root is not None else "1"
     params = dict(c.params)
-    params["qnow"] = now_s
+    params["qnow"] = int(now.timestamp())
     params["qha"] = int(human_agent)
-    return CompiledQuery(where=" AND ".join(parts) if parts else "1", params=params)
+    return CompiledQuery(where=where, params=params)

@@ -9,6 +9,8 @@ Two kinds of tables with different value (notmuch's lesson, STYLE.md §9):
   ``messages`` and the FTS5 index ``messages_fts``.
 - **operator state** (cannot be re-fetched; exported by ``state export``): ``thread_numbers``,
   ``thread_state``, ``thread_tags``, ``triage_log``, ``outbox``, ``watermarks``, ``sync_log``.
+- **local facts** (neither fetched nor exported): ``outbox_meta`` (this database's identity
+  and keys), ``message_echoes`` (sent messages not yet read back), ``token_pages``.
 
 All times are integer Unix seconds (UTC). Every row carries its ``page_id``.
 
@@ -213,6 +215,38 @@ M003_PAGE_DISPLAY_NAME = """
 ALTER TABLE pages ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 """
 
+M004_APP_LAYER = """
+-- When the operator last saw the thread (the inbox's unread marker): unread = awaiting reply
+-- with a customer message newer than this (NULL: never seen).
+ALTER TABLE thread_state ADD COLUMN seen_at INTEGER;
+-- An undone triage action keeps its log row (history) but stops counting (stats' 'done').
+ALTER TABLE triage_log ADD COLUMN undone_at INTEGER;
+-- A send's effects as columns, not string suffixes: mark the thread done once the send is
+-- confirmed (was batch '…+done'); the platform refused it (was error 'refused by the API: …').
+ALTER TABLE outbox ADD COLUMN done_on_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox SET done_on_sent = 1, batch = NULLIF(substr(batch, 1, length(batch) - 5), '')
+ WHERE batch LIKE '%+done';
+UPDATE outbox SET refused = 1, error = substr(error, 21) WHERE error LIKE 'refused by the API: %';
+-- Local echo (cache): a message sent by the outbox, recorded in its thread at once; the row
+-- goes when a sync reads the message back (same Graph id, so never a duplicate message).
+CREATE TABLE message_echoes (
+    message_id  TEXT PRIMARY KEY,
+    thread_id   TEXT NOT NULL,
+    page_id     TEXT NOT NULL,
+    outbox_id   INTEGER,
+    echoed_at   INTEGER NOT NULL
+);
+-- The page a token belongs to, by a keyed fingerprint of the token (never the token): commands
+-- run with SOCIALDESK_TOKEN alone know their page without asking GET /me again.
+CREATE TABLE token_pages (
+    fingerprint  TEXT PRIMARY KEY,
+    page_id      TEXT NOT NULL,
+    name         TEXT NOT NULL DEFAULT '',
+    seen_at      INTEGER NOT NULL
+);
+"""
+
 M005_SYNC_FIDELITY = """
 -- Issue 8 (core/sync.py, store/cache.py, store/watermarks.py). A post's kind ('post' from /feed,
 -- 'reel' from /video_reels) and Graph's comment count (summary.total_count) at the last walk
@@ -237,7 +271,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_outbox_side_tables", M002_OUTBOX_SIDE_TABLES),
     ("m003_page_display_name", M003_PAGE_DISPLAY_NAME),
-    # m004 is left for applayer's seen_at migration (issue 9); names only need to be unique.
+    ("m004_app_layer", M004_APP_LAYER),
     ("m005_sync_fidelity", M005_SYNC_FIDELITY),
 ]
 """Ordered (name, SQL script) pairs; applied in order, each in one transaction."""

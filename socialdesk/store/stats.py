@@ -124,7 +124,8 @@ def period_rows(
 _DONE_SQL = """
 SELECT t.channel, l.thread_id, l.at
 FROM triage_log l JOIN threads t ON t.id = l.thread_id
-WHERE l.page_id = :page AND l.action = 'done' AND l.at >= :lo AND l.at < :hi AND l.at <= :now
+WHERE l.page_id = :page AND l.action = 'done' AND l.undone_at IS NULL
+  AND l.at >= :lo AND l.at < :hi AND l.at <= :now
   AND (:channel IS NULL OR t.channel = :channel)
 """
 
@@ -138,7 +139,8 @@ def done_events(
     now: int,
     channel: str | None = None,
 ) -> list[tuple[str, str, int]]:
-    """``(channel, thread_id, at)`` of every ``done`` triage action in ``[lo, hi)``."""
+    """``(channel, thread_id, at)`` of every ``done`` triage action in ``[lo, hi)`` that was not
+    undone."""
     params = {"page": page_id, "lo": lo, "hi": hi, "now": now, "channel": channel}
     return [(r[0], r[1], r[2]) for r in conn.execute(_DONE_SQL, params)]
 

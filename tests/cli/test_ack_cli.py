@@ -1,4 +1,4 @@
-"""`socialdesk ack` end to end against the loopback sandbox: dry run, plans, confirmation."""
+"""`socialdesk ack` against the sandbox: dry run, plans, confirmation, interrupts, exit codes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_reply_cli import new_dm, run, synced
-from tests.conftest import SandboxEnv
+from tests.support.cli import new_dm, run, synced
+from tests.support.sandbox import SandboxEnv
 
 THANKS = ("Thanks {first_name}!", "Hi {first_name}, got it.")
 
@@ -21,7 +21,7 @@ def _setup(env: SandboxEnv) -> None:
 
 
 def _sent(env: SandboxEnv) -> int:
-    return len(env.sandbox.deliveries(env.page_id))  # type: ignore[attr-defined]
+    return len(env.sandbox.deliveries(env.page_id))
 
 
 def test_dry_run_sends_nothing(sandbox_env: SandboxEnv) -> None:
@@ -35,7 +35,7 @@ def test_dry_run_sends_nothing(sandbox_env: SandboxEnv) -> None:
         run("ack", "is:awaiting", "--template", "thanks", "--dry-run", "--json").stdout
     )
     assert data["items"] and all(i["send_kind"] != "dm_human_agent" for i in data["items"])
-    assert any(s["reason"] == "outside the 24-hour window" for s in data["skipped"])
+    assert any(s["reason"] == "outside_window" for s in data["skipped"])
     assert _sent(sandbox_env) == before
 
 
@@ -63,7 +63,7 @@ def test_yes_sends_then_rerun_sends_nothing(sandbox_env: SandboxEnv) -> None:
     assert json.loads(again.stdout)["sent"] == 0
     assert _sent(sandbox_env) == n
     tagged = json.loads(run("list", "tag:acked", "--json", "--limit", "500").stdout)
-    assert len(tagged) == summary["sent"]
+    assert len(tagged["threads"]) == summary["sent"]
 
 
 def test_failed_exit_5(sandbox_env: SandboxEnv) -> None:
@@ -86,7 +86,7 @@ def test_plan_apply_and_refusals(
     assert res.exit_code == 0, res.output
     assert os.stat(plan).st_mode & 0o777 == 0o600
     data: dict[str, Any] = json.loads(plan.read_text())
-    assert data["format"] == 1 and data["db_id"] and data["items"]
+    assert data["format"] == 2 and data["db_id"] and data["items"]
     edited = tmp_path / "edited.json"
     data["items"][0]["text"] = "SALE! 90% off"
     edited.write_text(json.dumps(data))
@@ -102,7 +102,7 @@ def test_plan_apply_and_refusals(
     before = _sent(sandbox_env)
     assert run("ack", "--apply", str(plan), "--yes").exit_code == 0
     assert _sent(sandbox_env) > before
-    assert len(sandbox_env.sandbox.deliveries(sandbox_env.page_id, user)) == 1  # type: ignore[attr-defined]
+    assert len(sandbox_env.sandbox.deliveries(sandbox_env.page_id, user)) == 1
     res = run("ack", "--apply", str(plan), "--yes", "--json")
     assert json.loads(res.stdout)["sent"] == 0
 
@@ -120,7 +120,7 @@ def test_apply_skips_changed_thread(sandbox_env: SandboxEnv, tmp_path: Path) -> 
     res = run("ack", "--apply", str(plan), "--yes", "--json")
     out = json.loads(res.stdout)
     assert out["sent"] == 0
-    assert out["skipped_by_reason"] == {"changed since planning (new message)": 1}
+    assert out["skipped_by_reason"] == {"changed": 1}
 
 
 def test_usage_errors(sandbox_env: SandboxEnv) -> None:
@@ -162,7 +162,7 @@ def _ack_on_terminal(args: list[str], answer: str, *, stdout_tty: bool) -> tuple
             if not chunk:
                 break
             seen += chunk
-        if not answered and b"acknowledgements?" in seen:
+        if not answered and b"? [y/N]" in seen:
             os.write(master, answer.encode() + b"\r")
             answered = True
         if proc.poll() is not None and not ready:
@@ -177,33 +177,33 @@ def _ack_on_terminal(args: list[str], answer: str, *, stdout_tty: bool) -> tuple
 
 
 @pytest.mark.slow
-def test_confirmation_on_a_terminal(sandbox_env: SandboxEnv) -> None:
+def test_confirmation_on_a_terminal(served_sandbox_env: SandboxEnv) -> None:
     """On a terminal ack shows the plan and asks: 'n' sends nothing; 'y' sends. Question and plan
     go to the terminal even when stdout is redirected, and --json keeps stdout pure JSON."""
-    _setup(sandbox_env)
-    user, _ = new_dm(sandbox_env, "Yan Yesno")
+    _setup(served_sandbox_env)
+    user, _ = new_dm(served_sandbox_env, "Yan Yesno")
     args = ["from:Yan", "--template", "thanks", "--json"]
     code, out, term = _ack_on_terminal(args, "n", stdout_tty=False)
     assert code == 0, term
     assert json.loads(out)["sent"] == 0 and json.loads(out)["cancelled"] is True
     assert "Yan Yesno" in term and "plan: 1 to send" in term
-    assert sandbox_env.sandbox.deliveries(sandbox_env.page_id, user) == []  # type: ignore[attr-defined]
+    assert served_sandbox_env.sandbox.deliveries(served_sandbox_env.page_id, user) == []
     code, _out, term = _ack_on_terminal(args[:-1], "y", stdout_tty=True)
     assert code == 0, term
     assert "ack: 1 sent" in term
     assert "acknowledging" in term  # the progress bar, on a terminal only
-    assert len(sandbox_env.sandbox.deliveries(sandbox_env.page_id, user)) == 1  # type: ignore[attr-defined]
+    assert len(served_sandbox_env.sandbox.deliveries(served_sandbox_env.page_id, user)) == 1
 
 
 def test_invalid_token_exit_3_nothing_sent(sandbox_env: SandboxEnv) -> None:
     """Sending with a revoked token: exit 3, nothing delivered, no outbox row marked sent."""
-    from tests.cli.test_reply_cli import _configure
+    from tests.support.cli import configure
 
-    _configure(sandbox_env)  # the page is known without asking the API
+    configure(sandbox_env)  # the page is known without asking the API
     _setup(sandbox_env)
     new_dm(sandbox_env, "Ivy Invalid")
     before = _sent(sandbox_env)
-    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)
     res = run("ack", "is:awaiting", "--template", "thanks", "--yes", "--json")
     assert res.exit_code == 3, res.output
     out = json.loads(res.stdout)
@@ -216,3 +216,72 @@ def test_invalid_token_exit_3_nothing_sent(sandbox_env: SandboxEnv) -> None:
     states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
     conn.close()
     assert "sent" not in states and "sending" not in states
+
+
+def test_snoozed_threads_are_skipped_unless_asked(sandbox_env: SandboxEnv) -> None:
+    """A snoozed thread is left out of a plan ("snoozed"); --snoozed includes it."""
+    _setup(sandbox_env)
+    _user, ref = new_dm(sandbox_env, "Sam Snoozed")
+    assert run("snooze", ref, "--until", "2h").exit_code == 0
+    plan = json.loads(run("ack", "from:Sam", "--template", "thanks", "--dry-run", "--json").stdout)
+    assert plan["items"] == [] and [s["reason"] for s in plan["skipped"]] == ["snoozed"]
+    args = ["ack", "from:Sam", "--template", "thanks", "--snoozed", "--dry-run", "--json"]
+    assert len(json.loads(run(*args).stdout)["items"]) == 1
+    out = json.loads(
+        run("ack", "from:Sam", "--template", "thanks", "--snoozed", "--yes", "--json").stdout
+    )
+    assert out["sent"] == 1
+
+
+def test_plan_never_creates_directories(sandbox_env: SandboxEnv, tmp_path: Path) -> None:
+    """--plan into a directory that does not exist: exit 2, nothing created, nothing planned."""
+    _setup(sandbox_env)
+    target = tmp_path / "no" / "such" / "plan.json"
+    res = run("ack", "is:awaiting", "--template", "thanks", "--plan", str(target))
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_interrupted_apply_prints_the_summary_so_far(
+    served_sandbox_env: SandboxEnv, tmp_path: Path, sig: str, code: int
+) -> None:
+    """SIGINT/SIGTERM during `ack --yes --json`: stdout is one JSON summary with what was sent
+    so far and interrupted=true; the exit code is 130/143; no row is left sending."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = served_sandbox_env
+    _setup(env)
+    for i in range(12):
+        env.sandbox.add_user(f"Int{i} Rupt")
+    sb = env.sandbox
+    users = [u for u in sb.state.users if sb.state.users[u].name.startswith("Int")]
+    for u in users:
+        sb.add_message(env.page_id, u, "hello")
+    synced(env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "socialdesk", "ack", "from:Rupt", "--template", "thanks",
+         "--yes", "--json", "--rate", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while len(sb.deliveries(env.page_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(getattr(signal, sig))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err.decode()
+    summary = json.loads(out)
+    assert summary["interrupted"] is True and 1 <= summary["sent"] < len(users)
+    assert summary["sent"] + summary["unknown"] <= len(sb.deliveries(env.page_id))
+    assert summary["skipped_by_reason"].get("not_attempted", 0) > 0
+    from socialdesk.paths import resolve_paths
+    from socialdesk.store.db import open_db
+
+    conn = open_db(resolve_paths().db_file)
+    states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
+    conn.close()
+    assert "sending" not in states and "queued" not in states

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from socialdesk.cli import app
 from socialdesk.config import load_config
 from socialdesk.paths import resolve_paths
-from tests.conftest import SandboxEnv
+from tests.support.sandbox import SandboxEnv
 
 runner = CliRunner()
 
@@ -51,10 +51,27 @@ def test_init_interactive_prompts_with_hidden_token(
 ) -> None:
     """On a terminal, init asks for the page id and the token; the token is not echoed."""
     monkeypatch.setattr("socialdesk.cli.cmd_auth.stdin_is_terminal", lambda: True)
-    result = runner.invoke(app, ["init"], input=f"{env.page_id}\n{env.token}\n")
+    result = runner.invoke(app, ["init"], input=f"{env.page_id}\n{env.token}\nAsia/Tokyo\n")
     assert result.exit_code == 0, result.output
     assert "Page id" in result.output and env.token not in result.output
-    assert load_config(resolve_paths()).page().id == env.page_id
+    assert "Timezone" in result.output
+    cfg = load_config(resolve_paths())
+    assert cfg.page().id == env.page_id and cfg.stats.timezone == "Asia/Tokyo"
+
+
+def test_init_takes_the_timezone_and_defaults_to_the_systems(
+    env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """init --timezone sets stats.timezone (an unknown one is exit 2, nothing written); without
+    it, the system's zone is used."""
+    args = ["init", "--page-id", env.page_id, "--token-stdin"]
+    bad = runner.invoke(app, [*args, "--timezone", "Mars/Olympus"], input=env.token + "\n")
+    assert bad.exit_code == 2 and not resolve_paths().config_file.exists()
+    monkeypatch.setenv("TZ", "America/Chicago")
+    assert runner.invoke(app, args, input=env.token + "\n").exit_code == 0
+    assert load_config(resolve_paths()).stats.timezone == "America/Chicago"
+    assert runner.invoke(app, [*args, "--timezone", "UTC"], input=env.token + "\n").exit_code == 0
+    assert load_config(resolve_paths()).stats.timezone == "UTC"
 
 
 def test_init_refuses_a_token_of_another_page(env: SandboxEnv) -> None:
@@ -75,7 +92,7 @@ def test_init_rejects_a_non_numeric_page_id(env: SandboxEnv) -> None:
 
 def test_login_with_invalid_token_exits_3_and_stores_nothing(env: SandboxEnv) -> None:
     """An invalidated token is refused by the API: exit 3, no token file, token not shown."""
-    env.sandbox.invalidate_token(env.token)  # type: ignore[attr-defined]
+    env.sandbox.invalidate_token(env.token)
     result = _login(env)
     assert result.exit_code == 3
     assert result.stderr.startswith("error: ")
@@ -98,7 +115,7 @@ def test_login_empty_stdin(env: SandboxEnv) -> None:
 
 def test_login_warns_about_missing_scopes(env: SandboxEnv) -> None:
     """A token without pages_messaging logs in but warns which permissions are missing."""
-    token = env.sandbox.issue_token(env.page_id, scopes=["pages_read_engagement"])  # type: ignore[attr-defined]
+    token = env.sandbox.issue_token(env.page_id, scopes=["pages_read_engagement"])
     result = _login(env, token=token)
     assert result.exit_code == 0, result.output
     assert "pages_messaging" in result.stderr
@@ -122,7 +139,7 @@ def test_status_reports_source_validity_and_scopes(env: SandboxEnv) -> None:
 def test_status_with_invalidated_token_exits_3(env: SandboxEnv) -> None:
     """A token invalidated after login shows as invalid, exit 3."""
     assert _login(env).exit_code == 0
-    env.sandbox.invalidate_token(env.token)  # type: ignore[attr-defined]
+    env.sandbox.invalidate_token(env.token)
     result = runner.invoke(app, ["auth", "status", "--json"])
     assert result.exit_code == 3
     page = json.loads(result.stdout)["pages"][0]
@@ -172,11 +189,11 @@ def test_pages_lists_configured_and_reachable(env: SandboxEnv) -> None:
 @pytest.mark.parametrize("bad", ["EAAB\rX-Evil: 1", "EAAB\x1bX", "EAAB tok", "EAABé"])
 def test_login_refuses_a_malformed_stdin_token(env: SandboxEnv, bad: str) -> None:
     """A token with CR/control/space/non-ASCII inside: exit 3 naming standard input, no call."""
-    env.sandbox.reset_counters()  # type: ignore[attr-defined]
+    env.sandbox.reset_counters()
     result = _login(env, token=bad)
     assert result.exit_code == 3, result.output
     assert "standard input" in result.stderr and bad not in result.stderr
-    assert env.sandbox.calls == 0  # type: ignore[attr-defined]
+    assert env.sandbox.calls == 0
     assert not resolve_paths().token_file.exists()
 
 
@@ -185,11 +202,11 @@ def test_malformed_env_token_exits_3_without_retries(
 ) -> None:
     """SOCIALDESK_TOKEN with a CR/LF is an auth error (3) naming the variable, not 6 retries."""
     monkeypatch.setenv("SOCIALDESK_TOKEN", sandbox_env.token + "\r\nX")
-    sandbox_env.sandbox.reset_counters()  # type: ignore[attr-defined]
+    sandbox_env.sandbox.reset_counters()
     result = runner.invoke(app, ["sync"])
     assert result.exit_code == 3, result.output
     assert "SOCIALDESK_TOKEN" in result.stderr
-    assert sandbox_env.sandbox.calls == 0  # type: ignore[attr-defined]
+    assert sandbox_env.sandbox.calls == 0
 
 
 def test_login_leaves_no_token_when_the_config_cannot_be_written(
@@ -251,7 +268,7 @@ def test_login_records_the_page_display_name_for_the_page_placeholder(env: Sandb
     from socialdesk.core.session import Session
     from socialdesk.core.templates import render
     from socialdesk.sandbox.demo import PAGE_NAME
-    from socialdesk.store import outbox as store_outbox
+    from socialdesk.store import pages as store_pages
 
     assert _login(env).exit_code == 0
     with Session.open() as session:
@@ -259,7 +276,7 @@ def test_login_records_the_page_display_name_for_the_page_placeholder(env: Sandb
         assert slug != PAGE_NAME
         stored = session.db.execute("SELECT name FROM pages WHERE id = ?", (env.page_id,))
         assert stored.fetchone()[0] == slug
-        name = store_outbox.page_name(session.db, env.page_id)
+        name = store_pages.page_name(session.db, env.page_id)
     assert render("Thanks for writing to {page}!", customer_name="Ann", page_name=name) == (
         f"Thanks for writing to {PAGE_NAME}!"
     )
@@ -268,15 +285,20 @@ def test_login_records_the_page_display_name_for_the_page_placeholder(env: Sandb
 def test_page_discovered_from_env_token_records_its_display_name(
     sandbox_env: SandboxEnv,
 ) -> None:
-    """A session that finds its page via SOCIALDESK_TOKEN (GET /me) stores the display name."""
+    """A context that finds its page via SOCIALDESK_TOKEN (GET /me) stores the display name,
+    and the next one knows the page without asking the API again."""
+    from socialdesk.core.context import AppContext
     from socialdesk.core.session import Session
     from socialdesk.sandbox.demo import PAGE_NAME
-    from socialdesk.store import outbox as store_outbox
+    from socialdesk.store import pages as store_pages
 
-    with Session.open() as session:
+    sb = sandbox_env.sandbox
+    with Session(AppContext.open(transport=sb.transport())) as session:
         page = session.page()
         assert page.id == sandbox_env.page_id
-        assert store_outbox.page_name(session.db, page.id) == PAGE_NAME
-    with Session.open() as session:
-        session.db.execute("SELECT 1")
-        assert store_outbox.page_name(session.db, sandbox_env.page_id) == PAGE_NAME
+        assert store_pages.page_name(session.db, page.id) == PAGE_NAME
+    sb.reset_counters()
+    with Session(AppContext.open(transport=sb.transport())) as session:
+        assert session.page().id == sandbox_env.page_id
+        assert store_pages.page_name(session.db, sandbox_env.page_id) == PAGE_NAME
+    assert sb.calls == 0  # the remembered page: no GET /me

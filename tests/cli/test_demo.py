@@ -71,7 +71,7 @@ def test_demo_serves_and_other_commands_work_against_it(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = ""
         for line in proc.stdout:
-            if "socialdesk list" in line:
+            if "SOCIALDESK_HOME=" in line and "socialdesk list" in line:
                 break
         found = re.search(r"SOCIALDESK_HOME=(\S+) SOCIALDESK_GRAPH_URL=(\S+) socialdesk list", line)
         assert found is not None, line
@@ -84,7 +84,7 @@ def test_demo_serves_and_other_commands_work_against_it(tmp_path: Path) -> None:
             timeout=60,
         )
         assert listed.returncode == 0, listed.stderr
-        assert isinstance(json.loads(listed.stdout), list)
+        assert isinstance(json.loads(listed.stdout)["threads"], list)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from socialdesk.cli import app
 from socialdesk.paths import resolve_paths
-from tests.conftest import SandboxEnv
+from tests.support.sandbox import SandboxEnv
 
 runner = CliRunner()
 
@@ -67,7 +67,7 @@ def test_invalid_token_fails_with_exit_3(
 ) -> None:
     """An invalidated token is a failed check and exit 3."""
     _login(sandbox_env, monkeypatch)
-    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)
     code, checks = _doctor()
     assert code == 3
     assert checks["token valid"]["status"] == "fail"
@@ -76,14 +76,14 @@ def test_invalid_token_fails_with_exit_3(
 
 def test_env_token_invalid_fails_at_page_discovery(sandbox_env: SandboxEnv) -> None:
     """With only an invalid SOCIALDESK_TOKEN the page cannot be discovered: exit 3."""
-    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)
     code, checks = _doctor()
     assert code == 3 and checks["page"]["status"] == "fail"
 
 
 def test_missing_scopes_warn(sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """Scopes the API does not report are listed as a warning."""
-    token = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_messaging"])  # type: ignore[attr-defined]
+    token = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_messaging"])
     monkeypatch.setenv("SOCIALDESK_TOKEN", token)
     code, checks = _doctor()
     assert code == 0
@@ -116,7 +116,7 @@ def test_failed_sync_is_reported(sandbox_env: SandboxEnv, monkeypatch: pytest.Mo
     """A sync that failed after a success is a warning naming the error."""
     _login(sandbox_env, monkeypatch)
     assert runner.invoke(app, ["sync"]).exit_code == 0
-    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)
     assert runner.invoke(app, ["sync"]).exit_code == 3
     code, checks = _doctor()
     assert code == 3

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from socialdesk.paths import resolve_paths
-from tests.cli.test_reply_cli import deliveries, new_dm, run
-from tests.conftest import SandboxEnv
+from tests.support.cli import deliveries, new_dm, run
+from tests.support.sandbox import SandboxEnv
 
 
 def _configure(env: SandboxEnv) -> None:
@@ -68,7 +68,7 @@ def test_crash_while_sending_found_by_read_back(sandbox_env: SandboxEnv) -> None
     )
     store.mark_sending(conn, oid, now=now)
     conn.close()
-    with GraphClient(sandbox_env.token, base_url=sandbox_env.base_url) as client:
+    with GraphClient(sandbox_env.token, transport=sandbox_env.sandbox.transport()) as client:
         graph.send_message(client, sandbox_env.page_id, text="on its way", recipient_id=user)
     res = run("outbox", "--all", "--json")
     assert res.exit_code == 0, res.output

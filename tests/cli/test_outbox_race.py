@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_reply_cli import deliveries, new_dm, run
-from tests.conftest import SandboxEnv
+from tests.support.cli import deliveries, new_dm, run
+from tests.support.sandbox import SandboxEnv
 
 _RESENDER = textwrap.dedent(
     """
@@ -51,9 +51,10 @@ def _failed_row(env: SandboxEnv) -> tuple[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("processes", [2, 20])
 def test_concurrent_resends_deliver_once(
-    sandbox_env: SandboxEnv, tmp_path: Path, processes: int
+    served_sandbox_env: SandboxEnv, tmp_path: Path, processes: int
 ) -> None:
     """N processes resend one failed row together: one delivery, one success, the rest exit 2."""
+    sandbox_env = served_sandbox_env
     user, oid = _failed_row(sandbox_env)
     go = tmp_path / "go"
     env = dict(os.environ)

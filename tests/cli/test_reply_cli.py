@@ -8,52 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from socialdesk.cli import app
-from tests.conftest import SandboxEnv
-
-
-def run(*args: str, input: str | None = None) -> Any:
-    """Run the CLI in-process; returns the click Result."""
-    return CliRunner().invoke(app, list(args), input=input)
-
-
-def synced(env: SandboxEnv) -> list[dict[str, Any]]:
-    """Sync, then every thread as `list --json` shows it."""
-    assert run("sync").exit_code == 0
-    res = run("list", "", "--json", "--limit", "500")
-    assert res.exit_code == 0, res.output
-    return list(json.loads(res.stdout))
-
-
-def new_dm(
-    env: SandboxEnv, name: str, *, ago: timedelta = timedelta(minutes=2), blocked: bool = False
-) -> tuple[str, str]:
-    """A new customer with one DM; returns (user id, thread ref '#N') after a sync."""
-    sb: Any = env.sandbox
-    user = sb.add_user(name, blocked=blocked)
-    sb.add_message(env.page_id, user, "hello there", at=sb.now() - ago)
-    for th in synced(env):
-        if th["customer"]["id"] == user:
-            return user, f"#{th['number']}"
-    raise AssertionError("thread not synced")
-
-
-def new_comment(env: SandboxEnv, name: str) -> tuple[str, str, str]:
-    """A new comment thread; returns (user id, comment id, '#N')."""
-    sb: Any = env.sandbox
-    user = sb.add_user(name)
-    post = sb.add_post(env.page_id, "Spring sale", at=sb.now() - timedelta(hours=2))
-    cid = sb.add_comment(post, user, "how much?", at=sb.now() - timedelta(hours=1))
-    for th in synced(env):
-        if th["id"] == cid:
-            return user, cid, f"#{th['number']}"
-    raise AssertionError("comment thread not synced")
-
-
-def deliveries(env: SandboxEnv, user: str) -> list[Any]:
-    return list(env.sandbox.deliveries(env.page_id, user))  # type: ignore[attr-defined]
+from tests.support.cli import configure, deliveries, new_comment, new_dm, run, synced
+from tests.support.sandbox import SandboxEnv
 
 
 def test_reply_text_sends_once(sandbox_env: SandboxEnv) -> None:
@@ -137,7 +94,7 @@ def test_api_refusal_and_invalid_token(sandbox_env: SandboxEnv) -> None:
     out = json.loads(run("outbox", "--json").stdout)
     assert [r["state"] for r in out] == ["failed"]
     user2, ref2 = new_dm(sandbox_env, "Tom Token")
-    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)
     res = run("reply", ref2, "--text", "hi")
     assert res.exit_code == 3
     assert deliveries(sandbox_env, user2) == []
@@ -156,13 +113,19 @@ def test_private_reply_once(sandbox_env: SandboxEnv) -> None:
     assert run("reply", dm_ref, "--text", "x", "--private").exit_code == 2
 
 
-def _editor(tmp_path: Path, body: str, rc: int = 0) -> str:
+def _editor(tmp_path: Path, body: str, rc: int = 0, *, keep_scissors: bool = True) -> str:
+    """A fake editor: records the file's mode and text, writes ``body`` above what it found
+    (or, without ``keep_scissors``, replaces the whole file with ``body``), exits ``rc``."""
+    (tmp_path / "body").write_text(body)
+    rest = '"$1.orig"' if keep_scissors else "/dev/null"
     script = tmp_path / "fake-editor.sh"
     script.write_text(
         "#!/bin/sh\n"
         f'stat -c %a "$1" > "{tmp_path}/mode"\n'
         f'cp "$1" "{tmp_path}/seen"\n'
-        f"printf '%s' '{body}' >> \"$1\"\n"
+        'cp "$1" "$1.orig"\n'
+        f'cat "{tmp_path}/body" {rest} > "$1"\n'
+        'rm -f "$1.orig"\n'
         f"exit {rc}\n"
     )
     script.chmod(0o700)
@@ -172,19 +135,34 @@ def _editor(tmp_path: Path, body: str, rc: int = 0) -> str:
 def test_edit_sends_composed_text(
     sandbox_env: SandboxEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--edit: a 0600 file quoting the thread in # lines; comment lines are stripped."""
+    """--edit: a 0600 file with the thread quoted below a scissors line; everything above it is
+    sent as written, lines starting with # included; the text, its length and the window are
+    shown (stderr) before it goes."""
     user, ref = new_dm(sandbox_env, "Ed Editor")
-    monkeypatch.setenv("EDITOR", _editor(tmp_path, "Composed reply\n# not sent"))
+    monkeypatch.setenv("EDITOR", _editor(tmp_path, "#1043 ships Monday\n# from the warehouse\n"))
     res = run("reply", ref, "--edit")
     assert res.exit_code == 0, res.output
-    assert deliveries(sandbox_env, user)[0].text == "Composed reply"
+    assert deliveries(sandbox_env, user)[0].text == "#1043 ships Monday\n# from the warehouse"
     assert (tmp_path / "mode").read_text().strip() == "600"
     seen = (tmp_path / "seen").read_text()
-    assert "# Ed Editor" in seen and "#   hello there" in seen
+    assert "# Customer: Ed Editor" in seen and "#   hello there" in seen
+    assert "  | #1043 ships Monday" in res.stderr and "to: Ed Editor" in res.stderr
+    assert "39/2000 characters · window: 23h" in res.stderr
+
+
+def test_edit_without_the_scissors_line_sends_nothing(
+    sandbox_env: SandboxEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose scissors line was deleted is refused (what to drop would be a guess)."""
+    user, ref = new_dm(sandbox_env, "Sid Scissors")
+    monkeypatch.setenv("EDITOR", _editor(tmp_path, "my reply\n# Ed wrote:\n", keep_scissors=False))
+    res = run("reply", ref, "--edit")
+    assert res.exit_code == 2 and "scissors line" in res.stderr
+    assert deliveries(sandbox_env, user) == []
 
 
 @pytest.mark.parametrize(
-    ("body", "rc", "msg"), [("text", 1, "exited with status 1"), ("# only a comment", 0, "empty")]
+    ("body", "rc", "msg"), [("text", 1, "exited with status 1"), ("", 0, "empty")]
 )
 def test_edit_cancelled(
     sandbox_env: SandboxEnv,
@@ -202,15 +180,6 @@ def test_edit_cancelled(
     assert deliveries(sandbox_env, user) == []
 
 
-def _configure(env: SandboxEnv, extra: str = "") -> None:
-    """Name the page in config (plus any extra TOML)."""
-    from socialdesk.paths import resolve_paths
-
-    cfg = resolve_paths().config_file
-    cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(f'default_page = "shop"\n[pages.shop]\nid = "{env.page_id}"\n{extra}')
-
-
 def test_closed_window_message_shows_the_time(sandbox_env: SandboxEnv) -> None:
     """The exit-6 refusal names the UTC time the 24-hour window closed (last message + 24 h)."""
     import re
@@ -222,13 +191,13 @@ def test_closed_window_message_shows_the_time(sandbox_env: SandboxEnv) -> None:
     m = re.search(r"closed at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC", res.output)
     assert m is not None, res.output
     closed = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-    expected = sandbox_env.sandbox.now() - timedelta(hours=6)  # type: ignore[attr-defined]
+    expected = sandbox_env.sandbox.now() - timedelta(hours=6)
     assert abs((closed - expected).total_seconds()) < 120
 
 
 def test_human_agent_only_when_enabled(sandbox_env: SandboxEnv) -> None:
     """human_agent on: a 30 h DM gets MESSAGE_TAG+HUMAN_AGENT; past 7 d → 6; ack never uses it."""
-    _configure(sandbox_env, "[messaging]\nhuman_agent = true\n")
+    configure(sandbox_env, "[messaging]\nhuman_agent = true\n")
     sb: Any = sandbox_env.sandbox
     sb.set_human_agent(sandbox_env.page_id, True)
     user, ref = new_dm(sandbox_env, "Hana Human", ago=timedelta(hours=30))
@@ -243,12 +212,12 @@ def test_human_agent_only_when_enabled(sandbox_env: SandboxEnv) -> None:
     assert run("templates", "add", "thanks", "Thanks {first_name}!").exit_code == 0
     new_dm(sandbox_env, "Ada Ack", ago=timedelta(hours=30))
     out = json.loads(run("ack", "from:Ada", "--template", "thanks", "--yes", "--json").stdout)
-    assert out["sent"] == 0 and out["skipped_by_reason"] == {"outside the 24-hour window": 1}
+    assert out["sent"] == 0 and out["skipped_by_reason"] == {"outside_window": 1}
 
 
 def test_sandbox_refuses_human_agent_without_the_feature(sandbox_env: SandboxEnv) -> None:
     """Rules allow HUMAN_AGENT but the Page lacks the feature: failed, with the API's reason."""
-    _configure(sandbox_env, "[messaging]\nhuman_agent = true\n")
+    configure(sandbox_env, "[messaging]\nhuman_agent = true\n")
     user, ref = new_dm(sandbox_env, "Nia Nofeature", ago=timedelta(hours=30))
     res = run("reply", ref, "--text", "hello")
     assert res.exit_code == 3 and "Human Agent" in res.output  # Graph code 200: a permission
@@ -279,9 +248,34 @@ def test_edit_quote_is_sanitised_and_cannot_inject(
     assert "⟨U+202E⟩" in seen and "Refund approved" in seen
     lines = seen.split("\n")
     assert all(line == "" or line.startswith("#") for line in lines)
+    assert lines[1] == "# ------------------------ >8 ------------------------"
     import re
 
     modeline = re.compile(r"(^|\s)(vim?|ex)[<=>]?\d*:|-\*-|local variables:", re.IGNORECASE)
     assert not any(modeline.search(line) for line in lines), seen
     own = lines[:6] + lines[-6:]
     assert not any("Eve" in line or "set" in line for line in own), own
+
+
+def test_after_a_reply_the_local_state_is_true_at_once(sandbox_env: SandboxEnv) -> None:
+    """No sync after `reply --done`: it says the thread is now done; `show` has the reply
+    (pending read-back) and `list` no longer offers the thread; a sync reads it back once."""
+    _user, ref = new_dm(sandbox_env, "Lou Local")
+    res = run("reply", ref, "--text", "Shipped today!", "--done")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.rstrip().endswith(f"; {ref} is now done")
+    shown = json.loads(run("show", ref, "--json").stdout)
+    last = shown["messages"][-1]
+    assert (last["direction"], last["text"], last["pending_read_back"]) == (
+        "out",
+        "Shipped today!",
+        True,
+    )
+    assert shown["awaiting_reply"] is False and shown["status"] == "done"
+    listed = json.loads(run("list", "--json").stdout)["threads"]
+    assert ref.lstrip("#") not in {str(t["number"]) for t in listed}
+    assert "(sent; not read back yet)" in run("show", ref).stdout
+    assert run("sync").exit_code == 0
+    again = json.loads(run("show", ref, "--json").stdout)["messages"]
+    assert [m["text"] for m in again].count("Shipped today!") == 1
+    assert again[-1]["pending_read_back"] is False

@@ -50,7 +50,7 @@ def _status(*args: str) -> object:
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    return (data[0] if isinstance(data, list) else data)["status"]
+    return (data["threads"][0] if "threads" in data else data)["status"]
 
 
 def test_show_json_of_an_expired_snooze_says_open(isolated_home: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from socialdesk.cli import app
-from tests.conftest import SandboxEnv
+from tests.support.sandbox import SandboxEnv
 
 runner = CliRunner()
 
@@ -72,3 +72,53 @@ def test_import_bad_input_is_a_usage_error(tmp_path: Path) -> None:
     bad.write_text('{"type": "mystery"}\n')
     result = runner.invoke(app, ["state", "import", str(bad)])
     assert result.exit_code == 2 and result.stderr.startswith("error: ")
+
+
+def _tsv(ref: str) -> tuple[str, list[str], str | None]:
+    data = json.loads(runner.invoke(app, ["show", ref, "--json"]).stdout)
+    return data["status"], data["tags"], data["note"]
+
+
+def test_import_never_silently_undoes_newer_state(sandbox_env: SandboxEnv, tmp_path: Path) -> None:
+    """A file made before #a was marked done here, holding a newer tag for #b: a dry run shows
+    both and writes nothing; the import keeps #a done (and says so) and adds #b's tag;
+    --force takes the file's state for #a too."""
+    from tests.support.cli import new_dm
+
+    _, a = new_dm(sandbox_env, "Ada Import")
+    _, b = new_dm(sandbox_env, "Bob Import")
+    old = tmp_path / "old.jsonl"
+    assert runner.invoke(app, ["state", "export", str(old)]).exit_code == 0
+    lines = [json.loads(line) for line in old.read_text().splitlines()]
+    b_id = json.loads(runner.invoke(app, ["show", b, "--json"]).stdout)["id"]
+    for obj in lines:
+        if obj.get("type") == "thread_state":
+            # #a's state in the file is older than the `done` below; #b's is newer than here.
+            obj["updated_at"] += 3600 if obj["thread_id"] == b_id else -10
+    page = lines[1].get("page_id", sandbox_env.page_id)
+    lines.append({"type": "thread_tag", "thread_id": b_id, "page_id": page, "tag": "later",
+                  "created_at": 1})  # fmt: skip
+    old.write_text("".join(json.dumps(obj) + "\n" for obj in lines))
+    assert runner.invoke(app, ["done", a]).exit_code == 0
+    dry = runner.invoke(app, ["state", "import", str(old), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"{a}: kept as it is here" in dry.stdout and "not status done → open" in dry.stdout
+    assert f"{b}: +later" in dry.stdout and "nothing was written" in dry.stdout
+    assert _tsv(a)[0] == "done" and _tsv(b)[1] == []
+    res = runner.invoke(app, ["state", "import", str(old)])
+    assert res.exit_code == 0, res.output
+    assert _tsv(a)[0] == "done" and _tsv(b)[1] == ["later"]
+    assert "1 thread kept as here (newer)" in res.stdout
+    forced = runner.invoke(app, ["state", "import", str(old), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert _tsv(a)[0] == "open"
+
+
+def test_a_bad_file_fails_the_dry_run_too(sandbox_env: SandboxEnv, tmp_path: Path) -> None:
+    """--dry-run checks every line as the import does: a bad line is exit 2 naming it."""
+    _synced(sandbox_env)
+    good = runner.invoke(app, ["state", "export"]).stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(good + '{"type": "thread_state", "bogus": 1}\n')
+    res = runner.invoke(app, ["state", "import", str(bad), "--dry-run"])
+    assert res.exit_code == 2 and "line" in res.stderr

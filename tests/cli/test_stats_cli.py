@@ -19,7 +19,7 @@ from socialdesk.cli import app
 from socialdesk.core.clock import SystemClock
 from socialdesk.core.stats import CSV_COLUMNS
 from socialdesk.store.db import open_db
-from tests.core.test_stats_support import add_sync, add_thread, scripted_day, w
+from tests.support.stats_script import add_sync, add_thread, scripted_day, w
 
 runner = CliRunner()
 NOW = datetime.fromtimestamp(w(2026, 3, 11, 12), tz=UTC)  # so "yesterday" is 2026-03-10
@@ -172,7 +172,7 @@ def test_help_states_the_definitions() -> None:
         "backlog threads awaiting reply at the end of the day",
         "follows 24 h with no message either way",
         "rate >= 90 % and the median response time <= 15 min",
-        "To keep the badge: answer N waiting requests within M minutes",
+        "To keep (or earn) the badge: answer",
         "to_keep {answer, within_minutes}",
         "mode 0600",
         "exits 2 and writes nothing",
@@ -394,3 +394,26 @@ def test_sync_first_then_stats(sandbox_env: object) -> None:
     doc = json.loads(result.stdout)
     assert doc["last_sync_at"] is not None
     assert doc["days"][0]["total"]["inbound"] >= 0
+
+
+def test_badge_block_says_to_earn_when_not_earned() -> None:
+    """An unearned badge: "to earn the badge: …"; an earned one: "to keep the badge: …"."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from socialdesk.cli.render import badge_lines
+    from socialdesk.core.stats import Period, build_badge, compute_stats
+
+    now = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    start = int((now - timedelta(days=2)).timestamp())
+    rows = [(start + i * 600, start + i * 600 + 60 if i < 5 else None) for i in range(10)]
+    badge = build_badge(rows, since=now - timedelta(days=7), now=now)
+    assert not badge.earned
+    report = compute_stats(open_db(":memory:"), "1", Period(now.date(), now.date()), now=now)
+    lines = badge_lines(replace(report, badge=badge))
+    assert lines[0].endswith("not earned")
+    assert lines[-1] == (
+        "  to earn the badge: no waiting request can earn it now; answer new ones within 15 min"
+    )
+    earned = badge_lines(replace(report, badge=replace(badge, earned=True)))
+    assert earned[-1].startswith("  to keep the badge:")

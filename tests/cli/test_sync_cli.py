@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from socialdesk.cli import app
 from socialdesk.paths import resolve_paths
 from socialdesk.store.lock import sync_lock
-from tests.conftest import SandboxEnv
+from tests.support.sandbox import SandboxEnv
 
 runner = CliRunner()
 
@@ -53,7 +53,7 @@ def test_sync_with_a_rejected_token_exits_3_without_leaking_it(
 ) -> None:
     """An invalidated token: one error line with a hint, exit 3, no traceback, no token."""
     runner.invoke(app, ["sync"])
-    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)
     result = runner.invoke(app, ["sync", "--page", sandbox_env.page_id])
     assert result.exit_code == 3, result.output
     assert result.stderr.startswith("error: ")
@@ -173,7 +173,7 @@ def test_rejected_env_token_hint_names_the_variable_not_auth_login(
     sandbox_env: SandboxEnv,
 ) -> None:
     """SOCIALDESK_TOKEN overrides the stored token, so its rejection names the variable."""
-    sandbox_env.sandbox.invalidate_token(sandbox_env.token)  # type: ignore[attr-defined]
+    sandbox_env.sandbox.invalidate_token(sandbox_env.token)
     result = runner.invoke(app, ["sync"])
     assert result.exit_code == 3
     assert "hint: the token comes from SOCIALDESK_TOKEN" in result.stderr

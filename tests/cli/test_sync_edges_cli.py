@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialdesk.cli import app
-from tests.conftest import SandboxEnv
+from tests.support.sandbox import SandboxEnv
 
 runner = CliRunner()
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from socialdesk.paths import resolve_paths
-from tests.cli.test_reply_cli import run
+from tests.support.cli import run
 
 
 def test_add_list_show() -> None:
@@ -14,7 +14,7 @@ def test_add_list_show() -> None:
     assert res.exit_code == 0, res.output
     cfg = resolve_paths().config_file
     assert cfg.stat().st_mode & 0o777 == 0o600
-    assert "thanks: Thanks {first_name}! (+1 variants)" in run("templates").stdout
+    assert "thanks: Thanks {first_name}! (+1 variant)" in run("templates").stdout
     shown = json.loads(run("templates", "show", "thanks", "--json").stdout)
     assert shown["variants"] == ["Thanks {first_name}!", "Hi {name} from {page}"]
     assert run("templates", "show", "nope").exit_code == 2

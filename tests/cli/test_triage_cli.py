@@ -11,8 +11,8 @@ import pytest
 
 from socialdesk.core.triage import parse_when
 from socialdesk.errors import UsageError
-from tests.cli.test_reply_cli import new_comment, new_dm, run
-from tests.conftest import SandboxEnv
+from tests.support.cli import new_comment, new_dm, run
+from tests.support.sandbox import SandboxEnv
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday
 WARSAW = ZoneInfo("Europe/Warsaw")  # UTC+1 in March
@@ -71,13 +71,16 @@ def test_done_reopen_snooze(sandbox_env: SandboxEnv) -> None:
 
 
 def test_tags_and_note(sandbox_env: SandboxEnv) -> None:
-    """tag adds and --remove removes tags; note sets and clears the note."""
+    """tag +x adds and -x removes tags (several threads at once); note sets and clears."""
     _, ref = new_dm(sandbox_env, "Tag Tess")
-    assert run("tag", ref, "vip", "refund").exit_code == 0
+    _, other = new_dm(sandbox_env, "Tag Toby")
+    assert run("tag", ref, "+vip", "+refund").exit_code == 0
     assert set(_show(ref)["tags"]) == {"vip", "refund"}
-    assert run("tag", ref, "vip", "--remove").exit_code == 0
-    assert _show(ref)["tags"] == ["refund"]
-    assert run("tag", ref, "bad tag").exit_code == 2
+    res = run("tag", ref, other, "-vip", "+later")
+    assert res.exit_code == 0 and res.stdout.count("\n") == 2
+    assert _show(ref)["tags"] == ["later", "refund"] and _show(other)["tags"] == ["later"]
+    assert run("tag", ref, "+bad tag").exit_code == 2
+    assert run("tag", ref).exit_code == 2  # no tag named
     assert run("note", ref, "called back on Monday").exit_code == 0
     assert _show(ref)["note"] == "called back on Monday"
     assert "note cleared" in run("note", ref, "").stdout
@@ -126,7 +129,7 @@ def test_refs_number_graph_id_and_foreign(sandbox_env: SandboxEnv) -> None:
             ["done", a, bad],
             ["reopen", a, bad],
             ["snooze", a, bad, "--until", "2h"],
-            ["tag", bad, "x"],
+            ["tag", bad, "+x"],
             ["note", bad, "x"],
             ["hide", bad],
             ["reply", bad, "--text", "x"],
@@ -157,10 +160,51 @@ def test_customer_text_printed_clean_and_literal(sandbox_env: SandboxEnv) -> Non
     name = "\x1b]0;pwn\x07[red]Mal[/red] \u202eEvil"
     _, ref = new_dm(sandbox_env, name)
     assert run("templates", "add", "thanks", "Thanks {first_name}!").exit_code == 0
-    for args in (["done", ref], ["tag", ref, "vip"], ["reopen", ref]):
+    for args in (["done", ref], ["tag", ref, "+vip"], ["reopen", ref]):
         res = run(*args)
         assert res.exit_code == 0, res.output
         assert "[red]Mal[/red] ⟨U+202E⟩Evil" in res.stdout
         assert not any(ch in res.output for ch in "\x1b\x07\u202e")
     res = run("ack", "from:Mal", "--template", "thanks", "--dry-run")
     assert "[red]Mal[/red]" in res.stdout and "\x1b" not in res.output
+
+
+def test_tag_cannot_mistake_a_thread_for_a_tag(sandbox_env: SandboxEnv) -> None:
+    """`tag 53 vip 38` creates no tag "38" and tags nothing: a tag is written +vip / -vip."""
+    _, a = new_dm(sandbox_env, "Tia Tag")
+    _, b = new_dm(sandbox_env, "Tom Tag")
+    res = run("tag", a.lstrip("#"), "vip", b.lstrip("#"))
+    assert res.exit_code == 2 and "+vip" in res.stderr
+    assert _show(a)["tags"] == [] and _show(b)["tags"] == []
+    res = run("tag", a.lstrip("#"), "+vip", b.lstrip("#"), "--json")
+    assert res.exit_code == 0, res.output
+    assert [t["tags"] for t in json.loads(res.stdout)["threads"]] == [["vip"], ["vip"]]
+
+
+def test_tag_in_bulk_by_query(sandbox_env: SandboxEnv) -> None:
+    """tag --query 'from:Zebedee' +vip tags every thread the query matches, and only those."""
+    _, j1 = new_dm(sandbox_env, "Zebedee One")
+    _, j2 = new_dm(sandbox_env, "Zebedee Two")
+    _, other = new_dm(sandbox_env, "Jill Three")
+    res = run("tag", "--query", "from:Zebedee", "+vip", "--json")
+    assert res.exit_code == 0, res.output
+    assert sorted(t["thread"] for t in json.loads(res.stdout)["threads"]) == sorted(
+        int(r.lstrip("#")) for r in (j1, j2)
+    )
+    assert _show(j1)["tags"] == ["vip"] and _show(other)["tags"] == []
+    assert run("tag", "-q", "from:Zebedee", "-vip").exit_code == 0
+    assert _show(j2)["tags"] == []
+    assert run("tag", j1, "--query", "from:Zebedee", "+x").exit_code == 2
+
+
+def test_snooze_warns_when_the_window_closes_first(sandbox_env: SandboxEnv) -> None:
+    """A DM whose 24-hour window closes in ~23 h, snoozed for 3 days: a warning names both
+    times (stderr; JSON has it in warnings); a 1-hour snooze warns of nothing."""
+    _, ref = new_dm(sandbox_env, "Wen Window", ago=timedelta(hours=1))
+    res = run("snooze", ref, "--until", "1h")
+    assert res.exit_code == 0 and "warning" not in res.stderr
+    res = run("snooze", ref, "--until", "3d")
+    assert res.exit_code == 0
+    assert "warning:" in res.stderr and "after its reply window closes" in res.stderr
+    data = json.loads(run("snooze", ref, "--until", "4d", "--json").stdout)
+    assert len(data["warnings"]) == 1 and ref in data["warnings"][0]

@@ -1,46 +1,4 @@
-"""A real ``python -m socialdesk sync`` subprocess and an integrity probe, shared by
-``tests/core/test_sync_kill.py`` (a few SIGKILLs) and ``benchmarks/soak_sync_kill.py`` (hundreds).
-"""
+"""Moved to ``tests/support/sync_proc.py``: this re-export stays only until the benchmarks
+import from there (they are being rewritten; see the applayer report)."""
 
-from __future__ import annotations
-
-import os
-import sqlite3
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def spawn_sync(
-    home: Path, base_url: str, token: str, *, full: bool = False
-) -> subprocess.Popen[bytes]:
-    """Start ``socialdesk sync --json`` against ``base_url`` with a private home (stderr piped)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SOCIALDESK_") and k not in ("VISUAL", "EDITOR")
-    }
-    env.update(
-        SOCIALDESK_HOME=str(home),
-        SOCIALDESK_GRAPH_URL=base_url,
-        SOCIALDESK_TOKEN=token,
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "socialdesk", "sync", "--json", *(["--full"] if full else [])],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def integrity(db: Path) -> str:
-    """``PRAGMA integrity_check`` of the database at ``db`` (``"ok"`` when intact)."""
-    conn = sqlite3.connect(db)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
+from tests.support.sync_proc import *  # noqa: F403

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from socialdesk.core import ack
+from socialdesk.core import ack, ack_plan
+from socialdesk.core.ack_plan import SkipReason
 from socialdesk.core.templates import Template
 from socialdesk.errors import UsageError
 from socialdesk.models import OutboxState, SendKind, Status
 from socialdesk.store import outbox as store
 from socialdesk.store.db import open_db, transaction
 from socialdesk.store.threads import get_thread
-from tests.core.test_outbox import World
+from tests.support.outbox_world import World
 
 THANKS = Template("thanks", ("Thanks {first_name}!", "Hi {first_name}, got it."))
 
@@ -58,7 +59,7 @@ def test_plan_renders_and_skips_outside_window(world: World) -> None:
     assert all(a != b for a, b in itertools.pairwise(texts))
     (skip,) = plan.skipped
     assert skip.thread_id == world.thread_of(old).id
-    assert skip.reason == "outside the 24-hour window"
+    assert skip.reason is SkipReason.OUTSIDE_WINDOW and skip.text == "outside the 24-hour window"
     assert world.sb.deliveries(world.page) == []
 
 
@@ -85,15 +86,22 @@ def test_apply_tags_and_reruns_only_new(world: World) -> None:
     assert [len(world.sb.deliveries(world.page, u)) for u in users] == [1, 2, 1, 1]
 
 
-def test_rerun_without_sync_skips_by_outbox(world: World) -> None:
-    """Without a sync in between, the outbox alone keeps a re-run from sending again."""
+def test_rerun_without_sync_sends_nothing(world: World) -> None:
+    """Without a sync in between, a re-run sends nothing: the local echo already shows each
+    thread answered, and the outbox alone refuses a thread still seen as awaiting."""
     users = [world.dm(f"Q{i}") for i in range(3)]
     world.sync()
+    stale = [world.thread_of(u) for u in users]
     _apply(world, _plan(world))
-    report = _apply(world, _plan(world))
+    rerun = _plan(world)
+    assert rerun.items == () and rerun.skipped == ()  # none is awaiting any more
+    report = _apply(world, _plan(world, ""))
     assert report.sent == []
-    assert report.skipped_by_reason() == {"already acknowledged": 3}
+    assert report.skipped_by_reason() == {SkipReason.NOT_AWAITING: 3}
     assert all(len(world.sb.deliveries(world.page, u)) == 1 for u in users)
+    # The threads as planned before the first run (awaiting): the outbox still says no.
+    reasons = {ack.why_not(world.conn, th, now=world.now()) for th in stale}
+    assert reasons == {SkipReason.ALREADY_ACKNOWLEDGED}
 
 
 def test_apply_skips_changed_threads(world: World) -> None:
@@ -109,8 +117,8 @@ def test_apply_skips_changed_threads(world: World) -> None:
         triage.set_status(world.conn, world.thread_of(b).id, Status.DONE, now=world.clock.now())
     report = _apply(world, plan)
     reasons = {s.thread_id: s.reason for s in report.skipped}
-    assert reasons[world.thread_of(a).id] == "changed since planning (new message)"
-    assert reasons[world.thread_of(b).id] == "now done"
+    assert reasons[world.thread_of(a).id] is SkipReason.CHANGED
+    assert reasons[world.thread_of(b).id] is SkipReason.NOW_DONE
     assert len(report.sent) == 1
     assert world.sb.deliveries(world.page, c) and not world.sb.deliveries(world.page, a)
 
@@ -128,10 +136,7 @@ def test_api_refusal_is_failed_others_sent(world: World) -> None:
     assert all(world.sb.deliveries(world.page, u) for u in ok)
     rerun = _plan(world)
     assert rerun.items == ()
-    assert {s.reason for s in rerun.skipped} == {
-        "already acknowledged",
-        "refused by the API earlier (see `socialdesk outbox`)",
-    }
+    assert {s.reason for s in rerun.skipped} == {SkipReason.REFUSED_EARLIER}
 
 
 def test_invalid_token_stops_run(world: World) -> None:
@@ -144,7 +149,7 @@ def test_invalid_token_stops_run(world: World) -> None:
     report = _apply(world, plan)
     assert report.sent == [] and report.stopped is not None
     assert int(report.stopped.exit_code) == 3
-    assert report.skipped_by_reason() == {"not attempted (stopped)": 2}
+    assert report.skipped_by_reason() == {SkipReason.NOT_ATTEMPTED: 2}
     assert store.count_by_state(world.conn) == {"failed": 1}
     assert world.sb.deliveries(world.page) == []
 
@@ -174,23 +179,23 @@ def test_plan_file_roundtrip_and_refusals(world: World, tmp_path: Path) -> None:
     world.sync()
     plan = _plan(world)
     path = tmp_path / "plan.json"
-    ack.write_plan(path, plan, world.conn)
+    ack_plan.write_plan(path, plan, world.conn)
     assert os.stat(path).st_mode & 0o777 == 0o600
-    assert ack.read_plan(path, world.conn) == plan
+    assert ack_plan.read_plan(path, world.conn) == plan
     data = json.loads(path.read_text())
     data["items"][0]["text"] = "Buy now! 50% off"
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(data))
     with pytest.raises(UsageError, match="checksum mismatch"):
-        ack.read_plan(edited, world.conn)
+        ack_plan.read_plan(edited, world.conn)
     other = open_db(tmp_path / "other.sqlite")
     with pytest.raises(UsageError, match="another database"):
-        ack.read_plan(path, other)
+        ack_plan.read_plan(path, other)
     other.close()
     (tmp_path / "junk.json").write_text("{not json")
     with pytest.raises(UsageError, match="not valid JSON"):
-        ack.read_plan(tmp_path / "junk.json", world.conn)
-    report = _apply(world, ack.read_plan(path, world.conn))
+        ack_plan.read_plan(tmp_path / "junk.json", world.conn)
+    report = _apply(world, ack_plan.read_plan(path, world.conn))
     assert len(report.sent) == 1
 
 
@@ -202,7 +207,7 @@ def test_prepare_run_settles_interrupted_ack_rows(world: World) -> None:
     from socialdesk.api import graph
     from socialdesk.core import outbox as core
 
-    batch = core.effects_batch(f"ack:{plan.plan_id}", done=False)
+    batch = f"ack:{plan.plan_id}"
     for item in plan.items:
         th = world.thread_of(item.customer_id)
         prepared = core.queue(
@@ -245,7 +250,7 @@ def test_apply_skips_window_closed_since_planning(world: World) -> None:
     assert {it.customer_id for it in plan.items} == {late, fresh}
     world.clock = FixedClock(world.clock.now() + timedelta(minutes=20))
     report = _apply(world, plan)
-    assert report.skipped_by_reason() == {"window closed since planning": 1}
+    assert report.skipped_by_reason() == {SkipReason.WINDOW_CLOSED: 1}
     assert world.sb.deliveries(world.page, late) == []
     assert [d.messaging_type for d in world.sb.deliveries(world.page, fresh)] == ["RESPONSE"]
 
@@ -265,7 +270,7 @@ def test_one_unsendable_reply_is_skipped_not_fatal(world: World) -> None:
     assert [it.customer_id for it in plan.items] == [ok]
     (skip,) = plan.skipped
     assert skip.thread_id == world.thread_of(long_name).id
-    assert skip.reason.startswith("reply refused:") and "2000" in skip.reason
+    assert skip.reason is SkipReason.TEXT_REFUSED and "2000" in skip.detail
 
 
 def test_plan_file_is_ascii_even_with_hostile_names(world: World, tmp_path: Path) -> None:
@@ -274,7 +279,7 @@ def test_plan_file_is_ascii_even_with_hostile_names(world: World, tmp_path: Path
     world.sync()
     plan = _plan(world)
     path = tmp_path / "plan.json"
-    ack.write_plan(path, plan, world.conn)
+    ack_plan.write_plan(path, plan, world.conn)
     raw = path.read_bytes()
     assert raw.isascii()
-    assert ack.read_plan(path, world.conn) == plan
+    assert ack_plan.read_plan(path, world.conn) == plan

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.ack_harness import Harness, ack_args
+from tests.support.ack_harness import Harness, ack_args
 
 
 @pytest.mark.slow

@@ -4,91 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from socialdesk.api.client import GraphClient
 from socialdesk.api.errors import PolicyRefused, TokenInvalid
 from socialdesk.core import outbox as core
-from socialdesk.core.clock import Clock, FixedClock, SystemClock
-from socialdesk.core.sync import sync_page
 from socialdesk.errors import RefusedError, UsageError
 from socialdesk.models import Channel, OutboxState, SendKind, Thread
-from socialdesk.paths import resolve_paths
-from socialdesk.sandbox import Sandbox
 from socialdesk.store import outbox as store
-from socialdesk.store.db import open_db, transaction
+from socialdesk.store.db import transaction
 from socialdesk.store.threads import list_threads
-
-
-class World:
-    """A sandbox page with customers, a synced database and a client (in-process transport)."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.sb = Sandbox(rate_limit=False)
-        self.page = self.sb.add_page("Corner Shop")
-        self.token = self.sb.issue_token(self.page)
-        self.client = GraphClient(
-            self.token,
-            transport=self.sb.transport(),
-            pace=False,
-            sleep=lambda s: None,
-            max_attempts=2,
-        )
-        self.paths = resolve_paths(tmp_path / "home")
-        self.paths.ensure()
-        self.conn = open_db(tmp_path / "db.sqlite")
-        self.clock: Clock = SystemClock()
-
-    def now(self) -> datetime:
-        return self.sb.now()
-
-    def dm(
-        self,
-        name: str,
-        text: str = "hello?",
-        *,
-        ago: timedelta = timedelta(minutes=5),
-        blocked: bool = False,
-    ) -> str:
-        user = self.sb.add_user(name, blocked=blocked)
-        self.sb.add_message(self.page, user, text, at=self.now() - ago)
-        return user
-
-    def comment(
-        self, name: str, text: str = "price?", *, ago: timedelta = timedelta(hours=1)
-    ) -> tuple[str, str]:
-        user = self.sb.add_user(name)
-        post = self.sb.add_post(self.page, "New stock!", at=self.now() - ago - timedelta(hours=1))
-        cid = self.sb.add_comment(post, user, text, at=self.now() - ago)
-        return user, cid
-
-    def sync(self) -> None:
-        sync_page(
-            self.conn, self.client, self.page, paths=self.paths, clock=FixedClock(self.now()),
-            full=True,
-        )  # fmt: skip
-
-    def thread_of(self, user: str) -> Thread:
-        for th in list_threads(self.conn, "", page_id=self.page, now=self.now(), limit=None):
-            if th.customer.id == user:
-                return th
-        raise AssertionError(f"no thread for {user}")
-
-    def send(
-        self, th: Thread, text: str, *, private: bool = False, human_agent: bool = False
-    ) -> list[store.OutboxRecord]:
-        prepared = core.queue(
-            self.conn, th, [text], now=self.clock.now(), human_agent=human_agent, private=private
-        )
-        core.send_prepared(self.conn, self.client, prepared, clock=self.clock)
-        return [store.get(self.conn, i) for i in prepared.ids]
-
-    def close(self) -> None:
-        self.client.close()
-        self.conn.close()
+from tests.support.outbox_world import World
 
 
 @pytest.fixture

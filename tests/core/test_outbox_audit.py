@@ -15,7 +15,7 @@ from socialdesk.api.client import GraphClient
 from socialdesk.core import outbox as core
 from socialdesk.models import OutboxState
 from socialdesk.store import outbox as store
-from tests.core.test_outbox import World
+from tests.support.outbox_world import World
 
 
 class HookedTransport(httpx.BaseTransport):
@@ -65,7 +65,7 @@ def test_intent_committed_durably_before_the_http_call(
     seen: list[tuple[str, int | None]] = []
 
     def before(_req: httpx.Request) -> None:
-        other = sqlite3.connect(tmp_path / "db.sqlite")
+        other = sqlite3.connect(world.paths.db_file)
         try:
             seen.extend(other.execute("SELECT state, started_at FROM outbox").fetchall())
         finally:

@@ -20,7 +20,7 @@ from socialdesk.core.stats import (
 )
 from socialdesk.errors import UsageError
 from socialdesk.store.db import open_db
-from tests.core.test_stats_support import PAGE, add_sync, add_thread, scripted_day, w
+from tests.support.stats_script import PAGE, add_sync, add_thread, scripted_day, w
 
 DAY = Period(date(2026, 3, 10), date(2026, 3, 10))
 BH = "Mon-Fri 09:00-17:00"

@@ -29,7 +29,7 @@ from socialdesk.store import threads as store_threads
 from socialdesk.store import triage, watermarks
 from socialdesk.store.db import open_db, transaction
 from socialdesk.store.lock import sync_lock
-from tests.core.dbdump import dump
+from tests.support.dbdump import dump
 
 __all__ = ["World", "db_threads", "dump", "make_world", "populate", "sandbox_threads"]
 

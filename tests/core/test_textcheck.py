@@ -26,12 +26,12 @@ def test_empty_is_usage_error() -> None:
 
 
 def test_too_long_is_refused_counting_code_points() -> None:
-    """2,000 code points pass; 2,001 are refused with exit 6 and a --split hint."""
+    """2,000 code points pass; 2,001 are refused with exit 6 and the reason to offer a split."""
     assert check_text("é" * MAX_CHARS) == "é" * MAX_CHARS
     with pytest.raises(RefusedError) as exc:
         check_text("x" * (MAX_CHARS + 1))
     assert exc.value.exit_code is ExitCode.REFUSED
-    assert "--split" in (exc.value.hint or "")
+    assert exc.value.reason == "text_too_long" and "several messages" in (exc.value.hint or "")
 
 
 @pytest.mark.parametrize("ch", ["\u202e", "\u2066", "\u200f", "\u061c"])

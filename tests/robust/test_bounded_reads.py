@@ -16,7 +16,7 @@ import pytest
 
 from socialdesk import secrets
 from socialdesk.config import CONFIG_LIMIT, load_config
-from socialdesk.core.ack import read_plan
+from socialdesk.core.ack_plan import read_plan
 from socialdesk.errors import AuthError, ConfigError, ExitCode, UsageError
 from socialdesk.paths import MIB, Paths, read_bounded, resolve_paths
 

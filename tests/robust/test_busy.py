@@ -13,7 +13,7 @@ from tests.robust.homes import seed_home, thread_numbers
 
 def _crowd_argvs(numbers: list[int]) -> list[list[str]]:
     # Each thread gets a tag and a `done` from two processes running at the same moment.
-    return [["cli", "tag", str(n), f"vip{n}"] for n in numbers] + [
+    return [["cli", "tag", str(n), f"+vip{n}"] for n in numbers] + [
         ["cli", "done", str(n)] for n in numbers
     ]
 

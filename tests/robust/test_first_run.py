@@ -49,7 +49,7 @@ def test_twenty_list_commands_on_an_empty_home(tmp_path: Path, isolated_home: Pa
         [["cli", "list", "--json"]] * 20, tmp_path, env={"SOCIALDESK_HOME": str(home)}
     )
     assert [(r.returncode, r.stderr) for r in results] == [(0, "")] * 20
-    assert all(r.stdout.strip().startswith("[") for r in results)
+    assert all(r.stdout.strip().startswith("{") for r in results)
 
 
 def test_a_migration_finished_by_another_process_while_waiting_is_not_rerun(

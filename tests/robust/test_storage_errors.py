@@ -251,7 +251,7 @@ def test_read_only_home(home: Path, make_read_only: Callable[[Path], None]) -> N
         Path(f"{db}{extra}").unlink(missing_ok=True)
     before = digest(db)
     make_read_only(home)
-    run = cli(home, "tag", "1", "vip")
+    run = cli(home, "tag", "1", "+vip")
     assert_clear(run, str(home), "read-only", "writable")
     assert digest(db) == before
 
@@ -309,7 +309,7 @@ def test_file_size_limit_during_tag(home: Path) -> None:
     tag_all(home, db)
     checkpoint(db)
     # The WAL starts empty; a limit of 1 KiB makes the first WAL write fail.
-    run = cli(home, "tag", "1", "newtag", fsize=1024)
+    run = cli(home, "tag", "1", "+newtag", fsize=1024)
     assert_clear(run, str(db), "SQLITE_IOERR", "free space")
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -364,14 +364,14 @@ def test_full_disk_during_tag_and_stats_output(tiny_disk: Path) -> None:
     assert first.code == 0, first
     saved = digest(report)
     filler = _fill(tiny_disk)
-    tag = cli(home, "tag", "1", "more", "tags", "to", "write")
+    tag = cli(home, "tag", "1", "+more", "+tags", "+to", "+write")
     assert_clear(tag, str(db), "disk is full")
     stats = cli(home, "stats", "--output", str(report), "--format", "csv")
     assert_clear(stats, "disk is full")
     assert str(report) in stats.err or str(db) in stats.err
     assert digest(report) == saved
     filler.unlink()
-    assert cli(home, "tag", "1", "after").code == 0
+    assert cli(home, "tag", "1", "+after").code == 0
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM thread_tags").fetchone()[0] == 41

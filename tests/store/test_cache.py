@@ -10,7 +10,7 @@ import pytest
 from socialdesk.models import Attachment, Channel, Person, Status
 from socialdesk.store import cache, threads, triage
 from socialdesk.store.db import transaction
-from tests.store.builders import PAGE, T0, at, conv, db, load, msg, post
+from tests.support.builders import PAGE, T0, at, conv, db, load, msg, post
 
 
 def count(conn: sqlite3.Connection, table: str) -> int:

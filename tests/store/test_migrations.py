@@ -47,7 +47,11 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "finished_at",
         "message_id",
         "error",
+        "done_on_sent",
+        "refused",
     ),
+    "message_echoes": ("message_id", "thread_id", "page_id", "outbox_id", "echoed_at"),
+    "token_pages": ("fingerprint", "page_id", "name", "seen_at"),
     "pages": ("id", "name", "updated_at", "display_name"),
     "posts": (
         "id",
@@ -87,6 +91,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "done_at",
         "updated_at",
         "status_at",
+        "seen_at",
     ),
     "thread_tags": ("thread_id", "page_id", "tag", "created_at"),
     "threads": (
@@ -106,7 +111,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "snippet",
         "is_hidden",
     ),
-    "triage_log": ("id", "thread_id", "page_id", "action", "detail", "at"),
+    "triage_log": ("id", "thread_id", "page_id", "action", "detail", "at", "undone_at"),
     "outbox_meta": ("key", "value"),
     "outbox_review": ("outbox_id", "absent_at", "resolution", "resolved_at"),
     "watermarks": ("page_id", "edge", "key", "value_at", "value_id", "updated_at"),

@@ -1,4 +1,4 @@
-"""Outbox rows: transitions guarded by state, recovery, the private-reply ledger, db identity."""
+"""Outbox rows: transitions guarded by state, recovery, the private-reply ledger."""
 
 from __future__ import annotations
 
@@ -102,17 +102,6 @@ def test_review_and_listing(conn: sqlite3.Connection) -> None:
         ob.get(conn, 999)
 
 
-def test_db_id_and_plan_key_stable(conn: sqlite3.Connection) -> None:
-    """The database identity and plan key are created once and then stay the same."""
-    first = ob.db_id(conn)
-    assert first == ob.db_id(conn)
-    assert len(first) == 32
-    assert ob.plan_key(conn) == ob.plan_key(conn)
-    other = open_db(":memory:")
-    assert ob.db_id(other) != first
-    other.close()
-
-
 def test_durable_intent_survives_reopen(tmp_path: object) -> None:
     """A queued row committed durably is there after the connection is closed and reopened."""
     from pathlib import Path
@@ -124,19 +113,3 @@ def test_durable_intent_survives_reopen(tmp_path: object) -> None:
     c2 = open_db(path)
     assert ob.get(c2, oid).entry.state is OutboxState.QUEUED
     c2.close()
-
-
-def test_page_name_prefers_display_name_and_falls_back_to_slug(conn: sqlite3.Connection) -> None:
-    """page_name: '' for an unknown page, the slug until a display name is set, then that name."""
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    assert ob.page_name(conn, "9") == ""
-    conn.execute("INSERT INTO pages (id, name, updated_at) VALUES ('9', 'annas-shop', 0)")
-    assert ob.page_name(conn, "9") == "annas-shop"
-    ob.set_page_display_name(conn, "9", "   ", now=now)
-    assert ob.page_name(conn, "9") == "annas-shop"
-    ob.set_page_display_name(conn, "9", "Anna's Shop", now=now)
-    assert ob.page_name(conn, "9") == "Anna's Shop"
-    row = conn.execute("SELECT name FROM pages WHERE id = '9'").fetchone()
-    assert row[0] == "annas-shop"
-    ob.set_page_display_name(conn, "10", "New Page", now=now)
-    assert ob.page_name(conn, "10") == "New Page"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import re
 import sqlite3
@@ -27,13 +28,17 @@ from socialdesk.store import cache, outbox, threads, triage
 from socialdesk.store.db import transaction
 from socialdesk.store.query import (
     CLOSES_SQL,
+    And,
+    Not,
+    Or,
     QueryError,
     Term,
     compile_query,
+    expand_views,
     parse_duration,
     parse_query,
 )
-from tests.store.builders import PAGE, PAGE2, T0, at, conv, db, load, msg, post
+from tests.support.builders import PAGE, PAGE2, T0, at, conv, db, load, msg, post
 
 NOW = at(600)
 
@@ -150,7 +155,6 @@ CASES: list[tuple[str | None, set[str]]] = [
     ("hello", {"t5", "t6"}),
     ("hello page:200", {"t6"}),
     ('page:"second shop"', {"t6"}),
-    ("page:first", set()),
     ("page:100", ALL - {"t6"}),
     ("hello OR refund", {"t2", "t3", "t5", "t6"}),
     ("image", set()),  # placeholders are not message text
@@ -218,6 +222,11 @@ BAD = [
     ('"', "unterminated quote at position 1", "^"),
     ("text:foo", "unknown filter 'text:foo' at position 1", "^"),
     ("re:hello", "unknown filter 're:hello' at position 1", "^"),
+    ("(is:dm", "unclosed '(' at position 1", "^"),
+    ("is:dm)", "unmatched ')' at position 6", "     ^"),
+    ("is:dm ()", "empty parentheses at position 7", "      ^^"),
+    ("is:dm NOT", "nothing to negate after 'NOT' at position 7", "      ^^^"),
+    ("(a OR )", "'OR' needs a term on each side at position 4", "   ^^"),
 ]
 
 
@@ -241,15 +250,93 @@ def test_unknown_filter_hint_suggests_quoting() -> None:
     assert '"re:hello"' in (err.value.hint or "")
 
 
+def _shape(node: object) -> object:
+    if isinstance(node, Term):
+        return (node.kind, node.key, node.value, node.negated)
+    if isinstance(node, Not):
+        return ("NOT", _shape(node.child))
+    assert isinstance(node, And | Or)
+    return (type(node).__name__.upper(), [_shape(c) for c in node.children])
+
+
 def test_parse_shapes() -> None:
     """OR binds tighter than the implicit AND; negation and quoting are recorded."""
     q = parse_query('is:dm -tag:x OR "a b" from:"Ann Lee"')
-    shapes = [[(t.kind, t.key, t.value, t.negated) for t in g] for g in q.groups]
-    assert shapes == [
-        [("filter", "is", "dm", False)],
-        [("filter", "tag", "x", True), ("phrase", "", "a b", False)],
-        [("filter", "from", "Ann Lee", False)],
-    ]
+    assert _shape(q.root) == (
+        "AND",
+        [
+            ("filter", "is", "dm", False),
+            ("OR", [("filter", "tag", "x", True), ("phrase", "", "a b", False)]),
+            ("filter", "from", "Ann Lee", False),
+        ],
+    )
+
+
+def test_not_and_parentheses_parse() -> None:
+    """NOT and -( ) negate, parentheses group, and a ( or ) inside a word stays text."""
+    q = parse_query("(tag:a OR tag:b) NOT (is:dm older:1d) -(x y) NEAR(")
+    assert _shape(q.root) == (
+        "AND",
+        [
+            ("OR", [("filter", "tag", "a", False), ("filter", "tag", "b", False)]),
+            (
+                "NOT",
+                ("AND", [("filter", "is", "dm", False), ("filter", "older", "1d", False)]),
+            ),
+            ("NOT", ("AND", [("word", "", "x", False), ("word", "", "y", False)])),
+            ("word", "", "NEAR(", False),
+        ],
+    )
+    assert _shape(parse_query("a OR (b c)").root) == (
+        "OR",
+        [("word", "", "a", False), ("AND", [("word", "", "b", False), ("word", "", "c", False)])],
+    )
+
+
+NOT_CASES = [
+    ("NOT hello", ALL - {"t5", "t6"}),
+    ("-(hello OR refund)", ALL - {"t2", "t3", "t5", "t6"}),
+    ("(is:done OR is:snoozed) NOT refund", {"t4"} - {"t2", "t3"}),
+    ("NOT NOT hello", {"t5", "t6"}),
+    ("(hello)", {"t5", "t6"}),
+    ('"(hello)"', {"t5", "t6"}),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), NOT_CASES)
+def test_not_and_parentheses_select(
+    fixture_db: sqlite3.Connection, query: str, expected: set[str]
+) -> None:
+    """NOT and parentheses select what their meaning says, as list and count."""
+    found = threads.list_threads(fixture_db, query, page_id=None, now=NOW, limit=None)
+    assert {t.id for t in found} == expected
+    assert threads.count_threads(fixture_db, query, page_id=None, now=NOW) == len(expected)
+
+
+def test_unknown_page_is_an_error(fixture_db: sqlite3.Connection) -> None:
+    """page:NAME naming no stored page is an error pointing at the term, as --page is."""
+    with pytest.raises(QueryError) as err:
+        threads.list_threads(fixture_db, "hello page:first", page_id=None, now=NOW)
+    assert err.value.message == "unknown page 'first' at position 7"
+    assert "Second Shop" in (err.value.hint or "") and (err.value.start, err.value.end) == (6, 16)
+    with pytest.raises(QueryError):
+        threads.count_threads(fixture_db, "-page:nope", page_id=None, now=NOW)
+
+
+def test_saved_views_expand() -> None:
+    """view:NAME stands for the saved query in parentheses; -view: negates all of it."""
+    views = {"urgent": "is:awaiting expires:<2h", "vip": "tag:vip OR from:Jack", "all": ""}
+    assert expand_views("view:urgent is:dm", views) == "(is:awaiting expires:<2h) is:dm"
+    assert expand_views("-view:vip", views) == "-(tag:vip OR from:Jack)"
+    assert expand_views("view:all is:dm", views).strip() == "is:dm"
+    assert expand_views('"view:urgent"', views) == '"view:urgent"'
+    with pytest.raises(QueryError, match="unknown view 'nope'") as err:
+        expand_views("is:dm view:nope", views)
+    assert "urgent" in (err.value.hint or "")
+    with pytest.raises(QueryError, match="not a valid query"):
+        expand_views("view:bad", {"bad": "is:nothing"})
+    with pytest.raises(QueryError, match="too deeply"):
+        expand_views("view:a", {"a": "view:b", "b": "view:a"})
 
 
 def test_user_text_is_only_bound() -> None:
@@ -317,6 +404,10 @@ _PLAN_QUERIES = (
     "-expires:<3d order",
     "is:comment expires:<6d",
     "is:dm OR -expires:>5h",
+    "NOT (order OR refund)",
+    "(price -size) OR hello",
+    "-(is:done OR order) expires:<2d",
+    "NOT price NOT (size OR is:open)",
 )
 
 
@@ -377,9 +468,9 @@ def _brute(
             ok = ref >= NOW - timedelta(seconds=parse_duration(t.value))
         else:
             raise AssertionError(t)
-        return ok != t.negated
+        return ok
 
-    return {tid for tid in rows if all(any(term(tid, t) for t in g) for g in q.groups)}
+    return {tid for tid in rows if q.matches(functools.partial(term, tid))}
 
 
 def _reference_order(

@@ -14,7 +14,7 @@ from socialdesk.models import Status
 from socialdesk.paths import resolve_paths
 from socialdesk.store import state_io, threads, triage
 from socialdesk.store import watermarks as wm
-from tests.store.builders import PAGE, T0, at, conv, db, load, msg
+from tests.support.builders import PAGE, T0, at, conv, db, load, msg
 
 CONVS = [
     conv("t1", [msg("a1", 1, "in", "hello")]),

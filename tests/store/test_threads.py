@@ -11,7 +11,7 @@ from socialdesk.errors import UsageError
 from socialdesk.models import Person, Status
 from socialdesk.store import cache, threads, triage
 from socialdesk.store.db import transaction
-from tests.store.builders import PAGE, PAGE2, T0, at, conv, db, load, msg
+from tests.support.builders import PAGE, PAGE2, T0, at, conv, db, load, msg
 
 NOW = at(600)
 

@@ -10,7 +10,7 @@ from socialdesk.errors import UsageError
 from socialdesk.models import Status
 from socialdesk.store import threads, triage
 from socialdesk.store.db import transaction
-from tests.store.builders import T0, at, conv, db, load, msg
+from tests.support.builders import T0, at, conv, db, load, msg
 
 
 @pytest.fixture

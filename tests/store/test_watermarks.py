@@ -6,7 +6,7 @@ import pytest
 
 from socialdesk.store import watermarks as wm
 from socialdesk.store.db import transaction
-from tests.store.builders import PAGE, PAGE2, at, db
+from tests.support.builders import PAGE, PAGE2, at, db
 
 
 def test_watermark_round_trip_and_replace() -> None:
