@@ -190,11 +190,8 @@ def test_tui_reaches_below_only_through_core() -> None:
     assert _violations(("tui",), forbidden) == []
 
 
-KNOWN_STORE_IMPORTS = {
-    # fidelity (issue 8) turns `sync` into a call of core.syncing.sync_round.
-    "socialdesk.cli.cmd_sync",
-}
-"""CLI modules still importing the store, each with who removes the import."""
+KNOWN_STORE_IMPORTS: set[str] = set()
+"""CLI modules still importing the store, each with who removes the import (none left)."""
 
 
 def test_cli_imports_neither_the_store_nor_sqlite3() -> None:
@@ -216,10 +213,7 @@ _SQL = re.compile(
     r"|CREATE\s+(TABLE|INDEX|TRIGGER)|PRAGMA\s+\w+\s*(=|\(|$))"
 )
 _EXECUTE = {"execute", "executemany", "executescript"}
-KNOWN_SQL = {
-    # fidelity (issue 8) moves _known_ids/_change_tokens into store.cache.
-    "socialdesk/core/sync.py",
-}
+KNOWN_SQL: set[str] = set()
 """Modules outside store/ still holding SQL, each with who removes it."""
 
 

@@ -165,27 +165,12 @@ def handle_errors() -> Iterator[None]:
         _eprint("interrupted")
         raise typer.Exit(130) from None
     except Exception as exc:
-        failure = _storage_failure(exc)
+        from socialdesk.core.context import storage_failure
+
+        failure = storage_failure(exc)
         if failure is not None:
             raise typer.Exit(report_error(failure)) from None
         raise typer.Exit(report_unexpected(exc)) from None
-
-
-def _storage_failure(exc: Exception) -> SocialdeskError | None:
-    """A SQLite error of the file or machine that escaped the store (a read of a damaged page),
-    as the store's error naming the database file and the fix."""
-    if type(exc).__module__ != "sqlite3":
-        return None  # sqlite3 is imported only by commands that opened the database
-    import sqlite3
-
-    from socialdesk.paths import resolve_paths
-    from socialdesk.store.db import store_failure
-
-    try:
-        path = resolve_paths().db_file
-    except SocialdeskError:
-        return None
-    return store_failure(exc, path) if isinstance(exc, sqlite3.Error) else None
 
 
 def run_command(fn: Callable[P, R]) -> Callable[P, R]:

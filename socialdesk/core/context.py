@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from socialdesk import secrets
 from socialdesk.config import Config, PageConfig, load_config, slug_name
 from socialdesk.core.clock import Clock, SystemClock
-from socialdesk.errors import AuthError, Reason, StoreError, UsageError
+from socialdesk.errors import AuthError, Reason, SocialdeskError, StoreError, UsageError
 from socialdesk.paths import Paths, resolve_paths
 
 if TYPE_CHECKING:
@@ -370,3 +370,20 @@ class AppContext:
         if exc is not None:
             self.annotate_error(exc)
         self.close()
+
+
+def storage_failure(exc: BaseException) -> SocialdeskError | None:
+    """A SQLite error of the file or machine that escaped the store (a read of a damaged page),
+    as the store's error naming the database file and the fix; ``None`` for anything else.
+
+    Front ends call it on an unexpected exception before reporting it as a bug.
+    """
+    if type(exc).__module__ != "sqlite3" or not isinstance(exc, sqlite3.Error):
+        return None
+    from socialdesk.store.db import store_failure
+
+    try:
+        path = resolve_paths().db_file
+    except SocialdeskError:
+        return None
+    return store_failure(exc, path)

@@ -34,6 +34,7 @@ from socialdesk.models import (
 )
 from socialdesk.store import echoes, query
 from socialdesk.store import outbox as store_outbox
+from socialdesk.store import pages as store_pages
 from socialdesk.store import threads as store_threads
 from socialdesk.store import triage as store_triage
 from socialdesk.store.db import transaction
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_QUERY",
     "Inbox",
     "Listing",
+    "QueryError",
     "Sort",
     "ThreadDetail",
     "ThreadRow",
@@ -52,6 +54,8 @@ __all__ = [
 Sort = Literal["expires", "newest", "oldest"]
 """The listing orders (``store.threads.SORTS``); a front end may offer them by name."""
 DEFAULT_QUERY = query.DEFAULT_QUERY
+QueryError = query.QueryError
+"""A query that does not parse (``start``/``end`` locate the fault for a search box)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,22 @@ class Inbox:
             for name, text in self.ctx.config.views.items()
         ]
         return [*BUILTIN_VIEWS, *tags, *saved]
+
+    def in_view(self, numbers: Sequence[int], text: str | None) -> dict[int, bool]:
+        """Per thread number: whether it matches the query (after an action: does it stay?)."""
+        found = store_threads.matching_numbers(
+            self.conn,
+            self.expand(text),
+            numbers,
+            page_id=self.page.id,
+            now=self.now(),
+            human_agent=self.human_agent,
+        )
+        return {n: n in found for n in numbers}
+
+    def page_title(self) -> str:
+        """The Page's display name (from ``GET /me``), else its configured name."""
+        return store_pages.page_name(self.conn, self.page.id) or self.page.name
 
     def tags(self) -> list[tuple[str, int]]:
         """Tags in use on this page with their thread counts, most used first."""

@@ -152,6 +152,11 @@ def preview(
         parts = textcheck.prepare(text, split=req.split)
         if req.private and len(parts) > 1:
             raise outbox.private_reply_is_one_message()
+    except (RefusedError, UsageError) as exc:
+        refusal = exc
+    # The platform's rules are checked whatever the text: a compose box previews an empty
+    # draft to learn the kind and the window before anything is typed.
+    try:
         kind = send_kind_for_conn(
             conn,
             thread,
@@ -161,7 +166,7 @@ def preview(
             human_written=req.human_written,
         )
     except (RefusedError, UsageError) as exc:
-        refusal = exc
+        refusal = exc  # the rules' refusal says more than the text's
     return ReplyPreview(
         parts=parts,
         kind=kind,

@@ -480,6 +480,28 @@ def threads_by_number(
     return [found[n] for n in numbers if n in found]
 
 
+def matching_numbers(
+    conn: sqlite3.Connection,
+    query: str | None,
+    numbers: Sequence[int],
+    *,
+    page_id: str,
+    now: datetime,
+    human_agent: bool = False,
+) -> set[int]:
+    """Which of these thread numbers match ``query`` (the inbox: does a thread stay in view)."""
+    if not numbers:
+        return set()
+    where, params = _listing_sql(conn, query, page_id=page_id, now=now, human_agent=human_agent)
+    params["wanted"] = json.dumps([int(n) for n in numbers])
+    sql = (
+        "SELECT n.number FROM threads t JOIN thread_state s ON s.thread_id = t.id"
+        f" JOIN thread_numbers n ON n.thread_id = t.id WHERE {where}"
+        " AND n.number IN (SELECT value FROM json_each(:wanted))"
+    )
+    return {int(r[0]) for r in conn.execute(sql, params)}
+
+
 def count_each(
     conn: sqlite3.Connection,
     queries: Sequence[str | None],

@@ -2,17 +2,13 @@
 
 This package is the only place allowed to import :mod:`textual` (tests/test_layers.py). Inside
 it, only :mod:`socialdesk.tui.gateway` reaches into ``core``/``store``/``config``
-(tests/tui/test_boundaries.py). :func:`run_inbox` is the entry point the CLI imports lazily.
+(tests/test_layers.py, tests/tui/test_boundaries.py). :func:`run_inbox` is the entry point
+the CLI imports lazily.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import httpx
-
 
 __all__ = ["run_inbox"]
 
@@ -21,7 +17,6 @@ def run_inbox(
     home: str | None = None,
     *,
     page: str | None = None,
-    transport: httpx.BaseTransport | None = None,
     sync_on_start: bool = True,
     poll_seconds: int | None = None,
 ) -> int:
@@ -42,7 +37,7 @@ def run_inbox(
         )
     from socialdesk.tui.gateway import Gateway
 
-    gateway = Gateway.open(home, page=page, transport=transport)
+    gateway = Gateway.open(home, page=page)
     try:
         try:
             keymap = keymap_from_config(gateway.config.keys)

@@ -4,11 +4,12 @@ Built by :func:`socialdesk.tui.run_inbox` (the bare ``socialdesk`` command and `
 demo``) and by the tests around a :class:`~socialdesk.tui.gateway.Gateway`.
 
 Background sync (research/TUI.md §1.2, dolphie's pattern): a thread worker runs one
-``Gateway.sync_round``; when it ends, the :class:`~socialdesk.tui.gateway.WatchPolicy` decides
-the next interval and ``set_timer`` re-arms it — never ``set_interval``, so rounds can never
-overlap, and a slow round delays the next one instead of piling up. ``s`` cancels the timer and
-starts a round now (or says one is running). A lost network, an invalid token or a failed edge
-is shown in the header, never raised: the worker catches every ``SocialdeskError``.
+``Gateway.sync_round``; when it ends, :class:`~socialdesk.core.syncing.WatchPolicy` (the one
+``sync --watch`` uses) decides the next interval and ``set_timer`` re-arms it. Never
+``set_interval``: rounds can never overlap, and a slow round delays the next one instead of
+piling up. ``s`` cancels the timer and starts a round now (or says one is running). A lost
+network, an invalid token or a failed edge is shown in the header, never raised: the worker
+catches every ``SocialdeskError``.
 
 Triage actions and sends go through one job queue served by one worker thread, so they run one
 at a time, in the order they were asked for (an undo never overtakes the action it undoes).
@@ -28,7 +29,6 @@ from textual.timer import Timer
 
 from socialdesk.errors import SocialdeskError
 from socialdesk.tui import messages as msg
-from socialdesk.tui.gateway import WatchPolicy
 from socialdesk.tui.keys import active_keys, bindings
 from socialdesk.tui.screens.inbox import InboxScreen
 from socialdesk.tui.text import plain
@@ -70,7 +70,7 @@ class InboxApp(App[None]):
         self.active_keymap: dict[str, str] = dict(keymap or {})
         self.sync_on_start = sync_on_start
         self.background_sync = background_sync
-        self.policy = WatchPolicy(gateway.config.sync.poll_seconds)
+        self.policy = gateway.watch_policy()
         self.syncing = False
         self.sync_stopped = False
         self._sync_timer: Timer | None = None
@@ -176,7 +176,7 @@ class InboxApp(App[None]):
             error = exc
         except OSError as exc:
             error = SocialdeskError(f"sync failed: {exc}")
-        decision = self.policy.next_interval(report, error, self.gw.usage_peak())
+        decision = self.policy.next_interval(report, error)
         try:
             header = self.gw.header_state()
         except SocialdeskError:

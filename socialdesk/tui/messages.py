@@ -13,15 +13,15 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from socialdesk.core.stats import StatsReport
+    from socialdesk.core.syncing import WatchDecision
     from socialdesk.models import SyncReport
     from socialdesk.tui.gateway import (
+        ActionResult,
         HeaderState,
         ReplyOutcome,
         ReplyPreview,
         SyncProgress,
         ThreadDetail,
-        TriageResult,
-        WatchDecision,
     )
 
 
@@ -67,7 +67,7 @@ class TriageDone(Message):
 
     def __init__(
         self,
-        result: TriageResult,
+        result: ActionResult,
         *,
         undo: bool = False,
         advance: bool = False,

@@ -80,15 +80,12 @@ def test_demo_deterministic() -> None:
     assert list(a.state.messages) != list(c.state.messages)
 
 
-def test_demo_scales_linearly() -> None:
-    """threads=3000 builds quickly with posts = threads // 10."""
-    start = time.perf_counter()
+def test_demo_scales_to_thousands_of_threads() -> None:
+    """threads=3000 builds with posts = threads // 10 (its speed is measured in benchmarks/)."""
     sb, page, _ = build_demo(seed=1, threads=3000, now=NOW)
-    elapsed = time.perf_counter() - start
     messenger = [c for c in sb.state.conversations.values() if c.platform == "messenger"]
     assert len(messenger) == 3000
     assert len(sb.state.pages[page].posts) == 300 + 1
-    assert elapsed < 5
 
 
 def test_activity_tick_adds_customer_content() -> None:

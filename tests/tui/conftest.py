@@ -19,6 +19,7 @@ from textual.widgets import Input, TextArea
 from socialdesk import secrets
 from socialdesk.config import Config, PageConfig, save_config
 from socialdesk.core.clock import FixedClock
+from socialdesk.core.context import AppContext
 from socialdesk.paths import resolve_paths
 from socialdesk.sandbox import Sandbox, build_demo
 from socialdesk.tui.gateway import Gateway
@@ -47,7 +48,8 @@ def make_inbox(home: Path, *, threads: int = 14, config: Config | None = None) -
     save_config(paths, cfg)
     secrets.store_token(paths, page_id, token, use_keyring=False)
     clock = FixedClock(NOW)
-    gw = Gateway.open(str(home), clock=clock, transport=sb.transport())
+    ctx = AppContext.open(str(home), clock=clock, transport=sb.transport())
+    gw = Gateway(ctx, ctx.page())
     gw.sync_round()
     return Inbox(sb, page_id, gw, clock, home)
 

@@ -32,12 +32,14 @@ def _status(box: Inbox, number: int) -> Status:
 
 
 def _log_actions(box: Inbox, thread_id: str) -> list[str]:
-    conn = open_db(box.gateway.paths.db_file, migrate=False)
+    conn = open_db(box.gateway.ctx.paths.db_file, migrate=False)
     try:
         return [
             r[0]
             for r in conn.execute(
-                "SELECT action FROM triage_log WHERE thread_id = ? ORDER BY id", (thread_id,)
+                "SELECT action FROM triage_log WHERE thread_id = ? AND undone_at IS NULL"
+                " ORDER BY id",
+                (thread_id,),
             )
         ]
     finally:
@@ -78,8 +80,9 @@ async def test_reply_goes_through_the_outbox_and_reaches_the_customer(inbox: Inb
         assert sent[0].messaging_type == "RESPONSE" and sent[0].tag is None
         status = str(app.inbox.compose_box.status.render())
         assert "sent" in status
-        pending = inbox.gateway.thread(target.thread.number).pending
-        assert [e.text for e in pending] == ["Thanks, it ships today"]
+        detail = inbox.gateway.thread(target.thread.number)
+        echoed = [m.text for m in detail.messages if m.id in detail.echoed]
+        assert echoed == ["Thanks, it ships today"]
         assert app.focused is app.inbox.thread_list  # so the next key is a command again
 
 

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from socialdesk.tui.app import InboxApp
-    from socialdesk.tui.gateway import Gateway, ThreadDetail, TriageResult, UndoToken
+    from socialdesk.tui.gateway import ActionResult, Gateway, ThreadDetail, UndoToken
 
 NARROW = 100
 """Below this many columns the views sidebar hides and the thread goes under the list."""
@@ -559,7 +559,7 @@ class InboxScreen(Screen[None]):
     def _run_triage(
         self,
         what: str,
-        fn: Callable[[], TriageResult],
+        fn: Callable[[], ActionResult],
         *,
         undo: bool = False,
         advance: bool = False,

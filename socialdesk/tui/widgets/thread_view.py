@@ -57,7 +57,7 @@ def _stamp(dt: datetime, now: datetime) -> str:
     return dt.strftime("%Y-%m-%d %H:%M")
 
 
-def _message(m: Message, now: datetime, top_id: str) -> list[Content]:
+def _message(m: Message, now: datetime, top_id: str, echoed: bool = False) -> list[Content]:
     page = m.direction is Direction.OUT
     who = customer(m.author.name or ("Page" if page else "customer"), single_line=True)
     head = Content.assemble(
@@ -66,6 +66,7 @@ def _message(m: Message, now: datetime, top_id: str) -> list[Content]:
         plain(f"  {_stamp(m.created_at, now)}", "$text-muted"),
         plain("  (reply)" if m.parent_id and m.id != top_id else "", "$text-muted"),
         plain("  [hidden on Facebook]" if m.is_hidden else "", "$warning"),
+        plain("  sent · read back at the next sync" if echoed else "", "$success"),
     )
     lines = [head]
     if m.text:
@@ -134,8 +135,8 @@ def render_detail(d: ThreadDetail, now: datetime) -> Content:
     if d.has_older:
         out.append(plain(f"… older messages: press [ to load {d.limit} more", "$text-muted"))
     for m in d.messages:
-        out.extend(_message(m, now, th.id))
-    for e in d.pending:
+        out.extend(_message(m, now, th.id, m.id in d.echoed))
+    for e in d.pending_sends:
         out.extend(_pending(e))
     if d.others:
         out.append(plain(""))
