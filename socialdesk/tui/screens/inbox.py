@@ -48,7 +48,7 @@ from socialdesk.tui.state import Draft, PreviewDebounce, UndoStack, parse_tags, 
 from socialdesk.tui.text import customer, customer_plain, plain
 from socialdesk.tui.widgets.compose import ComposeBox
 from socialdesk.tui.widgets.header import InboxHeader
-from socialdesk.tui.widgets.thread_list import ThreadList
+from socialdesk.tui.widgets.thread_list import LEGEND, ThreadList
 from socialdesk.tui.widgets.thread_view import ThreadView
 from socialdesk.tui.widgets.views import ViewsSidebar
 
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from socialdesk.tui.gateway import ActionResult, Gateway, ThreadDetail, UndoToken
 
 NARROW = 100
+WIDE = 140
 """Below this many columns the views sidebar hides and the thread goes under the list."""
 
 THREAD_PAGE = 50
@@ -173,6 +174,7 @@ class InboxScreen(Screen[None]):
     def _apply_width(self, width: int) -> None:
         narrow = width < NARROW
         self.set_class(narrow, "-narrow")
+        self.set_class(width >= WIDE, "-wide")
         self.sidebar.display = not narrow
         # At 24 rows the reply box keeps three lines of text so its count line stays visible.
         self.compose_box.set_class(self.app.size.height < 30, "-short")
@@ -200,8 +202,8 @@ class InboxScreen(Screen[None]):
             name.stylize("bold"), plain(f" ({shown})", "$text-muted"), plain(hint, "$text-muted")
         )
         # The two right-hand columns of the rows: how long it waits, the reply window left.
-        legend = plain("waits window ", "$text-muted")
-        width = self.thread_list.scrollable_content_region.width - 1
+        legend = plain(LEGEND, "$text-muted")
+        width = self.thread_list.scrollable_content_region.width
         room = width - head.cell_length - legend.cell_length
         self.list_title.update(Content.assemble(head, plain(" " * max(1, room)), legend))
 

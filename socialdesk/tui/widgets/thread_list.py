@@ -45,6 +45,12 @@ ICONS: dict[Channel, str] = {
 """One-cell icons (no emoji presentation, whose width terminals disagree about)."""
 
 CURSOR_MARK = "▶"
+AGE_W = 5
+"""The age column (``23h``, ``6d``, ``11w``)."""
+WINDOW_W = 9
+"""The window column: time left and which window (``23h agent``, ``6d priv``)."""
+LEGEND = "waits".rjust(AGE_W) + " " + "window".ljust(WINDOW_W)
+"""The list title's right end: the names of the two right-hand columns, aligned with them."""
 
 
 def window_cell(row: ThreadRow, now: datetime) -> tuple[str, str]:
@@ -56,7 +62,7 @@ def window_cell(row: ThreadRow, now: datetime) -> tuple[str, str]:
         return "public", "ok"
     left = human_left(w.closes_at, now)
     seconds = (w.closes_at - now).total_seconds()
-    suffix = {WindowKind.HUMAN_AGENT: " HA", WindowKind.PRIVATE_REPLY: " pr"}.get(w.kind, "")
+    suffix = {WindowKind.HUMAN_AGENT: " agent", WindowKind.PRIVATE_REPLY: " priv"}.get(w.kind, "")
     return left + suffix, "soon" if seconds < 2 * 3600 else "ok"
 
 
@@ -75,7 +81,7 @@ class ThreadList(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    ThreadList { background: $surface; }
+    ThreadList { background: $surface; overflow-x: hidden; }
     ThreadList > .threadlist--cursor { background: $accent 40%; text-style: bold; }
     ThreadList > .threadlist--cursor-blurred { background: $panel; }
     ThreadList > .threadlist--unread { color: $warning; text-style: bold; }
@@ -287,7 +293,7 @@ class ThreadList(ScrollView, can_focus=True):
         tags = customer_plain(" ".join(f"#{t}" for t in th.tags))
         who_w = 18 if width >= 64 else 14
         tag_w = min(len(tags), 14) if tags and width >= 60 else 0
-        fixed = 2 + 7 + 2 + who_w + 1 + 1 + 4 + 1 + 7 + (tag_w + 1 if tag_w else 0)
+        fixed = 2 + 7 + 2 + who_w + 1 + 1 + AGE_W + 1 + WINDOW_W + (tag_w + 1 if tag_w else 0)
         snip_w = max(0, width - fixed)
         who = customer_plain(th.customer.name or th.customer.id or "unknown")
         snippet = customer_plain(th.snippet)
@@ -304,9 +310,9 @@ class ThreadList(ScrollView, can_focus=True):
         if tag_w:
             segs.append(Segment(fit(tags, tag_w) + " ", st("threadlist--tags")))
         segs += [
-            Segment(fit(age.rjust(4), 4) + " ", st("threadlist--dim")),
+            Segment(fit(age.rjust(AGE_W), AGE_W) + " ", st("threadlist--dim")),
             Segment(
-                fit(win_text, 7),
+                fit(win_text, WINDOW_W),
                 st("threadlist--soon")
                 if win_class == "soon"
                 else st("threadlist--closed")

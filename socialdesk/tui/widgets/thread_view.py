@@ -175,7 +175,8 @@ class ThreadView(VerticalScroll, can_focus=True):
         old_height = self.virtual_size.height
         old_y = self.scroll_y
         self.detail = detail
-        self._body.update(render_detail(detail, now))
+        body = render_detail(detail, now)
+        self._body.update(body)
         if keep_scroll and same:
             self.anchor(False)
 
@@ -184,10 +185,23 @@ class ThreadView(VerticalScroll, can_focus=True):
                 self.scroll_to(y=old_y + max(0, grown), animate=False, immediate=True)
 
             self.call_after_refresh(restore)
-        else:
+        elif self._overflows(body):
             # Anchored, the newest messages are in view in the very frame that lays the
             # new text out (a scroll_end after the refresh would cost a second frame).
             self.anchor()
+        else:
+            # A thread that fits reads from the top (an anchored one sits at the bottom of
+            # the pane under a blank band).
+            self.anchor(False)
+            self.scroll_home(animate=False, immediate=True)
+
+    def _overflows(self, body: Content) -> bool:
+        """Whether ``body`` is taller than the pane at its current width."""
+        width = self.scrollable_content_region.width or self.size.width
+        height = self.scrollable_content_region.height or self.size.height
+        if width <= 0 or height <= 0:
+            return True
+        return len(body.wrap(width)) > height
 
     def show_text(self, text: str) -> None:
         """A line of our own (no thread, loading, an error)."""
