@@ -51,7 +51,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pyte  # noqa: E402
-from gen_store import PAGE_ID, generate  # noqa: E402
+
+from benchmarks.gen_store import PAGE_ID, generate  # noqa: E402
 
 COLS, ROWS = 120, 40
 MARKER = "▶"

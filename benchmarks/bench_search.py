@@ -24,8 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from gen_store import PAGE_ID, generate  # noqa: E402
-
+from benchmarks.gen_store import PAGE_ID, generate  # noqa: E402
 from socialdesk.store.db import open_db  # noqa: E402
 from socialdesk.store.threads import list_threads  # noqa: E402
 

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from gen_store import generate  # noqa: E402
+from benchmarks.gen_store import generate  # noqa: E402
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
     ("--version",),

@@ -24,10 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _syncdata import new_sandbox, populate
-
+from benchmarks._syncdata import new_sandbox, populate
 from socialdesk.api.client import GraphClient
 from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page

@@ -32,10 +32,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _syncdata import new_sandbox, populate
-
+from benchmarks._syncdata import new_sandbox, populate
 from socialdesk.api.client import GraphClient
 from socialdesk.core.clock import SystemClock
 from socialdesk.core.sync import sync_page

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "socialdesk"
-UNQUOTED_NUMBER = re.compile(r"(?<!['\"])#(\d|\{)")
+UNQUOTED_NUMBER = re.compile(r"(?<!['\"])#(\d|\{|N\b)")
 
 
 def _text_of(node: ast.expr) -> str:

@@ -192,7 +192,7 @@ def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.FAILUR
 
 
 HELP_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Start here", ("demo", "init", "auth", "pages", "doctor")),
+    ("Start here", ("demo", "inbox", "init", "auth", "pages", "doctor")),
     ("Read", ("sync", "list", "count", "show")),
     ("Reply and triage", ("reply", "done", "snooze", "reopen", "tag", "note", "hide", "unhide")),
     ("In bulk", ("ack", "outbox", "templates")),

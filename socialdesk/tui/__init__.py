@@ -32,7 +32,7 @@ def run_inbox(
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "the inbox needs a terminal",
-            hint="in scripts use `socialdesk list` and `socialdesk show #N`; "
+            hint="in scripts use `socialdesk list` and `socialdesk show 12`; "
             "`socialdesk demo` tries the inbox on the built-in sandbox",
         )
     from socialdesk.tui.gateway import Gateway
