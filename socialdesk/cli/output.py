@@ -39,7 +39,6 @@ __all__ = [
     "console",
     "customer_text",
     "err_console",
-    "human_duration",
     "is_terminal",
     "json_default",
     "make_table",
@@ -223,21 +222,6 @@ def progress(description: str, total: float | None = None) -> Iterator[Progress]
     with bar:
         task = bar.add_task(clean(description, single_line=True), total=total)
         yield Progress(bar, task)
-
-
-def human_duration(seconds: float) -> str:
-    """``42s``, ``5m``, ``3h 20m``, ``2d 4h`` (negative values get a leading ``-``)."""
-    sign = "-" if seconds < 0 else ""
-    s = int(abs(seconds))
-    if s < 60:
-        return f"{sign}{s}s"
-    if s < 3600:
-        return f"{sign}{s // 60}m"
-    if s < 86_400:
-        hours, minutes = divmod(s // 60, 60)
-        return f"{sign}{hours}h {minutes}m" if minutes else f"{sign}{hours}h"
-    days, hours = divmod(s // 3600, 24)
-    return f"{sign}{days}d {hours}h" if hours else f"{sign}{days}d"
 
 
 def rows_text(rows: Sequence[tuple[str, str]]) -> str:

@@ -84,12 +84,16 @@ class AppContext:
         clock: Clock | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
+        pace: bool = True,
     ) -> None:
-        """``transport`` goes to every Graph client (tests mount the sandbox in-process)."""
+        """``transport`` goes to every Graph client (tests mount the sandbox in-process);
+        ``pace=False`` turns off the clients' 2 calls/s spacing of conversation calls (only for
+        a sandbox whose rate limit is off: a real Page needs the spacing)."""
         self.paths = paths
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.transport = transport
+        self.pace = pace
         self._lock = threading.RLock()
         self._clients: dict[str, GraphClient] = {}
         self._prepared = False
@@ -106,6 +110,7 @@ class AppContext:
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         create_home: bool = False,
+        pace: bool = True,
     ) -> AppContext:
         """The context of ``home``, else ``SOCIALDESK_HOME``, else the platform directories.
 
@@ -115,7 +120,7 @@ class AppContext:
         if home is None and not create_home:
             _check_home_variable()
         paths = resolve_paths(home)
-        return cls(paths, load_config(paths), clock, transport=transport)
+        return cls(paths, load_config(paths), clock, transport=transport, pace=pace)
 
     # -- settings --------------------------------------------------------------------------------
 
@@ -334,6 +339,7 @@ class AppContext:
             version=self.config.graph.version,
             app_secret=secrets.load_app_secret(self.paths),
             transport=self.transport,
+            pace=self.pace,
         )
 
     # -- errors and the end ----------------------------------------------------------------------

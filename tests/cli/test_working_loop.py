@@ -162,7 +162,7 @@ def test_help_lists_commands_grouped_in_a_working_order() -> None:
     assert sections[:5] == ["Start here", "Read", "Reply and triage", "In bulk",
                             "Statistics and data"]  # fmt: skip
     listed = re.findall(r"^  ([a-z]+)\s", out, flags=re.M)
-    assert listed[:4] == ["demo", "init", "auth", "pages"] and len(listed) == len(set(listed))
+    assert listed[:4] == ["demo", "inbox", "init", "auth"] and len(listed) == len(set(listed))
     for command in ("list", "count", "reply", "tag", "ack", "stats", "sandbox"):
         assert command in listed
 

@@ -50,7 +50,9 @@ class World:
             from socialdesk.config import MessagingConfig
 
             config = dataclasses.replace(config, messaging=MessagingConfig(human_agent=True))
-        self.ctx = AppContext(self.paths, config, self.clock, transport=self.sb.transport())
+        self.ctx = AppContext(
+            self.paths, config, self.clock, transport=self.sb.transport(), pace=False
+        )
         # The context's client of this page is the world's client: one per Page per process.
         self.ctx._clients[self.page] = self.client
 

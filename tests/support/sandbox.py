@@ -58,7 +58,7 @@ def sandbox_env(
         else:
             with use_context_factory(
                 lambda *, create_home=False: AppContext.open(
-                    transport=sandbox.transport(), create_home=create_home
+                    transport=sandbox.transport(), create_home=create_home, pace=False
                 )
             ):
                 yield env

@@ -48,7 +48,7 @@ def make_inbox(home: Path, *, threads: int = 14, config: Config | None = None) -
     save_config(paths, cfg)
     secrets.store_token(paths, page_id, token, use_keyring=False)
     clock = FixedClock(NOW)
-    ctx = AppContext.open(str(home), clock=clock, transport=sb.transport())
+    ctx = AppContext.open(str(home), clock=clock, transport=sb.transport(), pace=False)
     gw = Gateway(ctx, ctx.page())
     gw.sync_round()
     return Inbox(sb, page_id, gw, clock, home)
