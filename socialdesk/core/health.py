@@ -93,6 +93,25 @@ def edge_states(conn: sqlite3.Connection, page_id: str) -> list[EdgeState]:
     ]
 
 
+FRESH_USAGE = timedelta(hours=1)
+"""How old logged usage headers may be and still stand for "now" (Meta's windows roll)."""
+
+
+def current_usage(
+    conn: sqlite3.Connection, page_id: str, live: RateUsage | None, *, now: datetime
+) -> RateUsage | None:
+    """The usage headers of this process's latest response, else the latest a sync logged in
+    the last hour (so a front end that has made no call yet still shows the headroom)."""
+    if live is not None:
+        return live
+    from socialdesk.store.watermarks import latest_usage
+
+    latest = latest_usage(conn, page_id)
+    if latest is None or now - latest[0] > FRESH_USAGE:
+        return None
+    return latest[1]
+
+
 def headroom(usage: RateUsage | None) -> int | None:
     """100 minus the highest usage percentage of the latest response (None: not known)."""
     return None if usage is None else max(0, 100 - usage.peak)

@@ -447,19 +447,16 @@ class Gateway:
 
     def header_state(self) -> HeaderState:
         """Last successful sync, failed edges and headroom, for the header."""
-        from socialdesk.core.health import edge_states, headroom
+        from socialdesk.core.health import current_usage, edge_states, headroom
 
+        live = self.ctx.client(self.page).usage
         with self._inbox() as inbox:
             states = edge_states(inbox.conn, self.page.id)
             title = inbox.page_title()
+            usage = current_usage(inbox.conn, self.page.id, live, now=self.now())
         oks = [s.last_ok_at for s in states if s.last_ok_at is not None]
         failed = tuple((s.edge, s.error or "failed") for s in states if not s.ok)
-        return HeaderState(
-            title,
-            max(oks) if oks else None,
-            failed,
-            headroom(self.ctx.client(self.page).usage),
-        )
+        return HeaderState(title, max(oks) if oks else None, failed, headroom(usage))
 
     def stats(self, days: int = 30) -> StatsReport:
         """The last ``days`` days (today included) and the badge estimate (0.5-1.3 s on 1M

@@ -55,3 +55,26 @@ def test_edge_states_for_the_header(tmp_path: Path) -> None:
     assert states["feed"].ok and states["feed"].last_ok_at == t
     assert not states["conversations"].ok and states["conversations"].error == "throttled"
     assert health.headroom(None) is None
+
+
+def test_current_usage_falls_back_to_fresh_logged_headers(tmp_path: Path) -> None:
+    """Before its first call a front end shows the headroom a sync logged within the hour;
+    older headers say nothing about now, and live headers always win."""
+    from datetime import UTC, datetime, timedelta
+
+    from socialdesk.models import RateUsage
+    from socialdesk.store.db import open_db, transaction
+    from socialdesk.store.watermarks import record_sync
+
+    conn = open_db(tmp_path / "db.sqlite")
+    t = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    logged = RateUsage(call_count=30)
+    with transaction(conn):
+        record_sync(conn, "1", "conversations", started_at=t, finished_at=t, ok=True, calls=2,
+                    usage=logged)  # fmt: skip
+    assert health.current_usage(conn, "1", None, now=t + timedelta(minutes=59)) == logged
+    assert health.headroom(health.current_usage(conn, "1", None, now=t)) == 70
+    assert health.current_usage(conn, "1", None, now=t + timedelta(minutes=61)) is None
+    live = RateUsage(call_count=5)
+    assert health.current_usage(conn, "1", live, now=t + timedelta(hours=5)) is live
+    assert health.current_usage(conn, "2", None, now=t) is None

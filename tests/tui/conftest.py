@@ -8,6 +8,8 @@ is off so snapshots are stable.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,8 +41,38 @@ class Inbox:
     home: Path
 
 
+_SYNCED: dict[int, Path] = {}
+"""Per thread count: a home synced once in this process, copied for each test that needs it."""
+
+
+def _synced_template(threads: int) -> Path:
+    """A home synced with the demo sandbox (built once per process: the sync is most of the
+    fixture's cost, and the demo sandbox is the same for the same seed and time)."""
+    template = _SYNCED.get(threads)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="sd-inbox-template-")) / "home"
+        box = _build_inbox(template, threads=threads, config=None)
+        box.gateway.close()  # checkpointed and closed: the files are whole on disk
+        _SYNCED[threads] = template
+    return template
+
+
 def make_inbox(home: Path, *, threads: int = 14, config: Config | None = None) -> Inbox:
-    """Build a demo sandbox at :data:`NOW`, configure ``home`` for it and sync once."""
+    """A demo sandbox at :data:`NOW` and ``home`` configured for it and synced once.
+
+    With the default config the synced home is a copy of one made earlier in the process,
+    beside a freshly built (identical) sandbox, so a test sees exactly what a first sync left.
+    """
+    if config is not None:
+        return _build_inbox(home, threads=threads, config=config)
+    shutil.copytree(_synced_template(threads), home, dirs_exist_ok=True)
+    sb, page_id, _ = build_demo(seed=0, threads=threads, now=NOW, rate_limit=False)
+    clock = FixedClock(NOW)
+    ctx = AppContext.open(str(home), clock=clock, transport=sb.transport(), pace=False)
+    return Inbox(sb, page_id, Gateway(ctx, ctx.page()), clock, home)
+
+
+def _build_inbox(home: Path, *, threads: int, config: Config | None) -> Inbox:
     sb, page_id, token = build_demo(seed=0, threads=threads, now=NOW, rate_limit=False)
     paths = resolve_paths(home)
     paths.ensure()
