@@ -95,16 +95,16 @@ def test_sync_skips_with_a_message_while_another_sync_holds_the_lock(
     sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second sync of the same page says it skipped and exits 7 (cron can tell it apart)."""
-    from socialdesk.core import syncing
+    from socialdesk.core import sync as core_sync
 
-    real = syncing.sync_page
+    real = core_sync.sync_page
 
     def quick(*args: object, **kwargs: object) -> object:
         kwargs["lock_wait_s"] = 0.05
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     # The round's own call (core.syncing imports sync_page by name).
-    monkeypatch.setattr(syncing, "sync_page", quick)
+    monkeypatch.setattr("socialdesk.core.syncing.sync_page", quick)
     with sync_lock(resolve_paths(), sandbox_env.page_id, wait_s=0) as held:
         assert held
         result = runner.invoke(app, ["sync"])
