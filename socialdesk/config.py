@@ -162,7 +162,10 @@ class Config:
         if not self.pages:
             raise UsageError(
                 "no page is configured",
-                hint="run `socialdesk init` (or `socialdesk auth login --page-id ID`)",
+                hint=(
+                    "run `socialdesk init` (or `socialdesk auth login --page-id ID`); "
+                    "`socialdesk demo` tries everything on the built-in sandbox, no account needed"
+                ),
             )
         raise UsageError(
             "several pages are configured and none is the default", self._choices_hint()
