@@ -18,7 +18,7 @@ from socialdesk.sandbox import Sandbox
 # One `dump` for the tests and the soak (tests/core/dbdump.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.core.dbdump import dump
+from tests.support.dbdump import dump
 
 __all__ = ["Data", "dump", "new_sandbox", "populate"]
 

@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The harness lives with the kill test (tests/core/ack_harness.py): one copy for both.
+# The harness lives with the kill test (tests/support/ack_harness.py): one copy for both.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.core.ack_harness import Harness, ack_args
+from tests.support.ack_harness import Harness, ack_args
 
 
 @dataclass

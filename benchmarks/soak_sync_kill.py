@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.core.sync_proc
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support.sync_proc
 
 from benchmarks._syncdata import dump, new_sandbox, populate
 from socialdesk.api.client import GraphClient
@@ -31,7 +31,7 @@ from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
 from socialdesk.paths import Paths
 from socialdesk.store.db import open_db
-from tests.core.sync_proc import integrity, spawn_sync
+from tests.support.sync_proc import integrity, spawn_sync
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -314,3 +314,22 @@ def test_running_non_inbox_commands_never_loads_textual() -> None:
     assert "socialdesk.cli.cmd_sync" in loaded and "socialdesk.store.db" in loaded
     assert not any(_top(m) == "textual" for m in loaded)
     assert "socialdesk.tui" not in loaded
+
+
+def test_test_modules_never_import_each_other() -> None:
+    """Shared test helpers live in tests/support/ (or a conftest): no ``tests.*.test_*`` import,
+    so running one test module never depends on another's collection."""
+    tests_dir = PACKAGE.parent / "tests"
+    offenders: list[str] = []
+    for path in sorted(tests_dir.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"):
+                    offenders.append(f"{path.relative_to(tests_dir.parent)}:{node.lineno} {name}")
+    assert offenders == []

@@ -18,7 +18,7 @@ import pytest
 from socialdesk.core import syncing
 from socialdesk.errors import ExitCode
 from socialdesk.models import SyncReport
-from tests.core.test_sync import World, db_threads, dump, make_world, populate, sandbox_threads
+from tests.support.sync_world import World, db_threads, dump, make_world, populate, sandbox_threads
 
 KINDS = ["500:2", "1", "613", "80006", "timeout", "malformed", "dup-page", "empty-page"]
 

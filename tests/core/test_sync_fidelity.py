@@ -23,7 +23,7 @@ from socialdesk.errors import ExitCode
 from socialdesk.models import EdgeStatus
 from socialdesk.sandbox import Sandbox
 from socialdesk.store import cache, watermarks
-from tests.core.test_sync import (
+from tests.support.sync_world import (
     IDLE_CALLS,
     T0,
     World,

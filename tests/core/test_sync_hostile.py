@@ -9,7 +9,7 @@ from pathlib import Path
 from socialdesk.api.surrogates import scrub
 from socialdesk.store.db import open_db, transaction
 from socialdesk.store.threads import get_messages
-from tests.core.test_sync import make_world
+from tests.support.sync_world import make_world
 
 LONE = json.loads('"Lone\\ud800Sur"')
 """What Python makes of the JSON string ``"Lone\\ud800Sur"``: a str with a lone surrogate."""

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from socialdesk.store.db import open_db
-from tests.core.test_sync import World, db_threads, dump, make_world, populate, sandbox_threads
 from tests.support.sync_proc import integrity, spawn_sync
+from tests.support.sync_world import World, db_threads, dump, make_world, populate, sandbox_threads
 
 
 @pytest.mark.slow

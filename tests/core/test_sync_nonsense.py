@@ -20,7 +20,7 @@ import pytest
 from socialdesk.core import syncing
 from socialdesk.errors import ExitCode
 from socialdesk.sandbox import Sandbox
-from tests.core.test_sync import World, db_threads, dump, make_world, populate, sandbox_threads
+from tests.support.sync_world import World, db_threads, dump, make_world, populate, sandbox_threads
 
 Mangle = Callable[[httpx.Request, httpx.Response, int], httpx.Response]
 

@@ -18,7 +18,7 @@ import pytest
 
 from socialdesk.sandbox import Sandbox
 from socialdesk.store import watermarks
-from tests.core.test_sync import (
+from tests.support.sync_world import (
     IDLE_CALLS,
     World,
     db_threads,

@@ -22,7 +22,7 @@ from socialdesk.errors import ExitCode
 from socialdesk.models import SyncReport
 from socialdesk.sandbox.transport import SandboxTransport
 from tests.api.conftest import FakeTime
-from tests.core.test_sync import World, db_threads, dump, make_world, populate, sandbox_threads
+from tests.support.sync_world import World, db_threads, dump, make_world, populate, sandbox_threads
 
 KINDS = [
     "html",

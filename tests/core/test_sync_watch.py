@@ -21,7 +21,7 @@ from socialdesk.core.syncing import (
 )
 from socialdesk.errors import AuthError, UnavailableError
 from socialdesk.models import EdgeResult, EdgeStatus, RateUsage, SyncReport
-from tests.core.test_sync import World, make_world, populate
+from tests.support.sync_world import World, make_world, populate
 
 
 @pytest.fixture
