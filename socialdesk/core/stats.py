@@ -279,6 +279,8 @@ class ToKeep:
             )
         if self.within_minutes is None:
             return f"answer {self.answer} waiting {noun} (already past 15 min)"
+        if self.within_minutes <= 0:
+            return f"answer {self.answer} waiting {noun} now (the oldest is at 15 min)"
         return f"answer {self.answer} waiting {noun} within {self.within_minutes} min"
 
 

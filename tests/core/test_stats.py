@@ -267,3 +267,13 @@ def test_report_shapes_and_sync_staleness(day_conn: sqlite3.Connection) -> None:
     add_sync(day_conn, w(2026, 3, 11, 1))
     fresh = compute_stats(day_conn, PAGE, DAY, now=at(w(2026, 3, 12)), timezone="Europe/Warsaw")
     assert not fresh.sync_is_stale
+
+
+def test_to_keep_sentences_read_as_english() -> None:
+    """The badge advice never says "within 0 min", and says "earn" advice when not earned."""
+    from socialdesk.core.stats import ToKeep
+
+    assert ToKeep(37, 0).sentence() == "answer 37 waiting requests now (the oldest is at 15 min)"
+    assert ToKeep(1, 12).sentence() == "answer 1 waiting request within 12 min"
+    assert ToKeep(2, None).sentence() == "answer 2 waiting requests (already past 15 min)"
+    assert "earn" in ToKeep(0, None).sentence(earned=False)

@@ -4,7 +4,7 @@ Pushed by ``S`` and the palette. The report (``core.stats.compute_stats``, 0.5-1
 million messages) is computed by the loader the inbox passes in, in a thread worker, while a
 loading indicator shows; the screen draws it with :mod:`socialdesk.tui.charts`: response rate
 within 24 h, median first response time, requests per day and the backlog at the end of each
-day, then the badge estimate and the sentence "to keep the badge: …".
+day, then the badge estimate and the sentence "to keep (or earn) the badge: …".
 """
 
 from __future__ import annotations
@@ -98,8 +98,9 @@ def stats_content(report: StatsReport, width: int, height: int) -> Content:
     else:
         badge = "Badge estimate (DMs, 7 days): no requests yet"
     lines.append(plain(badge, "$success" if b.earned else "$warning"))
+    goal = "To keep the badge: " if b.earned else "To earn the badge: "
     lines.append(
-        Content.assemble(plain("To keep the badge: ", "bold"), plain(b.to_keep.sentence()))
+        Content.assemble(plain(goal, "bold"), plain(b.to_keep.sentence(earned=b.earned)))
     )
     today = days[-1].total
     lines.append(
