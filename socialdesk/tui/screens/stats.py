@@ -99,9 +99,7 @@ def stats_content(report: StatsReport, width: int, height: int) -> Content:
         badge = "Badge estimate (DMs, 7 days): no requests yet"
     lines.append(plain(badge, "$success" if b.earned else "$warning"))
     goal = "To keep the badge: " if b.earned else "To earn the badge: "
-    lines.append(
-        Content.assemble(plain(goal, "bold"), plain(b.to_keep.sentence(earned=b.earned)))
-    )
+    lines.append(Content.assemble(plain(goal, "bold"), plain(b.to_keep.sentence(earned=b.earned))))
     today = days[-1].total
     lines.append(
         plain(
