@@ -73,7 +73,8 @@ class Listing:
 
     rows: list[ThreadRow]
     total: int
-    """Threads matching the query (``len(rows)`` when ``truncated`` is false)."""
+    """Threads matching the query (``len(rows)`` when ``truncated`` is false, or when the
+    caller asked not to count)."""
     truncated: bool
     """Whether more threads match than ``rows`` holds (the limit cut the listing)."""
 
@@ -173,9 +174,18 @@ class Inbox:
         ]
 
     def threads(
-        self, text: str | None, *, sort: str = "expires", limit: int | None = 50
+        self,
+        text: str | None,
+        *,
+        sort: str = "expires",
+        limit: int | None = 50,
+        count_all: bool = True,
     ) -> Listing:
-        """The first ``limit`` threads of the query in ``sort`` order (``None``: all of them)."""
+        """The first ``limit`` threads of the query in ``sort`` order (``None``: all of them).
+
+        ``count_all=False`` skips counting a cut listing (``total`` is then the rows shown):
+        the inbox's first screen counts every view later, off the UI thread.
+        """
         now = self.now()
         expanded = self.expand(text)
         found = store_threads.list_threads(
@@ -189,7 +199,7 @@ class Inbox:
         )
         truncated = limit is not None and len(found) > limit
         shown = found[:limit] if truncated and limit is not None else found
-        total = self.count(text) if truncated else len(shown)
+        total = self.count(text) if truncated and count_all else len(shown)
         return Listing(self._rows(shown, now), total, truncated)
 
     def count(self, text: str | None) -> int:

@@ -187,9 +187,10 @@ class Gateway:
     # -- read model ------------------------------------------------------------------------------
 
     def threads(self, query: str | None, *, sort: Sort = "expires", limit: int = 50) -> Listing:
-        """The first ``limit`` threads of ``query`` in ``sort`` order."""
+        """The first ``limit`` threads of ``query`` in ``sort`` order (not counted: the first
+        screen paints these rows on the UI thread; the counts come from a worker)."""
         with self._inbox() as inbox:
-            return inbox.threads(query, sort=sort, limit=limit)
+            return inbox.threads(query, sort=sort, limit=limit, count_all=False)
 
     def thread_numbers(self, query: str | None, *, sort: Sort = "expires") -> list[int]:
         """Every matching thread's number, in ``sort`` order (heavy: from a worker only)."""
