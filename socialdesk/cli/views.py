@@ -120,6 +120,7 @@ def outbox_entry(e: OutboxEntry) -> JSON:
         "message_id": e.message_id,
         "error": e.error,
         "refused": e.refused,
+        "comment_id": e.comment_id,
     }
 
 
@@ -162,6 +163,7 @@ def reply(t: Thread, outcome: ReplyOutcome) -> JSON:
         "reason": outcome.reason,
         "next_step": outcome.next_step,
         "notices": list(outcome.notices),
+        "recipient": outcome.recipient,
     }
 
 
