@@ -273,6 +273,8 @@ def _page_status(s: PageStatus) -> JSON:
         "missing_scopes": list(s.missing_scopes),
         "expires_at": iso(s.expires_at),
         "error": s.error,
+        "problems": list(s.problems),
+        "unchecked": list(s.unchecked),
     }
 
 

@@ -3,7 +3,9 @@
 Called by ``doctor`` and the inbox (header and health screen). Each :class:`Check` is ``ok``,
 ``warn`` or ``fail`` with one line of detail (already cleaned: it may quote API text): whether
 the config file exists, the Graph API base URL in use, the keyring, the page, the token
-(present, valid per ``/debug_token``, not expired), the scopes against
+(present; a Page token of this Page per ``/me`` and the Page node; each capability socialdesk
+needs per one read; valid, not expired and its scopes per ``/debug_token`` only when the app id
+and secret were given, else said not checked), the scopes against
 :data:`socialdesk.models.REQUIRED_SCOPES`, the page being reachable, rate-limit headroom from the
 latest usage headers, ``PRAGMA integrity_check``, the last sync per edge, and the modes of the
 files and directories socialdesk keeps (0600 / 0700 expected). :func:`edge_states` is the sync
@@ -25,7 +27,7 @@ from socialdesk.config import PageConfig
 from socialdesk.core.context import GRAPH_URL_ENV, AppContext
 from socialdesk.errors import ExitCode, SocialdeskError
 from socialdesk.format import human_duration
-from socialdesk.models import REQUIRED_SCOPES, RateUsage
+from socialdesk.models import REQUIRED_SCOPES, RateUsage, TokenInfo
 from socialdesk.sanitize import clean
 
 __all__ = ["STALE_SYNC", "Check", "EdgeState", "HealthReport", "edge_states", "run_checks"]
@@ -160,61 +162,85 @@ def _check_token(report: HealthReport, ctx: AppContext, page: PageConfig) -> str
 
 
 def _check_api(report: HealthReport, ctx: AppContext, page: PageConfig, token: str) -> None:
-    from socialdesk.api import graph
+    """The token and the Page, checked as a real user's token can be (``core.auth.check_token``:
+    ``/me``, the Page node, one read per capability; ``debug_token`` only with the app token),
+    and what could not be checked, with why."""
     from socialdesk.api.errors import GraphError, TokenInvalid
+    from socialdesk.core.auth import check_token
 
     client = ctx.client_for_token(token)
     try:
         try:
-            info = graph.debug_token(client, token)
+            check = check_token(ctx, token, page.id, client=client)
         except TokenInvalid as exc:
             report.add("token valid", "fail", f"{exc.message} — {exc.hint or ''}", auth=True)
             return
         except GraphError as exc:
-            report.add("token valid", "warn", f"/debug_token failed: {exc.message}")
-            info = None
-        if info is not None:
-            if not info.is_valid:
-                report.add(
-                    "token valid",
-                    "fail",
-                    "the API says the token is invalid; run `socialdesk auth login --page-id "
-                    f"{page.id}`",
-                    auth=True,
-                )
-                return
-            expiry = "never expires"
-            if info.expires_at is not None:
-                if info.expires_at - ctx.clock.now() <= timedelta(0):
-                    report.add("token valid", "fail", "the token has expired", auth=True)
-                    return
-                expiry = f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC"
-            report.add("token valid", "ok", f"{info.type.lower() or 'unknown'} token, {expiry}")
-            missing = [s for s in REQUIRED_SCOPES if s not in info.scopes]
-            if missing:
-                report.add("scopes", "warn", "missing " + ", ".join(missing))
-            else:
-                report.add("scopes", "ok", ", ".join(REQUIRED_SCOPES))
-        try:
-            me = graph.get_me(client)
-        except TokenInvalid as exc:
-            report.add("page reachable", "fail", exc.message, auth=True)
-            return
-        except GraphError as exc:
             report.add("page reachable", "fail", exc.message)
             return
-        if me.id != page.id:
+        me = check.me
+        if me is not None and me.id != page.id:
             report.add(
                 "page reachable",
                 "fail",
-                f"the token belongs to page {me.id}, not {page.id}",
+                f"the token belongs to {me.name} ({me.id}), not to page {page.id}",
                 auth=True,
             )
-        else:
-            report.add("page reachable", "ok", f"{me.name} ({me.id})")
+            return
+        if check.page is None or not check.is_page_token:
+            report.add(
+                "token valid",
+                "fail",
+                "not a Page access token (/me is not a Page); run `socialdesk auth login "
+                f"--page-id {page.id}` with the Page's token",
+                auth=True,
+            )
+            return
+        report.add("page reachable", "ok", f"{check.page.name} ({check.page.id})")
+        if not _check_token_info(report, ctx, page, check.info):
+            return
+        for cap in check.capabilities:
+            name = {"messaging": "messaging (DMs)", "comments": "comments"}.get(cap.name, cap.name)
+            if cap.ok:
+                report.add(name, "ok", cap.detail)
+            else:
+                report.add(name, "warn", cap.detail + (f"; {cap.hint}" if cap.hint else ""))
+        for item in check.unchecked:
+            report.add("not checked", "warn", item)
         _check_usage(report, client.usage)
     finally:
         client.close()
+
+
+def _check_token_info(
+    report: HealthReport, ctx: AppContext, page: PageConfig, info: TokenInfo | None
+) -> bool:
+    """``debug_token``'s answer (asked with the app token): validity, expiry, scopes; False when
+    the token is unusable."""
+    if info is None:
+        report.add("token valid", "ok", "a Page token: /me is the Page")
+        return True
+    if not info.is_valid:
+        report.add(
+            "token valid",
+            "fail",
+            f"the API says the token is invalid; run `socialdesk auth login --page-id {page.id}`",
+            auth=True,
+        )
+        return False
+    expiry = "never expires"
+    if info.expires_at is not None:
+        if info.expires_at - ctx.clock.now() <= timedelta(0):
+            report.add("token valid", "fail", "the token has expired", auth=True)
+            return False
+        expiry = f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC"
+    report.add("token valid", "ok", f"{info.type.lower() or 'unknown'} token, {expiry}")
+    missing = [s for s in REQUIRED_SCOPES if s not in info.scopes]
+    if missing:
+        report.add("scopes", "warn", "missing " + ", ".join(missing))
+    else:
+        report.add("scopes", "ok", ", ".join(REQUIRED_SCOPES))
+    return True
 
 
 def _check_usage(report: HealthReport, usage: RateUsage | None) -> None:
