@@ -15,7 +15,7 @@ from typing import Any
 from socialdesk.core.ack import AckReport
 from socialdesk.core.ack_plan import Plan, Skipped
 from socialdesk.core.auth import AuthStatus, PageRow, PageStatus
-from socialdesk.core.health import HealthReport
+from socialdesk.core.health import HealthReport, ProbeReport
 from socialdesk.core.inbox import Listing, ThreadDetail, ThreadRow
 from socialdesk.core.outbox import Attention
 from socialdesk.core.replying import ReplyOutcome
@@ -247,15 +247,27 @@ def sync_report(report: SyncReport) -> JSON:
     return report.as_dict()
 
 
-def health(report: HealthReport) -> JSON:
-    """``doctor --json``."""
-    return {
+def health(report: HealthReport, probes: ProbeReport | None = None) -> JSON:
+    """``doctor --json`` (with ``probes`` under ``--probe``)."""
+    out: JSON = {
         "ok": not report.failed,
         "checks": [
             {"name": c.name, "status": c.status, "detail": c.detail, "auth": c.auth}
             for c in report.checks
         ],
     }
+    if probes is not None:
+        out["probes"] = [
+            {
+                "number": r.number,
+                "question": r.question,
+                "assumption": r.assumption,
+                "status": r.status.value,
+                "found": r.found,
+            }
+            for r in probes.results
+        ]
+    return out
 
 
 def _page_status(s: PageStatus) -> JSON:

@@ -453,7 +453,7 @@ class Gateway:
             states = edge_states(inbox.conn, self.page.id)
             title = inbox.page_title()
         oks = [s.last_ok_at for s in states if s.last_ok_at is not None]
-        failed = tuple((s.edge, s.error or "failed") for s in states if not s.ok)
+        failed = tuple((s.edge, s.error or "failed") for s in states if s.ok is False)
         return HeaderState(
             title,
             max(oks) if oks else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import pytest
@@ -216,3 +217,47 @@ def test_doctor_names_the_token_storage(
     _code, checks = _doctor()
     assert token_file in checks["keyring"]["detail"] and "no secure" in checks["keyring"]["detail"]
     assert checks["token"]["detail"] == f"from file {token_file}"
+
+
+def test_doctor_shows_each_edge_with_cause_fix_and_the_watch_interval(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token without pages_messaging: sync exits 5; doctor shows the conversations edge
+    failing since that run with Graph's cause, the fix and the exit code, the other edges ok,
+    and the interval a watch would use with its reason."""
+    token = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_read_engagement"])
+    monkeypatch.setenv("SOCIALDESK_TOKEN", token)
+    assert runner.invoke(app, ["sync"]).exit_code == 5
+    code, checks = _doctor()
+    assert code == 1
+    conv = checks["last sync (conversations)"]
+    assert conv["status"] == "fail" and "never succeeded, failing since" in conv["detail"]
+    assert "pages_messaging" in conv["detail"] and "fix:" in conv["detail"]
+    assert "(exit 3)" in conv["detail"]
+    assert checks["last sync (feed)"]["status"] == "ok"
+    assert checks["last sync (reels)"]["status"] == "ok"
+    watch = checks["watch interval"]
+    assert watch["status"] == "ok" and re.match(r"\d+[smhd]", watch["detail"]), watch
+    human = runner.invoke(app, ["doctor"])
+    assert "watch interval" in human.stdout and "last sync (conversations)" in human.stdout
+
+
+def test_probe_asks_the_live_page_and_prints_what_it_found(sandbox_env: SandboxEnv) -> None:
+    """doctor --probe asks the twelve questions (the write-only ones say how to check by hand),
+    sends nothing, and prints each answer; --json carries them under probes."""
+    sb = sandbox_env.sandbox
+    before = len(sb.deliveries(sandbox_env.page_id))
+    code, _ = _doctor()
+    result = runner.invoke(app, ["doctor", "--probe", "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == code == 0
+    probes = {p["number"]: p for p in doc["probes"]}
+    assert sorted(probes) == list(range(1, 13))
+    assert {probes[n]["status"] for n in (5, 6, 9)} == {"not_checked"}
+    assert probes[7]["status"] == "as_assumed"  # the sandbox refuses debug_token with a Page token
+    assert all(p["status"] != "error" for p in probes.values()), probes
+    assert len(sb.deliveries(sandbox_env.page_id)) == before
+    human = runner.invoke(app, ["doctor", "--probe"])
+    assert human.exit_code == 0
+    assert "as_assumed" in human.stdout and "not_checked" in human.stdout
+    assert "none contradicts socialdesk" in human.stdout
