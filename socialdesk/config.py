@@ -6,7 +6,7 @@ Who reads what:
 |---|---|---|
 | top level | ``default_page`` | every command naming a page (``--page``) |
 | ``[pages.NAME]`` | ``id`` | every command naming a page |
-| ``[graph]`` | ``version``, ``base_url`` | ``core/session.py`` (the Graph client) |
+| ``[graph]`` | ``version``, ``base_url``, ``app_id`` | ``core/session.py`` (the Graph client) |
 | ``[sync]`` | ``poll_seconds``, ``comment_lookback_days``, ``deep_sweep_hours`` | sync, inbox |
 | ``[messaging]`` | ``human_agent`` | ``core/windows.py``, ``core/outbox.py`` |
 | ``[stats]`` | ``timezone``, ``business_hours`` | ``core/stats.py`` |
@@ -87,6 +87,9 @@ class GraphConfig:
     """API version used in every path."""
     base_url: str | None = None
     """Base URL override (``SOCIALDESK_GRAPH_URL`` wins over it); None means the real API."""
+    app_id: str | None = None
+    """The Meta app's id (``SOCIALDESK_APP_ID`` wins over it). With the app secret it makes the
+    app token ``auth`` and ``doctor`` ask ``debug_token`` with (token type, scopes, expiry)."""
 
 
 @dataclass(frozen=True)
@@ -401,6 +404,8 @@ def _parse(doc: dict[str, Any], path: Path) -> Config:
         raise reader.error("graph.version", f"must look like 'v26.0', not {graph.version!r}")
     if graph.base_url is not None and not re.match(r"^https?://[^\s/]+", graph.base_url):
         raise reader.error("graph.base_url", f"must be an http(s) URL, not {graph.base_url!r}")
+    if graph.app_id is not None and not graph.app_id.isdigit():
+        raise reader.error("graph.app_id", f"must be a numeric app id, not {graph.app_id!r}")
 
     sync: SyncConfig = _section(reader, doc, "sync", SyncConfig)
     for name, low, high in (

@@ -372,6 +372,8 @@ class OutboxEntry:
     """The platform refused it (window, private reply used…): retrying cannot help."""
     done_on_sent: bool = False
     """The thread is marked done in the transaction that confirms this send."""
+    comment_id: str | None = None
+    """The comment a private reply answers (``None`` for other kinds)."""
 
 
 class SyncStage(StrEnum):

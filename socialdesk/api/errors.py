@@ -30,7 +30,7 @@ from socialdesk.errors import (
     UnavailableError,
     UsageError,
 )
-from socialdesk.models import RateUsage
+from socialdesk.models import REQUIRED_SCOPES, RateUsage
 
 THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, 80001, 80002, 80006})
 TOKEN_CODES = frozenset({190, 102})
@@ -56,7 +56,6 @@ PRIVATE_REPLY_CODES: dict[int, str] = {
 ADVANCED_ACCESS = (1, 99)
 """``1/99`` "An unknown error occurred": missing permissions or Advanced Access (Messenger
 error-codes page); never transient."""
-NEEDED_PERMISSIONS = ("pages_messaging", "pages_read_engagement", "pages_manage_metadata")
 RELOGIN_HINT = "run `socialdesk auth login` to store a new token"
 
 _PERMISSION_RE = re.compile(
@@ -250,7 +249,7 @@ def _permission_hint(message: str) -> str:
         return f"grant the {', '.join(named)} permission to the app and run `socialdesk auth login`"
     return (
         "make sure the token has the "
-        + ", ".join(NEEDED_PERMISSIONS)
+        + ", ".join(REQUIRED_SCOPES)
         + " permissions and run `socialdesk auth login`"
     )
 
@@ -330,7 +329,7 @@ def _from_envelope(status: int, error: Mapping[str, Any], usage: RateUsage | Non
         return AdvancedAccessNeeded(
             message,
             "Meta answers this when the app lacks a permission, Advanced Access or Business"
-            " Verification: check the app's permissions (" + ", ".join(NEEDED_PERMISSIONS) + ")"
+            " Verification: check the app's permissions (" + ", ".join(REQUIRED_SCOPES) + ")"
             " in the app dashboard, then run `socialdesk auth login`",
             reason="advanced_access",
             **common,

@@ -66,6 +66,9 @@ class TokenCheck:
     page: Page | None
     """The Page ``/me`` names (``None`` when the token is not a Page token)."""
     is_page_token: bool
+    me: Page | None = None
+    """Whatever ``/me`` named (a Page, or a person for a user token), even when it is not the
+    expected Page."""
     capabilities: tuple[Capability, ...] = ()
     info: TokenInfo | None = None
     """``debug_token``'s answer, when it could be asked with an app token."""
@@ -192,6 +195,7 @@ def check_page_token(
     return TokenCheck(
         page=page,
         is_page_token=is_page,
+        me=named,
         capabilities=tuple(capabilities),
         info=info,
         unchecked=tuple(unchecked),

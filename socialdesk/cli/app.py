@@ -92,6 +92,11 @@ _ADVICE: dict[str, str] = {
     Reason.PRIVATE_REPLY_NO_COMMENT: "reply publicly (without --private)",
     Reason.PRIVATE_REPLY_CLOSED: "reply publicly (without --private)",
     Reason.PRIVATE_REPLY_ONE_MESSAGE: "shorten the text instead of --split",
+    Reason.PRIVATE_REPLY_ELSEWHERE: "reply publicly (without --private)",
+    Reason.PRIVATE_REPLY_BAD_COMMENT: (
+        "pass --comment with the id of a customer's comment in this thread "
+        "(`socialdesk show N --json` lists them)"
+    ),
     Reason.HUMAN_AGENT_NEEDS_PERSON: "answer this thread with `socialdesk reply` instead",
     Reason.TEXT_TOO_LONG: "shorten it, or pass --split to send it as several messages",
     Reason.SNOOZE_TIME: (

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from socialdesk.cli.app import app
-from socialdesk.cli.common import JsonOpt, PageOpt, echo_line, session, warn_line
+from socialdesk.cli.common import (
+    JsonOpt,
+    PageOpt,
+    echo_line,
+    session,
+    token_check_lines,
+)
 
 if TYPE_CHECKING:
     from socialdesk.core.auth import PageStatus
@@ -91,9 +97,8 @@ def auth_login(
             f"Logged in to {result.page_title} ({result.page.id}) as page '{result.page.name}'."
         )
         echo_line(f"Token stored in {auth.describe_storage(s.ctx, result.stored_in)}.")
-    missing = result.validated.missing_scopes
-    if missing:
-        warn_line(f"the token lacks {', '.join(missing)}")
+    v = result.validated
+    token_check_lines(v.missing_scopes, v.problems, v.unchecked)
 
 
 def _print_status(s: PageStatus) -> None:
@@ -108,10 +113,14 @@ def _print_status(s: PageStatus) -> None:
     ]
     if s.type:
         rows.append(("type", s.type.lower()))
-        rows.append(("scopes", ", ".join(s.scopes) or "none"))
+        if s.scopes or not s.unchecked:
+            rows.append(("scopes", ", ".join(s.scopes) or "none"))
         if s.missing_scopes:
             rows.append(("missing", ", ".join(s.missing_scopes)))
-        rows.append(("expires", iso(s.expires_at) or "never"))
+        if s.scopes:
+            rows.append(("expires", iso(s.expires_at) or "never"))
+    rows += [("problem", p) for p in s.problems]
+    rows += [("not checked", u) for u in s.unchecked]
     echo_line("  " + rows_text(rows).replace("\n", "\n  "))
     if not s.valid:
         echo_line(f"  hint: run `socialdesk auth login --page-id {s.page_id}`")

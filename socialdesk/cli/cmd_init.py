@@ -1,7 +1,8 @@
 """``socialdesk init``: the guided first setup (page id, hidden token, validation, timezone).
 
 Interactive on a terminal; scriptable with ``--page-id``, ``--token-stdin`` and ``--timezone``.
-The token is validated against the API (``GET /me`` + ``/debug_token``) before anything is
+The token is validated against the API (``core.auth.check_token``: reads, and ``debug_token``
+only with the app id and secret) before anything is
 written; the config gets the page and ``stats.timezone`` (default: this system's zone).
 """
 
@@ -12,7 +13,7 @@ from typing import Annotated
 import typer
 
 from socialdesk.cli.app import app
-from socialdesk.cli.common import echo_line, session, warn_line
+from socialdesk.cli.common import echo_line, session, token_check_lines
 
 
 @app.command()
@@ -60,6 +61,6 @@ def init(
         )
         echo_line(f"Token stored in {auth.describe_storage(s.ctx, result.stored_in)}.")
         echo_line(f"Config written to {s.paths.config_file} (stats timezone {timezone}).")
-    if result.validated.missing_scopes:
-        warn_line(f"the token lacks {', '.join(result.validated.missing_scopes)}")
+    v = result.validated
+    token_check_lines(v.missing_scopes, v.problems, v.unchecked)
     echo_line("Next: `socialdesk sync` imports the history, then `socialdesk list`.")

@@ -34,9 +34,12 @@ def _show_preview(pv: ReplyPreview, text: str, now_label: str) -> None:
 
 
 def _sent_line(thread: Thread, outcome: ReplyOutcome) -> str:
+    from socialdesk.models import SendKind
     from socialdesk.sanitize import clean
 
     who = clean(thread.customer.name or thread.customer.id, single_line=True)
+    if outcome.kind is SendKind.COMMENT_PRIVATE and outcome.recipient:
+        who = outcome.recipient  # the author of the answered comment, already cleaned
     n = len(outcome.entries)
     what = f"{n} messages" if n > 1 else "reply"
     ids = ", ".join(e.message_id or "?" for e in outcome.entries)
@@ -59,8 +62,20 @@ def reply(
     ] = False,
     private: Annotated[
         bool,
-        typer.Option("--private", help="A comment's one private reply (a DM, within 7 days)."),
+        typer.Option(
+            "--private",
+            help="A comment's one private reply (a DM, within 7 days of that comment); it "
+            "answers the thread's newest customer comment unless --comment names another.",
+        ),
     ] = False,
+    comment: Annotated[
+        str | None,
+        typer.Option(
+            "--comment",
+            metavar="ID",
+            help="With --private: the id of the customer comment to answer (`show N --json`).",
+        ),
+    ] = None,
     done: Annotated[bool, typer.Option("--done", help="Mark the thread done once sent.")] = False,
     split: Annotated[
         bool,
@@ -81,17 +96,21 @@ def reply(
 
     if sum((text is not None, template is not None, edit)) != 1:
         raise UsageError("give exactly one of --text, --template and --edit")
+    if comment is not None and not private:
+        raise UsageError("--comment names the comment a private reply answers: add --private")
     with session() as s:
         page_cfg = s.page(page)
         thread = Inbox(s.ctx, s.db, page_cfg).resolve(thread_ref)
         req = replying.ReplyRequest(
-            text=text, template=template, private=private, split=split, done=done
+            text=text, template=template, private=private, comment=comment, split=split, done=done
         )
         if edit:
             from socialdesk.cli.editor import edit as run_editor
 
             body = replying.parse_composed(run_editor(replying.compose_file(s.db, thread)))
-            req = replying.ReplyRequest(text=body, private=private, split=split, done=done)
+            req = replying.ReplyRequest(
+                text=body, private=private, comment=comment, split=split, done=done
+            )
             now = s.clock.now()
             pv = replying.preview(s.ctx, s.db, page_cfg, thread, req, now=now)
             _show_preview(pv, body, window_label(pv.window, now))

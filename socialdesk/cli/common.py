@@ -9,7 +9,7 @@ goes through a factory that tests point at an in-process sandbox (:func:`use_con
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -64,6 +64,20 @@ def note_line(text: str) -> None:
 def warn_line(text: str) -> None:
     """A ``warning:`` line on stderr."""
     note_line(f"warning: {text}")
+
+
+def token_check_lines(
+    missing_scopes: Sequence[str], problems: Sequence[str], unchecked: Sequence[str]
+) -> None:
+    """What a token check found wrong (warnings) and could not check (notes), on stderr."""
+    from socialdesk.sanitize import clean
+
+    if missing_scopes:
+        warn_line(f"the token lacks {', '.join(missing_scopes)}")
+    for problem in problems:
+        warn_line(clean(problem, single_line=True))
+    for item in unchecked:
+        note_line(f"not checked: {clean(item, single_line=True)}")
 
 
 ContextFactory = Callable[..., "AppContext"]

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from socialdesk.core.ack_plan import Plan
-from socialdesk.core.health import HealthReport
+from socialdesk.core.health import HealthReport, ProbeReport
 from socialdesk.core.inbox import Listing, ThreadDetail, ThreadRow
 from socialdesk.core.stats import StatsReport
 from socialdesk.format import age, channel_label, human_duration, iso, plural, window_label
@@ -254,6 +254,32 @@ def health(report: HealthReport, console: Console) -> str:
     if not failed and not warned:
         return "Everything looks fine."
     return f"{failed} failed, {plural(warned, 'warning')}."
+
+
+def probes(report: ProbeReport, console: Console) -> str:
+    """``doctor --probe``: each question, its status and what was found; returns the summary
+    line."""
+    from socialdesk.cli.output import customer_text, make_table
+
+    table = make_table(
+        "#", "status", ("question", {"overflow": "fold"}), ("found", {"overflow": "fold"})
+    )
+    styles = {"as_assumed": "green", "differs": "bold red", "error": "yellow"}
+    for r in report.results:
+        table.add_row(
+            str(r.number),
+            customer_text(r.status.value, style=styles.get(r.status.value, "dim")),
+            customer_text(f"{r.question} (assumed: {r.assumption})"),
+            customer_text(r.found),
+        )
+    console.print(table)
+    differs = len(report.differs)
+    if not differs:
+        return f"probe: {plural(len(report.results), 'question')}, none contradicts socialdesk."
+    return (
+        f"probe: {plural(differs, 'answer')} contradict socialdesk's assumptions; please report "
+        "them (socialdesk doctor --probe --json)"
+    )
 
 
 # ---- ack --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 from socialdesk.core.ack import AckReport
 from socialdesk.core.ack_plan import Plan, Skipped
 from socialdesk.core.auth import AuthStatus, PageRow, PageStatus
-from socialdesk.core.health import HealthReport
+from socialdesk.core.health import HealthReport, ProbeReport
 from socialdesk.core.inbox import Listing, ThreadDetail, ThreadRow
 from socialdesk.core.outbox import Attention
 from socialdesk.core.replying import ReplyOutcome
@@ -120,6 +120,7 @@ def outbox_entry(e: OutboxEntry) -> JSON:
         "message_id": e.message_id,
         "error": e.error,
         "refused": e.refused,
+        "comment_id": e.comment_id,
     }
 
 
@@ -162,6 +163,7 @@ def reply(t: Thread, outcome: ReplyOutcome) -> JSON:
         "reason": outcome.reason,
         "next_step": outcome.next_step,
         "notices": list(outcome.notices),
+        "recipient": outcome.recipient,
     }
 
 
@@ -245,15 +247,27 @@ def sync_report(report: SyncReport) -> JSON:
     return report.as_dict()
 
 
-def health(report: HealthReport) -> JSON:
-    """``doctor --json``."""
-    return {
+def health(report: HealthReport, probes: ProbeReport | None = None) -> JSON:
+    """``doctor --json`` (with ``probes`` under ``--probe``)."""
+    out: JSON = {
         "ok": not report.failed,
         "checks": [
             {"name": c.name, "status": c.status, "detail": c.detail, "auth": c.auth}
             for c in report.checks
         ],
     }
+    if probes is not None:
+        out["probes"] = [
+            {
+                "number": r.number,
+                "question": r.question,
+                "assumption": r.assumption,
+                "status": r.status.value,
+                "found": r.found,
+            }
+            for r in probes.results
+        ]
+    return out
 
 
 def _page_status(s: PageStatus) -> JSON:
@@ -271,6 +285,8 @@ def _page_status(s: PageStatus) -> JSON:
         "missing_scopes": list(s.missing_scopes),
         "expires_at": iso(s.expires_at),
         "error": s.error,
+        "problems": list(s.problems),
+        "unchecked": list(s.unchecked),
     }
 
 

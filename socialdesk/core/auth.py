@@ -1,8 +1,11 @@
 """Page tokens: validating one against the API, logging in and out, and each page's status.
 
 Called by ``auth login|status|logout``, ``init``, ``doctor`` and the inbox's first-run screen.
-A token is checked (``GET /me`` and ``/debug_token``) before anything is written, and it is
-never printed, logged or stored anywhere but the keyring or the 0600 token file.
+A token is checked before anything is written (:func:`check_token`: ``GET /me``, the Page node
+and one read per capability, ``api.tokens.check_page_token``; ``debug_token`` only with the app
+token, when the user gave the app id and secret: it refuses a plain Page token, GRAPH_API.md
+§20.4, §21.12), and what could not be checked is said. The token is never printed, logged or
+stored anywhere but the keyring or the 0600 token file.
 :data:`socialdesk.models.REQUIRED_SCOPES` is the one list of the permissions socialdesk needs.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from socialdesk import config as config_file
 from socialdesk import secrets
@@ -19,11 +23,16 @@ from socialdesk.errors import AuthError
 from socialdesk.models import REQUIRED_SCOPES, Page, TokenInfo
 from socialdesk.sanitize import clean
 
+if TYPE_CHECKING:
+    from socialdesk.api.client import GraphClient
+    from socialdesk.api.tokens import TokenCheck
+
 __all__ = [
     "LoginResult",
     "PageRow",
     "PageStatus",
     "Validated",
+    "check_token",
     "describe_storage",
     "login",
     "logout",
@@ -33,13 +42,48 @@ __all__ = [
 ]
 
 
+def check_token(
+    ctx: AppContext, token: str, page_id: str | None = None, *, client: GraphClient | None = None
+) -> TokenCheck:
+    """What reads (and ``debug_token`` with the app token, when given) settle about ``token``.
+
+    ``client``: a client of ``token`` to ask with (the caller keeps and closes it; doctor reads
+    its usage headers after). Raises ``TokenInvalid`` when Graph rejects the token outright.
+    """
+    from socialdesk.api.tokens import check_page_token
+
+    own = client is None
+    asker = ctx.client_for_token(token) if client is None else client
+    app = ctx.app_client()
+    try:
+        return check_page_token(asker, page_id, app=app)
+    finally:
+        if own:
+            asker.close()
+        if app is not None:
+            app.close()
+
+
+def capability_problems(check: TokenCheck) -> tuple[str, ...]:
+    """The capabilities a token check found missing, each with Graph's cause and the fix."""
+    return tuple(
+        f"{c.detail}" + (f" ({c.hint})" if c.hint else "")
+        for c in check.capabilities
+        if c.ok is False
+    )
+
+
 @dataclass(frozen=True)
 class Validated:
     """What the API says about a token."""
 
     page: Page
     info: TokenInfo | None
-    """None when ``/debug_token`` could not be asked (the token still worked for ``/me``)."""
+    """``debug_token``'s answer (``None`` without the app id and secret, or when it failed)."""
+    problems: tuple[str, ...] = ()
+    """Capabilities the reads found missing (permission, task, Advanced Access), with fixes."""
+    unchecked: tuple[str, ...] = ()
+    """What could not be checked, each with why."""
 
     @property
     def missing_scopes(self) -> tuple[str, ...]:
@@ -50,19 +94,10 @@ class Validated:
 
 def validate_token(ctx: AppContext, token: str, expected_page_id: str | None = None) -> Validated:
     """Ask the API who ``token`` belongs to; AuthError unless it is a valid Page token."""
-    from socialdesk.api import graph
-    from socialdesk.api.errors import GraphError, TokenInvalid
+    from socialdesk.api.errors import TokenInvalid
 
-    client = ctx.client_for_token(token)
     try:
-        me = graph.get_me(client)
-        info: TokenInfo | None
-        try:
-            info = graph.debug_token(client, token)
-        except TokenInvalid:
-            raise
-        except GraphError:
-            info = None
+        check = check_token(ctx, token, expected_page_id)
     except TokenInvalid as exc:
         # This *is* the login: "run auth login" would send the user in a circle.
         exc.hint = (
@@ -70,8 +105,7 @@ def validate_token(ctx: AppContext, token: str, expected_page_id: str | None = N
             "or Meta Business Suite) and try again"
         )
         raise
-    finally:
-        client.close()
+    info = check.info
     if info is not None and not info.is_valid:
         raise AuthError(
             "the API says this token is not valid",
@@ -82,13 +116,25 @@ def validate_token(ctx: AppContext, token: str, expected_page_id: str | None = N
             f"this is a {info.type.lower()} token, not a Page access token",
             hint="use the Page's own token (Graph API Explorer: pick the Page in 'User or Page')",
         )
-    if expected_page_id is not None and me.id != expected_page_id:
+    me = check.me
+    if me is not None and expected_page_id is not None and me.id != expected_page_id:
         raise AuthError(
             f"this token belongs to {clean(me.name, single_line=True)} ({me.id}), "
             f"not to page {expected_page_id}",
             hint=f"use the token of page {expected_page_id}, or the page this token belongs to",
         )
-    return Validated(page=me, info=info)
+    if check.page is None or not check.is_page_token:
+        who = f" ({clean(me.name, single_line=True)}, {me.id})" if me is not None else ""
+        raise AuthError(
+            f"this is not a Page access token: /me{who} is not a Page",
+            hint="use the Page's own token (Graph API Explorer: pick the Page in 'User or Page')",
+        )
+    return Validated(
+        page=check.page,
+        info=info,
+        problems=capability_problems(check),
+        unchecked=check.unchecked,
+    )
 
 
 def _unique_name(config: Config, page: Page) -> str:
@@ -198,12 +244,15 @@ class PageStatus:
     missing_scopes: tuple[str, ...] = REQUIRED_SCOPES
     expires_at: datetime | None = None
     error: str | None = None
+    problems: tuple[str, ...] = ()
+    """Capabilities the reads found missing, with Graph's cause and the fix."""
+    unchecked: tuple[str, ...] = ()
+    """What could not be checked (scopes and expiry without the app id and secret), and why."""
 
 
 def _status_of(ctx: AppContext, page: PageConfig) -> PageStatus:
     import dataclasses
 
-    from socialdesk.api import graph
     from socialdesk.api.errors import GraphError
 
     source = secrets.token_info(ctx.paths, page.id)
@@ -218,23 +267,32 @@ def _status_of(ctx: AppContext, page: PageConfig) -> PageStatus:
         token_storage=source.describe,
     )
     token = secrets.load_token(ctx.paths, page.id) or ""
-    client = ctx.client_for_token(token)
     try:
-        me = graph.get_me(client)
-        found = dataclasses.replace(found, page_title=clean(me.name, single_line=True))
-        info = graph.debug_token(client, token)
+        check = check_token(ctx, token, page.id)
     except GraphError as exc:
         return dataclasses.replace(found, error=clean(exc.message, single_line=True))
-    finally:
-        client.close()
+    me, info = check.me, check.info
+    title = clean(me.name, single_line=True) if me is not None else None
+    error: str | None = None
+    if me is not None and me.id != page.id:
+        error = f"the token belongs to page {me.id}"
+    elif not check.is_page_token:
+        error = "not a Page access token (/me is not a Page)"
+    elif info is not None and not info.is_valid:
+        error = "the API says the token is not valid"
     return dataclasses.replace(
         found,
-        valid=info.is_valid and me.id == page.id,
-        type=info.type,
-        scopes=tuple(info.scopes),
-        missing_scopes=tuple(s for s in REQUIRED_SCOPES if s not in info.scopes),
-        expires_at=info.expires_at,
-        error=f"the token belongs to page {me.id}" if me.id != page.id else None,
+        page_title=title,
+        valid=error is None,
+        type=info.type if info is not None else ("PAGE" if check.is_page_token else None),
+        scopes=tuple(info.scopes) if info is not None else (),
+        missing_scopes=(
+            tuple(s for s in REQUIRED_SCOPES if s not in info.scopes) if info is not None else ()
+        ),
+        expires_at=info.expires_at if info is not None else None,
+        error=error,
+        problems=capability_problems(check),
+        unchecked=check.unchecked,
     )
 
 

@@ -43,9 +43,11 @@ if TYPE_CHECKING:
 
     from socialdesk.api.client import GraphClient
 
-__all__ = ["GRAPH_URL_ENV", "HOME_ENV", "AppContext", "graph_base_url"]
+__all__ = ["APP_ID_ENV", "GRAPH_URL_ENV", "HOME_ENV", "AppContext", "graph_base_url"]
 
 GRAPH_URL_ENV = "SOCIALDESK_GRAPH_URL"
+APP_ID_ENV = "SOCIALDESK_APP_ID"
+"""The Meta app's id (wins over ``graph.app_id``); with the app secret, the app token."""
 HOME_ENV = "SOCIALDESK_HOME"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 
@@ -340,6 +342,26 @@ class AppContext:
             app_secret=secrets.load_app_secret(self.paths),
             transport=self.transport,
             pace=self.pace,
+        )
+
+    def app_id(self) -> str | None:
+        """The Meta app's id the user gave (``SOCIALDESK_APP_ID``, else ``graph.app_id``)."""
+        return os.environ.get(APP_ID_ENV, "").strip() or self.config.graph.app_id
+
+    def app_client(self) -> GraphClient | None:
+        """A client with the app token ``APPID|APPSECRET`` (for ``debug_token`` only), when the
+        user gave both the app id and the app secret; else ``None``. The caller closes it."""
+        from socialdesk.api.tokens import app_client
+
+        app_id, secret = self.app_id(), secrets.load_app_secret(self.paths)
+        if not app_id or not secret:
+            return None
+        return app_client(
+            app_id,
+            secret,
+            base_url=self.graph_url,
+            version=self.config.graph.version,
+            transport=self.transport,
         )
 
     # -- errors and the end ----------------------------------------------------------------------

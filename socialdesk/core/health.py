@@ -3,11 +3,16 @@
 Called by ``doctor`` and the inbox (header and health screen). Each :class:`Check` is ``ok``,
 ``warn`` or ``fail`` with one line of detail (already cleaned: it may quote API text): whether
 the config file exists, the Graph API base URL in use, the keyring, the page, the token
-(present, valid per ``/debug_token``, not expired), the scopes against
+(present; a Page token of this Page per ``/me`` and the Page node; each capability socialdesk
+needs per one read; valid, not expired and its scopes per ``/debug_token`` only when the app id
+and secret were given, else said not checked), the scopes against
 :data:`socialdesk.models.REQUIRED_SCOPES`, the page being reachable, rate-limit headroom from the
 latest usage headers, ``PRAGMA integrity_check``, the last sync per edge, and the modes of the
-files and directories socialdesk keeps (0600 / 0700 expected). :func:`edge_states` is the sync
-part alone, for the inbox header.
+files and directories socialdesk keeps (0600 / 0700 expected). The sync part shows each edge's
+state (``core.syncing.edge_states``, re-exported as :func:`edge_states` for the inbox header:
+failing since, cause, fix, exit code) and the interval a watch would use now with its reason
+(``core.syncing.watch_advice``). :func:`probe` is ``doctor --probe``: the questions only a live
+Page can settle, asked with reads only (``api.probes``).
 """
 
 from __future__ import annotations
@@ -18,17 +23,29 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from socialdesk import secrets
 from socialdesk.config import PageConfig
 from socialdesk.core.context import GRAPH_URL_ENV, AppContext
 from socialdesk.errors import ExitCode, SocialdeskError
 from socialdesk.format import human_duration
-from socialdesk.models import REQUIRED_SCOPES, RateUsage
+from socialdesk.models import REQUIRED_SCOPES, RateUsage, TokenInfo
 from socialdesk.sanitize import clean
+from socialdesk.store.watermarks import edge_states
 
-__all__ = ["STALE_SYNC", "Check", "EdgeState", "HealthReport", "edge_states", "run_checks"]
+if TYPE_CHECKING:
+    from socialdesk.api.probes import ProbeResult
+
+__all__ = [
+    "STALE_SYNC",
+    "Check",
+    "HealthReport",
+    "ProbeReport",
+    "edge_states",
+    "probe",
+    "run_checks",
+]
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -70,27 +87,6 @@ class HealthReport:
         if not self.failed:
             return ExitCode.OK
         return ExitCode.AUTH if any(c.auth for c in self.failed) else ExitCode.FAILURE
-
-
-@dataclass(frozen=True)
-class EdgeState:
-    """The latest sync of one edge of a page."""
-
-    edge: str
-    ok: bool
-    last_run_at: datetime
-    last_ok_at: datetime | None
-    error: str | None
-
-
-def edge_states(conn: sqlite3.Connection, page_id: str) -> list[EdgeState]:
-    """Per edge (conversations, feed…): did its latest sync succeed, and when did one last."""
-    from socialdesk.store.watermarks import last_syncs
-
-    return [
-        EdgeState(r.edge, r.ok, r.finished_at, r.last_ok_at, r.error)
-        for _, r in sorted(last_syncs(conn, page_id).items())
-    ]
 
 
 FRESH_USAGE = timedelta(hours=1)
@@ -179,61 +175,85 @@ def _check_token(report: HealthReport, ctx: AppContext, page: PageConfig) -> str
 
 
 def _check_api(report: HealthReport, ctx: AppContext, page: PageConfig, token: str) -> None:
-    from socialdesk.api import graph
+    """The token and the Page, checked as a real user's token can be (``core.auth.check_token``:
+    ``/me``, the Page node, one read per capability; ``debug_token`` only with the app token),
+    and what could not be checked, with why."""
     from socialdesk.api.errors import GraphError, TokenInvalid
+    from socialdesk.core.auth import check_token
 
     client = ctx.client_for_token(token)
     try:
         try:
-            info = graph.debug_token(client, token)
+            check = check_token(ctx, token, page.id, client=client)
         except TokenInvalid as exc:
             report.add("token valid", "fail", f"{exc.message} — {exc.hint or ''}", auth=True)
             return
         except GraphError as exc:
-            report.add("token valid", "warn", f"/debug_token failed: {exc.message}")
-            info = None
-        if info is not None:
-            if not info.is_valid:
-                report.add(
-                    "token valid",
-                    "fail",
-                    "the API says the token is invalid; run `socialdesk auth login --page-id "
-                    f"{page.id}`",
-                    auth=True,
-                )
-                return
-            expiry = "never expires"
-            if info.expires_at is not None:
-                if info.expires_at - ctx.clock.now() <= timedelta(0):
-                    report.add("token valid", "fail", "the token has expired", auth=True)
-                    return
-                expiry = f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC"
-            report.add("token valid", "ok", f"{info.type.lower() or 'unknown'} token, {expiry}")
-            missing = [s for s in REQUIRED_SCOPES if s not in info.scopes]
-            if missing:
-                report.add("scopes", "warn", "missing " + ", ".join(missing))
-            else:
-                report.add("scopes", "ok", ", ".join(REQUIRED_SCOPES))
-        try:
-            me = graph.get_me(client)
-        except TokenInvalid as exc:
-            report.add("page reachable", "fail", exc.message, auth=True)
-            return
-        except GraphError as exc:
             report.add("page reachable", "fail", exc.message)
             return
-        if me.id != page.id:
+        me = check.me
+        if me is not None and me.id != page.id:
             report.add(
                 "page reachable",
                 "fail",
-                f"the token belongs to page {me.id}, not {page.id}",
+                f"the token belongs to {me.name} ({me.id}), not to page {page.id}",
                 auth=True,
             )
-        else:
-            report.add("page reachable", "ok", f"{me.name} ({me.id})")
+            return
+        if check.page is None or not check.is_page_token:
+            report.add(
+                "token valid",
+                "fail",
+                "not a Page access token (/me is not a Page); run `socialdesk auth login "
+                f"--page-id {page.id}` with the Page's token",
+                auth=True,
+            )
+            return
+        report.add("page reachable", "ok", f"{check.page.name} ({check.page.id})")
+        if not _check_token_info(report, ctx, page, check.info):
+            return
+        for cap in check.capabilities:
+            name = {"messaging": "messaging (DMs)", "comments": "comments"}.get(cap.name, cap.name)
+            if cap.ok:
+                report.add(name, "ok", cap.detail)
+            else:
+                report.add(name, "warn", cap.detail + (f"; {cap.hint}" if cap.hint else ""))
+        for item in check.unchecked:
+            report.add("not checked", "warn", item)
         _check_usage(report, client.usage)
     finally:
         client.close()
+
+
+def _check_token_info(
+    report: HealthReport, ctx: AppContext, page: PageConfig, info: TokenInfo | None
+) -> bool:
+    """``debug_token``'s answer (asked with the app token): validity, expiry, scopes; False when
+    the token is unusable."""
+    if info is None:
+        report.add("token valid", "ok", "a Page token: /me is the Page")
+        return True
+    if not info.is_valid:
+        report.add(
+            "token valid",
+            "fail",
+            f"the API says the token is invalid; run `socialdesk auth login --page-id {page.id}`",
+            auth=True,
+        )
+        return False
+    expiry = "never expires"
+    if info.expires_at is not None:
+        if info.expires_at - ctx.clock.now() <= timedelta(0):
+            report.add("token valid", "fail", "the token has expired", auth=True)
+            return False
+        expiry = f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC"
+    report.add("token valid", "ok", f"{info.type.lower() or 'unknown'} token, {expiry}")
+    missing = [s for s in REQUIRED_SCOPES if s not in info.scopes]
+    if missing:
+        report.add("scopes", "warn", "missing " + ", ".join(missing))
+    else:
+        report.add("scopes", "ok", ", ".join(REQUIRED_SCOPES))
+    return True
 
 
 def _check_usage(report: HealthReport, usage: RateUsage | None) -> None:
@@ -271,33 +291,54 @@ def _check_database(report: HealthReport, ctx: AppContext, page: PageConfig | No
             else:
                 report.add("database integrity", "ok", "PRAGMA integrity_check: ok")
             if page is not None:
-                _check_syncs(report, conn, page, ctx.clock.now())
+                _check_syncs(report, ctx, conn, page)
     except (sqlite3.Error, SocialdeskError) as exc:
         report.add("database integrity", "fail", f"cannot check {ctx.paths.db_file}: {exc}")
 
 
 def _check_syncs(
-    report: HealthReport, conn: sqlite3.Connection, page: PageConfig, now: datetime
+    report: HealthReport, ctx: AppContext, conn: sqlite3.Connection, page: PageConfig
 ) -> None:
+    """Each edge's state (``core.syncing.edge_states``: last run, failing since, cause, fix,
+    exit code) and the interval a watch would use now, with its reason (``watch_advice``)."""
+    from socialdesk.core.syncing import watch_advice
+    from socialdesk.format import iso
+
+    now = ctx.clock.now()
     states = edge_states(conn, page.id)
-    if not states:
+    if all(st.ok is None for st in states):
         report.add("last sync", "warn", f"page {page.name} was never synced; run `socialdesk sync`")
         return
     for st in states:
         name = f"last sync ({st.edge})"
+        if st.ok is None:
+            report.add(name, "warn", "never ran; the next `socialdesk sync` runs it")
+            continue
+        skipped = f"; {st.skipped_items} unreadable items skipped" if st.skipped_items else ""
+        if st.ok:
+            stale = st.last_ok_at is not None and now - st.last_ok_at > STALE_SYNC
+            when = _ago(now, st.last_ok_at) if st.last_ok_at is not None else "unknown"
+            report.add(name, "warn" if stale else "ok", f"last success {when}{skipped}")
+            continue
+        since = f"failing since {iso(st.failing_since)}" if st.failing_since else "failing"
+        cause = st.error or "unknown"
+        fix = f"; fix: {st.hint}" if st.hint else ""
+        code = f" (exit {st.exit_code})" if st.exit_code is not None else ""
         if st.last_ok_at is None:
-            report.add(name, "fail", f"never succeeded; last error: {st.error or 'unknown'}")
-        elif not st.ok:
+            report.add(name, "fail", f"never succeeded, {since}: {cause}{fix}{code}")
+        else:
             report.add(
                 name,
                 "warn",
-                f"last run failed ({st.error or 'unknown'}); last success "
+                f"last run failed, {since}: {cause}{fix}{code}; last success "
                 f"{_ago(now, st.last_ok_at)}",
             )
-        elif now - st.last_ok_at > STALE_SYNC:
-            report.add(name, "warn", f"last success {_ago(now, st.last_ok_at)}")
-        else:
-            report.add(name, "ok", f"last success {_ago(now, st.last_ok_at)}")
+    advice = watch_advice(conn, page.id, poll_seconds=float(ctx.config.sync.poll_seconds), now=now)
+    report.add(
+        "watch interval",
+        "warn" if advice.stop else "ok",
+        f"{human_duration(advice.seconds)}: {advice.reason}",
+    )
 
 
 def _check_files(report: HealthReport, ctx: AppContext) -> None:
@@ -361,3 +402,29 @@ def config_failure(exc: SocialdeskError) -> HealthReport:
     report = HealthReport()
     report.add("config", "fail", f"{exc.message}; {exc.hint or ''}")
     return report
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """What ``doctor --probe`` asked the live Page, and what it found."""
+
+    page: PageConfig
+    results: list[ProbeResult]
+
+    @property
+    def differs(self) -> list[ProbeResult]:
+        """The answers that contradict socialdesk's assumption (worth reporting)."""
+        from socialdesk.api.probes import ProbeStatus
+
+        return [r for r in self.results if r.status is ProbeStatus.DIFFERS]
+
+
+def probe(ctx: AppContext, page_ref: str | None, numbers: set[int] | None = None) -> ProbeReport:
+    """Ask the Page each question of the fidelity audit that reads can settle (GET requests
+    only, ``debug_token`` as a POST with ``method=GET``); the others say how to check by hand.
+    An invalid token raises (exit 3)."""
+    from socialdesk.api.probes import run_probes
+
+    page = ctx.page(page_ref)
+    results = run_probes(ctx.client(page), page.id, now=ctx.clock.now(), numbers=numbers)
+    return ProbeReport(page, results)

@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING
 
 from socialdesk.core import textcheck
 from socialdesk.core.clock import Clock
-from socialdesk.core.windows import choose_send_kind, send_kind_for_conn
+from socialdesk.core.windows import choose_send_kind, private_target, send_kind_for_conn
 from socialdesk.errors import (
     AuthError,
     Reason,
+    RefusedError,
     SocialdeskError,
     UnavailableError,
     UsageError,
@@ -128,11 +129,21 @@ def _apply_effects(conn: sqlite3.Connection, entry: OutboxEntry) -> None:
         triage.set_status(conn, entry.thread_id, Status.DONE, now=now_dt)
 
 
+def _private_recipient(conn: sqlite3.Connection, entry: OutboxEntry) -> str | None:
+    """Who a private reply row went to: the author of the comment it answers (whose Messenger
+    conversation it opens), else the thread's customer."""
+    comment = store_threads.get_message(conn, entry.comment_id or entry.thread_id)
+    if comment is not None and comment.author.id:
+        return comment.author.id
+    return store_threads.thread_customer(conn, entry.thread_id)
+
+
 def _echo(conn: sqlite3.Connection, entry: OutboxEntry, message_id: str, now: datetime) -> None:
     """Record the sent message in the thread it lands in, pending read-back (store.echoes).
 
     A DM or a public comment reply lands in its own thread; a private reply in the customer's
-    Messenger conversation, when that is cached (else there is no thread to show it in yet).
+    Messenger conversation (of the answered comment's author), when that is cached (else there
+    is no thread to show it in yet).
     """
     from socialdesk.store import echoes
     from socialdesk.store.pages import page_name
@@ -140,7 +151,7 @@ def _echo(conn: sqlite3.Connection, entry: OutboxEntry, message_id: str, now: da
     thread_id: str | None = entry.thread_id
     channel = Channel.COMMENT if entry.kind is SendKind.COMMENT_PUBLIC else Channel.DM
     if entry.kind is SendKind.COMMENT_PRIVATE:
-        customer = store_threads.thread_customer(conn, entry.thread_id)
+        customer = _private_recipient(conn, entry)
         thread_id = store_threads.dm_thread_for(conn, entry.page_id, customer) if customer else None
     if thread_id is None:
         return
@@ -217,7 +228,7 @@ def _read_back(
         conv: str | None = entry.thread_id
     else:
         # A private reply lands in the commenter's Messenger conversation, if we know it.
-        customer = store_threads.thread_customer(conn, entry.thread_id)
+        customer = _private_recipient(conn, entry)
         conv = store_threads.dm_thread_for(conn, page_id, customer) if customer else None
     if conv is None:
         return None
@@ -260,12 +271,14 @@ def reconcile(
     """Read back every thread holding ``unknown`` rows of this page and settle what can be."""
     settle = timedelta(seconds=settle_seconds() if settle_s is None else settle_s)
     rows = store.list_records(conn, page_id=page_id, states=[OutboxState.UNKNOWN])
-    by_thread: dict[tuple[str, SendKind], list[store.OutboxRecord]] = {}
+    # Private replies of one thread may answer different people: grouped by the comment too.
+    by_thread: dict[tuple[str, SendKind, str | None], list[store.OutboxRecord]] = {}
     for rec in rows:
-        by_thread.setdefault((rec.entry.thread_id, rec.entry.kind), []).append(rec)
+        key = (rec.entry.thread_id, rec.entry.kind, rec.entry.comment_id)
+        by_thread.setdefault(key, []).append(rec)
     found = absent = pending = 0
     errors: list[str] = []
-    for (thread_id, _kind), recs in by_thread.items():
+    for (thread_id, _kind, _comment), recs in by_thread.items():
         try:
             back = _read_back(conn, client, page_id, recs[0].entry)
         except AuthError:
@@ -328,9 +341,10 @@ def startup(
 # ---- sending ----------------------------------------------------------------------------------
 
 
-def _call(client: GraphClient, thread: Thread, kind: SendKind, text: str) -> SendResult:
+def _call(client: GraphClient, thread: Thread, entry: OutboxEntry) -> SendResult:
     from socialdesk.api import graph
 
+    kind, text = entry.kind, entry.text
     if kind is SendKind.DM_RESPONSE:
         return graph.send_message(
             client, thread.page_id, text=text, recipient_id=thread.customer.id
@@ -345,7 +359,9 @@ def _call(client: GraphClient, thread: Thread, kind: SendKind, text: str) -> Sen
             tag="HUMAN_AGENT",
         )
     if kind is SendKind.COMMENT_PRIVATE:
-        return graph.send_message(client, thread.page_id, text=text, comment_id=thread.id)
+        # The comment the row answers (rows older than m008 answered the top-level comment).
+        answers = entry.comment_id or thread.id
+        return graph.send_message(client, thread.page_id, text=text, comment_id=answers)
     return graph.reply_to_comment(client, thread.id, text)
 
 
@@ -424,11 +440,14 @@ def queue(
     guard: Callable[[sqlite3.Connection], None] | None = None,
     done: bool = False,
     on_queued: Callable[[sqlite3.Connection, tuple[int, ...]], None] | None = None,
+    comment_id: str | None = None,
 ) -> Prepared:
     """Check the rules and queue ``texts`` (already checked by textcheck) in one durable commit.
 
-    The private-reply ledger and the window are checked inside the same transaction, so two
-    processes cannot both queue a comment's private reply. ``guard`` runs inside that
+    A private reply answers ``comment_id``, by default the thread's newest customer comment
+    (``core.windows.private_target``); the row records which. That comment's ledger, what Graph
+    said about it and its window are checked inside the same transaction, so two processes
+    cannot both queue its private reply. ``guard`` runs inside that
     transaction too (``ack`` re-checks there that nobody acted on the thread meanwhile).
     ``done`` marks the thread done when the LAST part is confirmed (a split reply is done once
     all of it arrived, not the first part). ``on_queued`` runs in the same transaction once the
@@ -446,12 +465,34 @@ def queue(
             guard(conn)
         if kind is None:
             kind = send_kind_for_conn(
-                conn, thread, now, human_agent, private=private, human_written=human_written
+                conn,
+                thread,
+                now,
+                human_agent,
+                private=private,
+                human_written=human_written,
+                comment_id=comment_id,
             )
-        elif kind is SendKind.COMMENT_PRIVATE and store.private_reply_used(conn, thread.id):
-            choose_send_kind(
-                thread, now, human_agent, private=True, human_written=True, private_used=True
-            )
+        answers: str | None = None
+        if kind is SendKind.COMMENT_PRIVATE:
+            target = private_target(conn, thread, comment_id)
+            if target is None:
+                raise RefusedError(
+                    f"comment #{thread.number} has no comment from a customer to answer privately",
+                    hint="reply publicly",
+                    reason=Reason.PRIVATE_REPLY_NO_COMMENT,
+                )
+            if target.used or target.elsewhere:
+                choose_send_kind(
+                    thread,
+                    now,
+                    human_agent,
+                    private=True,
+                    human_written=True,
+                    private_used=target.used,
+                    target=target,
+                )
+            answers = target.comment.id
         ids = tuple(
             store.enqueue(
                 conn,
@@ -463,6 +504,7 @@ def queue(
                 origin=origin,
                 batch=batch,
                 done_on_sent=done and i == len(texts) - 1,
+                comment_id=answers,
             )
             for i, t in enumerate(texts)
         )
@@ -490,7 +532,7 @@ def send_one(
         if not store.mark_sending(conn, outbox_id, now=clock.now()):
             raise UsageError(f"outbox entry {outbox_id} is no longer queued")
     try:
-        result = _call(client, thread, rec.entry.kind, rec.entry.text)
+        result = _call(client, thread, rec.entry)
     except BaseException as exc:
         if _is_rejection(exc):
             from socialdesk.api.errors import PolicyRefused
@@ -663,6 +705,7 @@ def resend(
         done=entry.done_on_sent,
         guard=claim,
         on_queued=record,
+        comment_id=entry.comment_id,
     )
     return send_prepared(conn, client, prepared, clock=clock)[0]
 

@@ -31,7 +31,7 @@ from socialdesk.config import PageConfig
 from socialdesk.core import outbox, textcheck
 from socialdesk.core.context import AppContext
 from socialdesk.core.templates import get_template, render_for
-from socialdesk.core.windows import send_kind_for_conn, window_for_conn
+from socialdesk.core.windows import private_target, send_kind_for_conn, window_for_conn
 from socialdesk.errors import RefusedError, SocialdeskError, UsageError
 from socialdesk.models import Channel, Direction, OutboxEntry, SendKind, Thread, Window
 from socialdesk.sanitize import clean
@@ -59,7 +59,11 @@ class ReplyRequest:
     text: str | None = None
     template: str | None = None
     private: bool = False
-    """A comment's one private reply (to its top-level comment, in Messenger)."""
+    """A comment's one private reply (in Messenger), to the thread's newest customer comment
+    unless ``comment`` names another."""
+    comment: str | None = None
+    """The Graph id of the customer comment a private reply answers (a reply in the thread
+    may be another person's than the top-level comment's)."""
     split: bool = False
     """Text over the limit goes as several messages (cut between grapheme clusters)."""
     done: bool = False
@@ -80,7 +84,8 @@ class ReplyPreview:
     """Characters of the whole text (stripped), as the limit counts them."""
     limit: int
     recipient: str
-    """Who gets it, cleaned for display: the customer, or the comment a reply answers."""
+    """Who gets it, cleaned for display: the customer, or the comment a reply answers (for a
+    private reply: the author of the comment it answers)."""
     refusal: SocialdeskError | None
     """Set when the rules refuse it (window closed, private reply used, too long, bidi…)."""
 
@@ -103,6 +108,8 @@ class ReplyOutcome:
     """The thread as it is after the send (its status shows ``done`` when asked and sent)."""
     notices: list[str] = field(default_factory=list)
     """What the outbox settled about earlier sends before this one (see ``core.outbox``)."""
+    recipient: str = ""
+    """Who it went (or would have gone) to, cleaned (as :attr:`ReplyPreview.recipient`)."""
 
 
 def reply_text(
@@ -120,15 +127,29 @@ def reply_text(
     return req.text or ""
 
 
-def _recipient(conn: sqlite3.Connection, thread: Thread, private: bool) -> str:
+def _short(text: str) -> str:
+    said = clean(text, single_line=True)
+    return said if len(said) <= 40 else said[:39] + "…"
+
+
+def _recipient(conn: sqlite3.Connection, thread: Thread, req: ReplyRequest) -> str:
     who = clean(thread.customer.name or thread.customer.id or "the customer", single_line=True)
     if thread.channel not in (Channel.COMMENT, Channel.IG_COMMENT):
         return who
+    if req.private:
+        try:
+            target = private_target(conn, thread, req.comment)
+        except UsageError:
+            target = None  # the send refuses it and says why
+        if target is not None:
+            author = clean(target.author, single_line=True)
+            said = _short(target.comment.text or "[attachment]")
+            return f"{author}, privately (Messenger), answering their comment “{said}”"
+        return f"{who}, privately (Messenger)"
     top = store_threads.get_message(conn, thread.id)
-    said = clean(top.text if top is not None else thread.snippet, single_line=True)
-    said = said if len(said) <= 40 else said[:39] + "…"
-    if private:
-        return f"{who}, privately (Messenger), answering their comment “{said}”"
+    said = _short(top.text if top is not None else thread.snippet)
+    if top is not None and top.direction is Direction.OUT:
+        return f"a public reply under the Page's comment “{said}”"
     return f"a public reply under {who}'s comment “{said}”"
 
 
@@ -142,8 +163,11 @@ def preview(
     now: datetime,
 ) -> ReplyPreview:
     """What :func:`send` would do now, without any network call."""
-    window = window_for_conn(conn, thread, now, ctx.human_agent)
     refusal: SocialdeskError | None = None
+    try:
+        window = window_for_conn(conn, thread, now, ctx.human_agent, comment_id=req.comment)
+    except UsageError as exc:
+        window, refusal = window_for_conn(conn, thread, now, ctx.human_agent), exc
     parts: list[str] = []
     kind: SendKind | None = None
     text = ""
@@ -164,6 +188,7 @@ def preview(
             ctx.human_agent,
             private=req.private,
             human_written=req.human_written,
+            comment_id=req.comment,
         )
     except (RefusedError, UsageError) as exc:
         refusal = exc  # the rules' refusal says more than the text's
@@ -173,7 +198,7 @@ def preview(
         window=window,
         length=len(text.strip()),
         limit=textcheck.MAX_CHARS,
-        recipient=_recipient(conn, thread, req.private),
+        recipient=_recipient(conn, thread, req),
         refusal=refusal,
     )
 
@@ -199,6 +224,7 @@ def send(
     kind: SendKind | None = None
     sent: list[OutboxEntry] = []
     notices: list[str] = []
+    recipient = _recipient(conn, thread, req)
     try:
         now = ctx.clock.now()
         text = reply_text(ctx, conn, page, thread, req)
@@ -211,6 +237,7 @@ def send(
             ctx.human_agent,
             private=req.private,
             human_written=req.human_written,
+            comment_id=req.comment,
         )
         client = ctx.client(page)
         notices = outbox.startup(conn, client, page.id, now=ctx.clock.now()).notices()
@@ -224,22 +251,27 @@ def send(
             human_written=req.human_written,
             origin="reply",
             done=req.done,
+            comment_id=req.comment,
         )
         kind = prepared.kind
         outbox.send_prepared(conn, client, prepared, clock=ctx.clock, sent=sent)
     except outbox.SendUnknown as exc:
         return ReplyOutcome(
-            "unknown", sent, kind, exc.message, UNKNOWN_NEXT_STEP, exc, None, notices
+            "unknown", sent, kind, exc.message, UNKNOWN_NEXT_STEP, exc, None, notices, recipient
         )
     except (RefusedError, UsageError) as exc:
-        return ReplyOutcome("refused", sent, kind, exc.message, exc.hint, exc, None, notices)
+        return ReplyOutcome(
+            "refused", sent, kind, exc.message, exc.hint, exc, None, notices, recipient
+        )
     except SocialdeskError as exc:
-        return ReplyOutcome("failed", sent, kind, exc.message, exc.hint, exc, None, notices)
+        return ReplyOutcome(
+            "failed", sent, kind, exc.message, exc.hint, exc, None, notices, recipient
+        )
     finally:
         if not keep_sender:
             leave_senders(conn)
     after = store_threads.get_thread(conn, thread.id, now=ctx.clock.now())
-    return ReplyOutcome("sent", sent, kind, None, None, None, after, notices)
+    return ReplyOutcome("sent", sent, kind, None, None, None, after, notices, recipient)
 
 
 # ---- composing in an editor -----------------------------------------------------------------

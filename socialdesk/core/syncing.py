@@ -47,7 +47,8 @@ from socialdesk.errors import (
 )
 from socialdesk.models import EdgeResult, RateUsage, SyncReport
 from socialdesk.paths import Paths
-from socialdesk.store import cache, watermarks
+from socialdesk.store import pages as store_pages
+from socialdesk.store import watermarks
 from socialdesk.store.db import transaction
 
 __all__ = [
@@ -95,7 +96,7 @@ def sync_round(
 ) -> SyncReport:
     """One sync of ``page`` with the context's settings; edge failures are in the report."""
     with transaction(conn):
-        cache.upsert_page(conn, page.id, page.name, now=ctx.clock.now())
+        store_pages.upsert_page(conn, page.id, page.name, now=ctx.clock.now())
     cfg = ctx.config.sync
     return sync_page(
         conn,

@@ -3,15 +3,18 @@
 Pure functions: :func:`window_for` tells which window applies and when it closes;
 :func:`choose_send_kind` is what ``reply``/``ack`` (core.outbox, core.ack) ask before anything is
 queued, and refuses (exit 6) with the time the window closed and a machine ``reason``.
-:func:`window_for_conn` and :func:`send_kind_for_conn` are the variants that read the comment's
-own time and the private-reply ledger from the database (through ``store``): what
-``list``/``show`` display and what sends obey. ``store.query.CLOSES_SQL`` (``expires:`` and the
-``expires`` sort) is the same rule in SQL; both use the durations of :mod:`socialdesk.models`.
+:func:`window_for_conn` and :func:`send_kind_for_conn` are the variants that read, through
+``store``, the comment a private reply answers (:func:`private_target`: by default the thread's
+newest customer comment, or the one the operator names), its time, the per-comment private-reply
+ledger and what Graph said about it: what ``list``/``show`` display and what sends obey.
+``store.query.CLOSES_SQL`` (``expires:`` and the ``expires`` sort) is the same rule in SQL;
+both use the durations of :mod:`socialdesk.models`.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 
 from socialdesk.errors import Reason, RefusedError, UsageError
@@ -20,6 +23,8 @@ from socialdesk.models import (
     PRIVATE_REPLY_WINDOW,
     STANDARD_WINDOW,
     Channel,
+    Direction,
+    Message,
     SendKind,
     Thread,
     Window,
@@ -31,8 +36,10 @@ __all__ = [
     "HUMAN_AGENT_WINDOW",
     "PRIVATE_REPLY_WINDOW",
     "STANDARD_WINDOW",
+    "PrivateTarget",
     "choose_send_kind",
     "comment_anchor",
+    "private_target",
     "send_kind_for_conn",
     "window_for",
     "window_for_conn",
@@ -46,15 +53,71 @@ def _fmt(dt: datetime | None) -> str:
 
 
 def comment_anchor(thread: Thread) -> datetime:
-    """Stand-in for the top-level comment's time when it is not known: ``request_at``, else
-    ``last_inbound_at`` (else ``last_message_at``).
+    """The time of the thread's newest customer comment, which a private reply answers by
+    default: ``last_inbound_at`` (derived from the stored messages; else ``last_message_at``).
 
-    A Thread carries no creation time. These are the times of messages of the thread, so never
-    earlier than the comment: the window shown from them may close later than the real one.
-    :func:`window_for_conn` reads the real time from the messages table and uses this only when
-    the top-level comment is not stored; ``store.query.CLOSES_SQL`` falls back the same way.
+    :func:`window_for_conn` passes the answered comment's own time instead; for the default
+    comment the two are the same, and ``store.query.CLOSES_SQL`` uses ``last_inbound_at`` too.
     """
-    return thread.request_at or thread.last_inbound_at or thread.last_message_at
+    return thread.last_inbound_at or thread.last_message_at
+
+
+@dataclass(frozen=True)
+class PrivateTarget:
+    """The comment a private reply answers, and what is known about its one private reply."""
+
+    comment: Message
+    """A customer's comment of the thread (the top-level comment or a reply under it)."""
+    used: bool
+    """The outbox ledger holds a private reply to it (in flight, sent, unknown or refused)."""
+    elsewhere: bool
+    """Graph shows it already answered privately (``private_reply_conversation``): Meta's
+    inbox or another tool sent it."""
+
+    @property
+    def author(self) -> str:
+        """Who the private reply goes to, for messages (not cleaned)."""
+        return self.comment.author.name or self.comment.author.id or "the customer"
+
+
+def private_target(
+    conn: sqlite3.Connection, thread: Thread, comment_id: str | None = None
+) -> PrivateTarget | None:
+    """The comment a private reply to ``thread`` answers: ``comment_id`` when given, else the
+    thread's newest customer comment (``None`` when it has none).
+
+    :class:`UsageError` (reason ``private_reply_bad_comment``) when ``comment_id`` is not a
+    stored comment of this thread, or is the Page's own ("You can not reply to your own
+    comments", Pages messaging guide).
+    """
+    from socialdesk.store.cache import private_reply_facts
+    from socialdesk.store.outbox import private_reply_used
+    from socialdesk.store.threads import get_message, newest_customer_comment
+
+    if comment_id is None:
+        comment = newest_customer_comment(conn, thread.id)
+        if comment is None:
+            return None
+    else:
+        comment = get_message(conn, comment_id)
+        if comment is None or comment.thread_id != thread.id:
+            raise UsageError(
+                f"comment {comment_id} is not a stored comment of #{thread.number}",
+                hint="name a customer's comment of this thread",
+                reason=Reason.PRIVATE_REPLY_BAD_COMMENT,
+            )
+        if comment.direction is not Direction.IN:
+            raise UsageError(
+                f"comment {comment_id} is the Page's own; a private reply answers a customer",
+                hint="name a customer's comment of this thread",
+                reason=Reason.PRIVATE_REPLY_BAD_COMMENT,
+            )
+    facts = private_reply_facts(conn, comment.id)
+    return PrivateTarget(
+        comment=comment,
+        used=private_reply_used(conn, comment.id),
+        elsewhere=facts is not None and facts.answered_elsewhere,
+    )
 
 
 def window_for(
@@ -72,10 +135,10 @@ def window_for(
     the comment's time + 7 d while the private reply is unused, else PUBLIC (never closes); a
     comment thread without any customer comment is PUBLIC.
 
-    ``comment_at`` is the top-level comment's time; without it the comment's time is
-    :func:`comment_anchor` (an approximation). Renderers and senders holding a connection call
-    :func:`window_for_conn`, which supplies it and the private-reply ledger; the ``expires:``
-    filter and sort (``store.query.CLOSES_SQL``) implement that same rule.
+    ``comment_at`` is the time of the comment a private reply answers; without it, that of the
+    newest customer comment (:func:`comment_anchor`). Renderers and senders holding a
+    connection call :func:`window_for_conn`, which supplies it and the per-comment ledger; the
+    ``expires:`` filter and sort (``store.query.CLOSES_SQL``) implement that same rule.
     """
     if thread.channel in _DM_CHANNELS:
         last_in = thread.last_inbound_at
@@ -100,20 +163,26 @@ def window_for(
 
 
 def window_for_conn(
-    conn: sqlite3.Connection, thread: Thread, now: datetime, human_agent: bool
+    conn: sqlite3.Connection,
+    thread: Thread,
+    now: datetime,
+    human_agent: bool,
+    *,
+    comment_id: str | None = None,
 ) -> Window:
-    """:func:`window_for` with the comment time and the private-reply ledger read from ``conn``."""
+    """:func:`window_for` with the private reply's comment (``comment_id``, default the newest
+    customer comment), its time and its ledger read from ``conn``."""
     if thread.channel in _DM_CHANNELS:
         return window_for(thread, now, human_agent)
-    from socialdesk.store.outbox import private_reply_used
-    from socialdesk.store.threads import comment_created_at
-
+    target = private_target(conn, thread, comment_id)
+    if target is None:
+        return window_for(thread, now, human_agent)
     return window_for(
         thread,
         now,
         human_agent,
-        comment_at=comment_created_at(conn, thread.id),
-        private_used=private_reply_used(conn, thread.id),
+        comment_at=target.comment.created_at,
+        private_used=target.used or target.elsewhere,
     )
 
 
@@ -125,20 +194,28 @@ def send_kind_for_conn(
     *,
     private: bool,
     human_written: bool,
+    comment_id: str | None = None,
 ) -> SendKind:
-    """:func:`choose_send_kind` with the comment time and the ledger read from ``conn``."""
-    from socialdesk.store.outbox import private_reply_used
-    from socialdesk.store.threads import comment_created_at
-
+    """:func:`choose_send_kind` with the answered comment, its time and ledger read from
+    ``conn`` (``comment_id``: the comment a private reply answers; default the newest
+    customer comment)."""
+    if comment_id is not None and not private:
+        raise UsageError(
+            "a comment to answer is chosen for a private reply only; a public reply goes under "
+            "the thread's top-level comment",
+            reason=Reason.PRIVATE_REPLY_BAD_COMMENT,
+        )
     comment = thread.channel in (Channel.COMMENT, Channel.IG_COMMENT)
+    target = private_target(conn, thread, comment_id) if comment and private else None
     return choose_send_kind(
         thread,
         now,
         human_agent,
         private=private,
         human_written=human_written,
-        comment_at=comment_created_at(conn, thread.id) if comment else None,
-        private_used=private_reply_used(conn, thread.id) if comment else False,
+        comment_at=target.comment.created_at if target is not None else None,
+        private_used=target.used if target is not None else False,
+        target=target,
     )
 
 
@@ -151,11 +228,14 @@ def choose_send_kind(
     human_written: bool,
     comment_at: datetime | None = None,
     private_used: bool = False,
+    target: PrivateTarget | None = None,
 ) -> SendKind:
     """How a reply to ``thread`` may be sent now, or :class:`RefusedError` (exit 6) saying why.
 
     ``human_written`` is true when a person wrote or chose the text for this one thread
-    (``reply``); ``ack`` passes false, so it never gets ``HUMAN_AGENT``.
+    (``reply``); ``ack`` passes false, so it never gets ``HUMAN_AGENT``. ``target`` (from
+    :func:`private_target`) names the comment a private reply answers in the refusals, and
+    refuses one Graph shows answered elsewhere before any call.
     """
     if thread.channel in _DM_CHANNELS:
         if private:
@@ -196,11 +276,21 @@ def choose_send_kind(
         )
     if not private:
         return SendKind.COMMENT_PUBLIC
+    whose = (
+        f"{target.author}'s comment in #{thread.number}" if target else f"comment #{thread.number}"
+    )
     if private_used:
         raise RefusedError(
-            f"the private reply to comment #{thread.number} was already used",
+            f"the private reply to {whose} was already used (one per comment)",
             hint="reply publicly",
             reason=Reason.PRIVATE_REPLY_USED,
+        )
+    if target is not None and target.elsewhere:
+        raise RefusedError(
+            f"{whose} was already answered privately outside socialdesk (Graph shows the "
+            "conversation it opened; Meta allows one private reply per comment)",
+            hint="reply publicly",
+            reason=Reason.PRIVATE_REPLY_ELSEWHERE,
         )
     if thread.last_inbound_at is None:
         raise RefusedError(
@@ -212,8 +302,8 @@ def choose_send_kind(
     if window.kind is not WindowKind.PRIVATE_REPLY:
         anchor = comment_at if comment_at is not None else comment_anchor(thread)
         raise RefusedError(
-            f"the private-reply window of comment #{thread.number} closed at "
-            f"{_fmt(anchor + PRIVATE_REPLY_WINDOW)}",
+            f"the private-reply window of {whose} closed at "
+            f"{_fmt(anchor + PRIVATE_REPLY_WINDOW)} (7 days after that comment)",
             hint="reply publicly",
             reason=Reason.PRIVATE_REPLY_CLOSED,
         )

@@ -59,7 +59,7 @@ class Sandbox:
         app_id: str | None = None,
         engaged_users: int | None = None,
         feed_cap: int | None = 600,
-        lenient_debug_token: bool = True,
+        lenient_debug_token: bool = False,
     ) -> None:
         self.state = State(seed)
         self.lock = threading.RLock()
@@ -86,9 +86,9 @@ class Sandbox:
         self.feed_cap = feed_cap
         """Posts per calendar year that /feed, /posts and /published_posts list (ranked)."""
         self.lenient_debug_token = lenient_debug_token
-        """True keeps the old leniency: a Page token may call ``debug_token``. Real Graph refuses
-        it with ``(#100) You must provide an app access token…``; False (strict) does too. The
-        default flips to strict once the client debugs tokens with the app token."""
+        """False (the default) refuses ``debug_token`` called with a Page token, as Graph does:
+        ``(#100) You must provide an app access token…`` (GRAPH_API.md §20.4). True is the old
+        leniency, for a test that needs it."""
         self.calls = 0
         self.calls_by_edge: Counter[str] = Counter()
         self._app_calls: deque[int] = deque()

@@ -42,6 +42,7 @@ from typing import Any
 
 from socialdesk.models import Attachment, Channel, Conversation, Direction, Message, Post
 from socialdesk.store.db import atomic
+from socialdesk.store.pages import upsert_page as upsert_page  # one helper (store.pages)
 
 SNIPPET_MAX = 240
 """Longest stored snippet, in characters."""
@@ -565,15 +566,6 @@ def _reopen(conn: sqlite3.Connection, fresh: Sequence[list[Any]], now_s: int) ->
         [(f"was {status}", now_s, tid) for tid, status in reopen],
     )
     return len(reopen)
-
-
-def upsert_page(conn: sqlite3.Connection, page_id: str, name: str, *, now: datetime) -> None:
-    """Record (or rename) a page, so that ``page:NAME`` queries can find it."""
-    conn.execute(
-        "INSERT INTO pages (id, name, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-        (page_id, name, _ts(now)),
-    )
 
 
 def upsert_conversations(

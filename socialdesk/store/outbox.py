@@ -15,7 +15,8 @@ The side table ``outbox_review`` (migration ``m002_outbox_side_tables``) holds, 
 row, when read-back last proved the message absent, and the operator's resolution
 (``resent:ID`` / ``dropped``). Migration ``m004`` made a send's effects columns:
 ``done_on_sent`` (mark the thread done once confirmed) and ``refused`` (a platform rule refused
-it).
+it). Migration ``m008`` added ``comment_id``: the comment a private reply answers (the private-reply
+ledger is per comment, :func:`private_reply_used`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
         error=row["error"],
         refused=bool(row["refused"]),
         done_on_sent=bool(row["done_on_sent"]),
+        comment_id=row["comment_id"],
     )
 
 
@@ -94,15 +96,29 @@ def enqueue(
     origin: str = "reply",
     batch: str | None = None,
     done_on_sent: bool = False,
+    comment_id: str | None = None,
 ) -> int:
     """Record the intent to send ``text`` (state ``queued``); returns the row id.
 
-    ``done_on_sent``: the thread is marked done when the send is confirmed.
+    ``done_on_sent``: the thread is marked done when the send is confirmed. ``comment_id``: the
+    comment a private reply answers (required for that kind).
     """
+    if kind is SendKind.COMMENT_PRIVATE and not comment_id:
+        raise ValueError("a private reply row needs the comment it answers")
     cur = conn.execute(
         "INSERT INTO outbox (page_id, thread_id, kind, text, state, origin, batch, created_at,"
-        " done_on_sent) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-        (page_id, thread_id, str(kind), text, origin, batch, epoch(now), int(done_on_sent)),
+        " done_on_sent, comment_id) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+        (
+            page_id,
+            thread_id,
+            str(kind),
+            text,
+            origin,
+            batch,
+            epoch(now),
+            int(done_on_sent),
+            comment_id if kind is SendKind.COMMENT_PRIVATE else None,
+        ),
     )
     assert cur.lastrowid is not None
     return int(cur.lastrowid)
@@ -249,12 +265,21 @@ def list_records(
     return [_record(r) for r in reversed(rows)]
 
 
-def private_reply_used(conn: sqlite3.Connection, thread_id: str) -> bool:
-    """The ledger: a private reply to this comment is sending, sent, unknown or queued."""
-    marks = ",".join("?" for _ in ACTIVE_STATES)
+_ACTIVE_SQL = ", ".join(f"'{state.value}'" for state in ACTIVE_STATES)
+LEDGER_SQL = (
+    f"kind = '{SendKind.COMMENT_PRIVATE.value}' AND (state IN ({_ACTIVE_SQL})"
+    " OR (state = 'failed' AND refused = 1))"
+)
+"""The outbox rows that use up a comment's one private reply: every row that may have reached
+(or may still reach) the customer, and every one the platform refused (10900 "Activity already
+replied to", 10903, 100/2018292, the closed window: final for that comment, GRAPH_API.md §21.6).
+``store.query.CLOSES_SQL`` applies the same condition."""
+
+
+def private_reply_used(conn: sqlite3.Connection, comment_id: str) -> bool:
+    """The ledger (per comment): this comment's private reply is used, in flight or refused."""
     row = conn.execute(
-        f"SELECT 1 FROM outbox WHERE thread_id = ? AND kind = ? AND state IN ({marks}) LIMIT 1",
-        (thread_id, str(SendKind.COMMENT_PRIVATE), *[str(s) for s in ACTIVE_STATES]),
+        f"SELECT 1 FROM outbox WHERE comment_id = ? AND {LEDGER_SQL} LIMIT 1", (comment_id,)
     ).fetchone()
     return row is not None
 
@@ -271,12 +296,12 @@ def sent_message_ids(conn: sqlite3.Connection, thread_id: str) -> set[str]:
 def private_reply_message_ids(conn: sqlite3.Connection, page_id: str, customer_id: str) -> set[str]:
     """Message ids claimed by private replies to this customer's comments.
 
-    A private reply lands in the customer's Messenger conversation, so reading that
+    A private reply lands in the Messenger conversation of the comment's author, so reading that
     conversation back must skip these ids as well as those of the conversation's own rows.
     """
     rows = conn.execute(
-        "SELECT o.message_id FROM outbox o JOIN threads t ON t.id = o.thread_id"
-        " WHERE o.page_id = ? AND o.kind = ? AND t.customer_id = ?"
+        "SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.comment_id"
+        " WHERE o.page_id = ? AND o.kind = ? AND m.author_id = ?"
         " AND o.message_id IS NOT NULL",
         (page_id, str(SendKind.COMMENT_PRIVATE), customer_id),
     )

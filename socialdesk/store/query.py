@@ -44,11 +44,12 @@ sends obey) in SQL, with the durations of :mod:`socialdesk.models`. ``L`` is
 
 - DM: the standard window closes at ``L + 24h``; once it has closed and ``human_agent`` is on,
   the HUMAN_AGENT window closes at ``L + 7d``; otherwise there is no open window.
-- comment: public replies never close, so the window that can *expire* is the private reply's:
-  it closes ``7d`` after the top-level comment (the ``messages`` row whose id is the thread id;
-  when that row is not stored: ``request_at``, else ``L``). Once the private reply is used (an
-  outbox row of kind ``comment_private`` that is queued, sending, sent or unknown) the thread is
-  public only: no window.
+- comment: public replies never close, so the window that can *expire* is the private reply's.
+  A private reply answers one comment, by default the thread's newest customer comment (whose
+  time is ``L``): the window closes at ``L + 7d``. Once that comment's private reply is used
+  (an outbox row answering it that is queued, sending, sent, unknown or refused by the
+  platform, or Graph's ``private_reply_conversation`` on it) the thread is public only: no
+  window.
 - a thread with no inbound message has no window.
 
 Tests compare :data:`CLOSES_SQL` with ``window_for_conn`` thread by thread. Every value the user
@@ -69,9 +70,8 @@ from socialdesk.models import (
     HUMAN_AGENT_WINDOW,
     PRIVATE_REPLY_WINDOW,
     STANDARD_WINDOW,
-    SendKind,
 )
-from socialdesk.store.outbox import ACTIVE_STATES
+from socialdesk.store.outbox import LEDGER_SQL
 
 DEFAULT_QUERY = "is:open is:awaiting"
 """What ``list`` shows when no query is given."""
@@ -204,13 +204,18 @@ class CompiledQuery:
 _DM_S = int(STANDARD_WINDOW.total_seconds())
 _AGENT_S = int(HUMAN_AGENT_WINDOW.total_seconds())
 _PRIVATE_S = int(PRIVATE_REPLY_WINDOW.total_seconds())
-_ACTIVE = ", ".join(f"'{state.value}'" for state in ACTIVE_STATES)
 
-# Comment branch, cheapest test first (most comment threads are older than a week):
-# - the anchor is never later than last_message_at (the top-level comment is one of the
-#   thread's messages; request_at and last_inbound_at are message times), so an old
-#   last_message_at settles it without reading messages or outbox;
-# - max(x, now) then NULLIF(.., now) is "x when x > now, else NULL" with x computed once.
+# Comment branch (a private reply answers the thread's newest customer comment by default, and
+# that comment's 7 days and once-only rule decide the window; core.windows.window_for_conn):
+# - last_inbound_at IS the newest customer comment's time (derived from the messages), so an
+#   old one settles it without reading messages or outbox (most comment threads);
+# - the newest customer comment is found as core finds it (newest first, ties by id), and is
+#   used when the outbox ledger (store.outbox.LEDGER_SQL) or Graph's private_reply_conversation
+#   says so.
+_NEWEST_CUSTOMER_COMMENT = (
+    "SELECT m2.id FROM messages m2 WHERE m2.thread_id = t.id AND m2.direction = 'in'"
+    " ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1"
+)
 CLOSES_SQL = f"""(CASE
     WHEN t.last_inbound_at IS NULL THEN NULL
     WHEN t.channel IN ('dm', 'ig_dm') THEN CASE
@@ -218,12 +223,13 @@ CLOSES_SQL = f"""(CASE
         WHEN :qha AND t.last_inbound_at + {_AGENT_S} > :qnow
             THEN t.last_inbound_at + {_AGENT_S}
         END
-    WHEN t.last_message_at + {_PRIVATE_S} <= :qnow THEN NULL
-    WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.thread_id = t.id
-                 AND o.kind = '{SendKind.COMMENT_PRIVATE.value}' AND o.state IN ({_ACTIVE}))
+    WHEN t.last_inbound_at + {_PRIVATE_S} <= :qnow THEN NULL
+    WHEN EXISTS (SELECT 1 FROM messages m WHERE m.id = ({_NEWEST_CUSTOMER_COMMENT})
+                 AND (m.private_reply_conversation IS NOT NULL
+                      OR EXISTS (SELECT 1 FROM outbox o WHERE o.comment_id = m.id
+                                 AND {LEDGER_SQL})))
         THEN NULL
-    ELSE NULLIF(max(COALESCE((SELECT m.created_at FROM messages m WHERE m.id = t.id),
-                             t.request_at, t.last_inbound_at) + {_PRIVATE_S}, :qnow), :qnow)
+    ELSE t.last_inbound_at + {_PRIVATE_S}
 END)"""
 """Unix time the applicable window closes, or NULL; needs the ``qnow`` and ``qha`` parameters."""
 

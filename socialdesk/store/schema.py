@@ -267,11 +267,21 @@ ALTER TABLE sync_log ADD COLUMN problems TEXT;
 ALTER TABLE sync_log ADD COLUMN usage TEXT;
 """
 
+M008_PRIVATE_REPLY_PER_COMMENT = """
+-- Issue 8: a private reply answers ONE comment (the thread's top-level comment or a reply in it),
+-- and its once-only rule and 7 days belong to that comment (GRAPH_API.md §5.4, §21.11). Rows
+-- written before this migration answered the thread's top-level comment.
+ALTER TABLE outbox ADD COLUMN comment_id TEXT;
+UPDATE outbox SET comment_id = thread_id WHERE kind = 'comment_private';
+CREATE INDEX outbox_comment ON outbox (comment_id) WHERE comment_id IS NOT NULL;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_outbox_side_tables", M002_OUTBOX_SIDE_TABLES),
     ("m003_page_display_name", M003_PAGE_DISPLAY_NAME),
     ("m004_app_layer", M004_APP_LAYER),
     ("m005_sync_fidelity", M005_SYNC_FIDELITY),
+    ("m008_private_reply_per_comment", M008_PRIVATE_REPLY_PER_COMMENT),
 ]
 """Ordered (name, SQL script) pairs; applied in order, each in one transaction."""

@@ -591,6 +591,13 @@ def dm_thread_for(conn: sqlite3.Connection, page_id: str, customer_id: str) -> s
     return str(row[0]) if row is not None else None
 
 
+def newest_customer_comment(conn: sqlite3.Connection, thread_id: str) -> Message | None:
+    """The newest comment of a comment thread written by someone other than the Page (what a
+    private reply answers by default); ties by id, as ``store.query.CLOSES_SQL`` breaks them."""
+    rows = _messages(conn, "thread_id = ? AND direction = 'in'", (thread_id,), 1)
+    return rows[0] if rows else None
+
+
 def comment_created_at(conn: sqlite3.Connection, thread_id: str) -> datetime | None:
     """The stored time of a comment thread's top-level comment (its id is the thread id)."""
     row = conn.execute("SELECT created_at FROM messages WHERE id = ?", (thread_id,)).fetchone()

@@ -456,7 +456,7 @@ class Gateway:
             title = inbox.page_title()
             usage = current_usage(inbox.conn, self.page.id, live, now=self.now())
         oks = [s.last_ok_at for s in states if s.last_ok_at is not None]
-        failed = tuple((s.edge, s.error or "failed") for s in states if not s.ok)
+        failed = tuple((s.edge, s.error or "failed") for s in states if s.ok is False)
         return HeaderState(title, max(oks) if oks else None, failed, headroom(usage))
 
     def stats(self, days: int = 30) -> StatsReport:

@@ -136,3 +136,16 @@ def test_probes_see_folders_ranked_comments_and_shares() -> None:
     assert results[3].status is ProbeStatus.AS_ASSUMED and "ranked" in results[3].found
     assert results[10].status is ProbeStatus.AS_ASSUMED
     assert results[4].status in (ProbeStatus.AS_ASSUMED, ProbeStatus.INCONCLUSIVE)
+
+
+def test_the_readme_lists_every_question_and_which_ones_the_probe_asks() -> None:
+    """README "Questions only a live Page can settle": one row per question, in order, and its
+    `--probe` column says `asks` exactly for the questions a read can settle."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Questions only a live Page can settle", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    assert [int(c[0]) for c in cells] == [q.number for q in PROBES]
+    assert [c[-1] for c in cells] == ["by hand" if q.ask is None else "asks" for q in PROBES]

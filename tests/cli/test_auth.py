@@ -121,19 +121,33 @@ def test_login_warns_about_missing_scopes(env: SandboxEnv) -> None:
     assert "pages_messaging" in result.stderr
 
 
-def test_status_reports_source_validity_and_scopes(env: SandboxEnv) -> None:
-    """auth status --json says where the token is, that it is valid, its scopes; no token."""
-    assert _login(env).exit_code == 0
+def test_status_reports_source_validity_and_scopes(
+    env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """auth status --json says where the token is, that it is a valid Page token (checked with
+    reads), and that scopes need the app id and secret; given them, its scopes; no token."""
+    login = _login(env)
+    assert login.exit_code == 0
+    assert "not checked: token type, scopes and expiry need /debug_token" in login.stderr
     result = runner.invoke(app, ["auth", "status", "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     (page,) = doc["pages"]
     assert doc["ok"] is True and page["valid"] is True and page["token_source"] == "file"
-    assert page["page_id"] == env.page_id and "pages_messaging" in page["scopes"]
-    assert page["missing_scopes"] == [] and page["expires_at"] is None
+    assert page["page_id"] == env.page_id and page["type"] == "PAGE"
+    assert page["scopes"] == [] and page["problems"] == []
+    assert any("app id and app secret" in u for u in page["unchecked"])
     assert env.token not in result.stdout
     human = runner.invoke(app, ["auth", "status"])
-    assert human.exit_code == 0 and "valid    yes" in human.stdout
+    assert human.exit_code == 0 and "valid        yes" in human.stdout
+    assert "not checked" in human.stdout
+    app_id, secret = env.sandbox.app_credentials()
+    monkeypatch.setenv("SOCIALDESK_APP_ID", app_id)
+    monkeypatch.setenv("SOCIALDESK_APP_SECRET", secret)
+    doc = json.loads(runner.invoke(app, ["auth", "status", "--json"]).stdout)
+    (page,) = doc["pages"]
+    assert "pages_messaging" in page["scopes"] and page["missing_scopes"] == []
+    assert page["unchecked"] == [] and page["expires_at"] is None
 
 
 def test_status_with_invalidated_token_exits_3(env: SandboxEnv) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import pytest
@@ -29,8 +30,16 @@ def _login(env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0, result.output
 
 
+def _app_credentials(env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_id, secret = env.sandbox.app_credentials()
+    monkeypatch.setenv("SOCIALDESK_APP_ID", app_id)
+    monkeypatch.setenv("SOCIALDESK_APP_SECRET", secret)
+
+
 def test_healthy_setup_after_sync(sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After login and a sync every check is ok: token, scopes, page, syncs, integrity, modes."""
+    """After login and a sync every check is ok: token (a Page token of this Page, checked with
+    reads: the sandbox refuses debug_token with a Page token, as Graph does), each capability,
+    page, syncs, integrity, modes; what needs the app token is said not checked, and why."""
     _login(sandbox_env, monkeypatch)
     assert runner.invoke(app, ["sync"]).exit_code == 0
     code, checks = _doctor()
@@ -38,8 +47,9 @@ def test_healthy_setup_after_sync(sandbox_env: SandboxEnv, monkeypatch: pytest.M
     for name in (
         "token",
         "token valid",
-        "scopes",
         "page reachable",
+        "messaging (DMs)",
+        "comments",
         "rate limit",
         "database integrity",
         "config file permissions",
@@ -47,9 +57,29 @@ def test_healthy_setup_after_sync(sandbox_env: SandboxEnv, monkeypatch: pytest.M
         "token file permissions",
     ):
         assert checks[name]["status"] == "ok", checks[name]
+    assert "scopes" not in checks
+    assert checks["not checked"]["status"] == "warn"
+    assert "app id and app secret" in checks["not checked"]["detail"]
     syncs = [c for n, c in checks.items() if n.startswith("last sync (")]
     assert syncs and all(c["status"] == "ok" for c in syncs)
     assert sandbox_env.token not in json.dumps(checks)
+
+
+def test_with_the_app_id_and_secret_debug_token_checks_scopes_and_expiry(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the app id and secret, doctor asks debug_token with the app token: type, expiry
+    and scopes are checked, nothing is left unchecked, and no secret is printed."""
+    _login(sandbox_env, monkeypatch)
+    _app_credentials(sandbox_env, monkeypatch)
+    code, checks = _doctor()
+    assert code == 0
+    assert (
+        checks["token valid"]["status"] == "ok" and "page token" in checks["token valid"]["detail"]
+    )
+    assert checks["scopes"]["status"] == "ok" and "not checked" not in checks
+    _, secret = sandbox_env.sandbox.app_credentials()
+    assert secret not in json.dumps(checks)
 
 
 def test_never_synced_is_a_warning_not_a_failure(sandbox_env: SandboxEnv) -> None:
@@ -82,13 +112,20 @@ def test_env_token_invalid_fails_at_page_discovery(sandbox_env: SandboxEnv) -> N
 
 
 def test_missing_scopes_warn(sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scopes the API does not report are listed as a warning."""
-    token = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_messaging"])
+    """A missing permission is a warning naming it: found by the capability read without the
+    app token, and in the scopes with it."""
+    token = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_read_engagement"])
     monkeypatch.setenv("SOCIALDESK_TOKEN", token)
     code, checks = _doctor()
     assert code == 0
+    assert checks["messaging (DMs)"]["status"] == "warn"
+    assert "pages_messaging" in checks["messaging (DMs)"]["detail"]
+    assert checks["comments"]["status"] == "ok"
+    _app_credentials(sandbox_env, monkeypatch)
+    code, checks = _doctor()
+    assert code == 0
     assert checks["scopes"]["status"] == "warn"
-    assert "pages_read_engagement" in checks["scopes"]["detail"]
+    assert "pages_messaging" in checks["scopes"]["detail"]
 
 
 def test_readable_token_file_fails(
@@ -180,3 +217,47 @@ def test_doctor_names_the_token_storage(
     _code, checks = _doctor()
     assert token_file in checks["keyring"]["detail"] and "no secure" in checks["keyring"]["detail"]
     assert checks["token"]["detail"] == f"from file {token_file}"
+
+
+def test_doctor_shows_each_edge_with_cause_fix_and_the_watch_interval(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token without pages_messaging: sync exits 5; doctor shows the conversations edge
+    failing since that run with Graph's cause, the fix and the exit code, the other edges ok,
+    and the interval a watch would use with its reason."""
+    token = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_read_engagement"])
+    monkeypatch.setenv("SOCIALDESK_TOKEN", token)
+    assert runner.invoke(app, ["sync"]).exit_code == 5
+    code, checks = _doctor()
+    assert code == 1
+    conv = checks["last sync (conversations)"]
+    assert conv["status"] == "fail" and "never succeeded, failing since" in conv["detail"]
+    assert "pages_messaging" in conv["detail"] and "fix:" in conv["detail"]
+    assert "(exit 3)" in conv["detail"]
+    assert checks["last sync (feed)"]["status"] == "ok"
+    assert checks["last sync (reels)"]["status"] == "ok"
+    watch = checks["watch interval"]
+    assert watch["status"] == "ok" and re.match(r"\d+[smhd]", watch["detail"]), watch
+    human = runner.invoke(app, ["doctor"])
+    assert "watch interval" in human.stdout and "last sync (conversations)" in human.stdout
+
+
+def test_probe_asks_the_live_page_and_prints_what_it_found(sandbox_env: SandboxEnv) -> None:
+    """doctor --probe asks the twelve questions (the write-only ones say how to check by hand),
+    sends nothing, and prints each answer; --json carries them under probes."""
+    sb = sandbox_env.sandbox
+    before = len(sb.deliveries(sandbox_env.page_id))
+    code, _ = _doctor()
+    result = runner.invoke(app, ["doctor", "--probe", "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == code == 0
+    probes = {p["number"]: p for p in doc["probes"]}
+    assert sorted(probes) == list(range(1, 13))
+    assert {probes[n]["status"] for n in (5, 6, 9)} == {"not_checked"}
+    assert probes[7]["status"] == "as_assumed"  # the sandbox refuses debug_token with a Page token
+    assert all(p["status"] != "error" for p in probes.values()), probes
+    assert len(sb.deliveries(sandbox_env.page_id)) == before
+    human = runner.invoke(app, ["doctor", "--probe"])
+    assert human.exit_code == 0
+    assert "as_assumed" in human.stdout and "not_checked" in human.stdout
+    assert "none contradicts socialdesk" in human.stdout

@@ -318,9 +318,10 @@ def test_show_names_the_window_once(synced: SandboxEnv) -> None:
     assert re.search(r"private_reply window: \S+( \S+)? left \(closes \S+Z\)$", line), line
 
 
-def test_comment_window_runs_from_the_comment_in_list_and_expires(synced: SandboxEnv) -> None:
-    """A 6.5-day-old comment with a 1-hour-old reply closes at comment + 7 d; once privately
-    answered it is public and no longer matches expires:<1d."""
+def test_comment_window_runs_from_the_newest_customer_comment(synced: SandboxEnv) -> None:
+    """A 6.5-day-old comment with the customer's 1-hour-old reply under it: a private reply
+    answers the newest customer comment, so the window closes 7 d after THAT one (list and
+    expires: agree); once it is privately answered the thread is public."""
     from socialdesk.paths import resolve_paths
     from socialdesk.store import cache, outbox
     from socialdesk.store.db import open_db, transaction
@@ -367,9 +368,10 @@ def test_comment_window_runs_from_the_comment_in_list_and_expires(synced: Sandbo
     finally:
         conn.close()
 
-    rows = _list_json("expires:<1d", "from:u_window")
+    assert _list_json("expires:<1d", "from:u_window") == []
+    rows = _list_json("expires:<7d", "from:u_window")
     assert [r["id"] for r in rows] == ["pw_c1"]
-    closes = (commented + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    closes = (again.created_at + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert rows[0]["window"] == {"kind": "private_reply", "closes_at": closes, "closed_at": None}
     # The expires sort orders by the same time the window column shows.
     soonest = _list_json("expires:<7d", "--sort", "expires")
@@ -386,12 +388,13 @@ def test_comment_window_runs_from_the_comment_in_list_and_expires(synced: Sandbo
                 kind=SendKind.COMMENT_PRIVATE,
                 text="we wrote to you",
                 now=now,
+                comment_id="pw_c3",
             )
             assert outbox.mark_sending(conn, oid, now=now)
             assert outbox.mark_sent(conn, oid, "m_private", now=now)
     finally:
         conn.close()
-    assert _list_json("expires:<1d", "from:u_window") == []
+    assert _list_json("expires:<7d", "from:u_window") == []
     rows = _list_json("from:u_window")
     assert rows[0]["window"] == {"kind": "public", "closes_at": None, "closed_at": None}
     table = runner.invoke(app, ["list", "from:u_window"])

@@ -113,6 +113,32 @@ def test_private_reply_once(sandbox_env: SandboxEnv) -> None:
     assert run("reply", dm_ref, "--text", "x", "--private").exit_code == 2
 
 
+def test_private_reply_names_its_recipient_and_takes_comment(sandbox_env: SandboxEnv) -> None:
+    """Bob replied under Ann's comment: --private answers Bob (named in the confirmation),
+    --comment ID answers Ann; --comment without --private is a usage error (2)."""
+    sb = sandbox_env.sandbox
+    ann, bob = sb.add_user("Ann Top"), sb.add_user("Bob Below")
+    post = sb.add_post(sandbox_env.page_id, "Sale", at=sb.now() - timedelta(hours=3))
+    top = sb.add_comment(post, ann, "red?", at=sb.now() - timedelta(hours=2))
+    below = sb.add_comment(post, bob, "blue?", at=sb.now() - timedelta(hours=1), parent_id=top)
+    ref = next(f"#{t['number']}" for t in synced(sandbox_env) if t["id"] == top)
+    shown = json.loads(run("show", ref, "--json").stdout)
+    assert {m["id"] for m in shown["messages"]} >= {top, below}
+    res = run("reply", ref, "--text", "blue is in", "--private")
+    assert res.exit_code == 0, res.output
+    assert "Bob Below, privately" in res.stdout and "Ann" not in res.stdout
+    assert [d.comment_id for d in deliveries(sandbox_env, bob)] == [below]
+    res = run("reply", ref, "--text", "red too", "--private", "--comment", top, "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["sent"][0]["comment_id"] == top and data["recipient"].startswith("Ann Top")
+    assert [d.comment_id for d in deliveries(sandbox_env, ann)] == [top]
+    bad = run("reply", ref, "--text", "x", "--comment", top)
+    assert bad.exit_code == 2 and "--private" in bad.output
+    wrong = run("reply", ref, "--text", "x", "--private", "--comment", "nope_1")
+    assert wrong.exit_code == 2 and "--comment" in wrong.output
+
+
 def _editor(tmp_path: Path, body: str, rc: int = 0, *, keep_scissors: bool = True) -> str:
     """A fake editor: records the file's mode and text, writes ``body`` above what it found
     (or, without ``keep_scissors``, replaces the whole file with ``body``), exits ``rc``."""

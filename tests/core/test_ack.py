@@ -123,15 +123,21 @@ def test_apply_skips_changed_threads(world: World) -> None:
     assert world.sb.deliveries(world.page, c) and not world.sb.deliveries(world.page, a)
 
 
-def test_api_refusal_is_failed_others_sent(world: World) -> None:
-    """A blocked customer fails with the API's reason; the rest are still acknowledged."""
+@pytest.mark.parametrize("unreachable", ["blocked", "unavailable"])
+def test_api_refusal_is_failed_others_sent(world: World, unreachable: str) -> None:
+    """A blocked customer (551/1545041) or one Graph says "isn't available right now" (bare
+    200): failed with the API's reason, never a login problem, and never retried by a later
+    plan; the rest are still acknowledged."""
     ok = [world.dm("Ok1"), world.dm("Ok2")]
-    bad = world.dm("Blocked", blocked=True)
+    bad = world.dm("Blocked", blocked=unreachable == "blocked")
+    if unreachable == "unavailable":
+        world.sb.set_unavailable(bad)
     world.sync()
     report = _apply(world, _plan(world))
     assert len(report.sent) == 2
     ((num, reason),) = report.failed
     assert num == world.thread_of(bad).number and "available" in reason
+    assert "login" not in reason
     assert "acked" not in world.thread_of(bad).tags
     assert all(world.sb.deliveries(world.page, u) for u in ok)
     rerun = _plan(world)

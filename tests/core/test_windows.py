@@ -134,12 +134,13 @@ def test_choose_without_customer_message_says_why() -> None:
     assert "never" not in exc.value.message
 
 
-def test_comment_without_connection_falls_back_to_request_then_last_inbound() -> None:
-    """Without the comment's time, the private window runs from request_at, else last inbound."""
+def test_comment_without_connection_runs_from_the_newest_customer_comment() -> None:
+    """Without the answered comment's time, the private window runs from the newest customer
+    comment (last_inbound_at): a private reply answers that comment by default."""
     waiting = replace(
         _thread(Channel.COMMENT), request_at=T0, last_inbound_at=T0 + timedelta(days=2)
     )
-    assert window_for(waiting, T0, False).closes_at == T0 + timedelta(days=7)
+    assert window_for(waiting, T0, False).closes_at == T0 + timedelta(days=9)
     answered = replace(waiting, request_at=None, awaiting_reply=False)
     assert window_for(answered, T0, False).closes_at == T0 + timedelta(days=9)
 
@@ -155,8 +156,10 @@ def test_comment_thread_without_customer_comment_is_public() -> None:
     )
 
 
-def test_window_for_conn_reads_comment_time_and_ledger() -> None:
-    """window_for_conn anchors on the stored top-level comment and turns public once used."""
+def test_window_for_conn_reads_the_newest_customer_comment_and_its_ledger() -> None:
+    """window_for_conn anchors on the newest customer comment (what a private reply answers by
+    default) and turns public once THAT comment's private reply is used; an older comment keeps
+    its own allowance, and a refused row counts in the ledger."""
     from socialdesk.models import Message, Post
     from socialdesk.store import cache, outbox, threads
     from socialdesk.store.db import open_db, transaction
@@ -174,9 +177,38 @@ def test_window_for_conn_reads_comment_time_and_ledger() -> None:
         )
     th = threads.resolve_thread(conn, "1", now=now)
     w = window_for_conn(conn, th, now, False)
-    assert (w.kind, w.closes_at) == (WindowKind.PRIVATE_REPLY, T0 + PRIVATE_REPLY_WINDOW)
+    assert (w.kind, w.closes_at) == (
+        WindowKind.PRIVATE_REPLY,
+        again.created_at + PRIVATE_REPLY_WINDOW,
+    )
+    older = window_for_conn(conn, th, now, False, comment_id="p_c1")
+    assert (older.kind, older.closes_at) == (WindowKind.PRIVATE_REPLY, T0 + PRIVATE_REPLY_WINDOW)
     with transaction(conn):
-        outbox.enqueue(
-            conn, page_id="p1", thread_id="p_c1", kind=SendKind.COMMENT_PRIVATE, text="x", now=now
+        oid = outbox.enqueue(
+            conn,
+            page_id="p1",
+            thread_id="p_c1",
+            kind=SendKind.COMMENT_PRIVATE,
+            text="x",
+            now=now,
+            comment_id="p_c1",
+        )
+    # The top-level comment's reply is used; the newest comment keeps its own.
+    assert window_for_conn(conn, th, now, False).kind is WindowKind.PRIVATE_REPLY
+    assert window_for_conn(conn, th, now, False, comment_id="p_c1").kind is WindowKind.PUBLIC
+    with transaction(conn):
+        other = outbox.enqueue(
+            conn,
+            page_id="p1",
+            thread_id="p_c1",
+            kind=SendKind.COMMENT_PRIVATE,
+            text="y",
+            now=now,
+            comment_id="p_c2",
+        )
+        outbox.mark_sending(conn, other, now=now)
+        outbox.mark_failed(
+            conn, other, "(#10900) Activity already replied to", now=now, refused=True
         )
     assert window_for_conn(conn, th, now, False).kind is WindowKind.PUBLIC
+    assert oid != other

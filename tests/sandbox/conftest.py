@@ -75,6 +75,13 @@ def world() -> Iterator[World]:
     w.client.close()
 
 
+def client_for(sb: Sandbox, token: str) -> httpx.Client:
+    """A bearer client for ``token`` (the app token ``sb.app_token()`` for debug_token)."""
+    return httpx.Client(
+        transport=sb.transport(), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
 def error_of(resp: httpx.Response) -> dict[str, Any]:
     """The ``error`` object of a Graph error response (asserting the envelope's shape)."""
     body = resp.json()

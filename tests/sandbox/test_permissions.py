@@ -3,26 +3,18 @@ Advanced Access (1/99) — GRAPH_API §9 "Sandbox rules"."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from socialdesk.sandbox import Sandbox
 
-from .conftest import BASE, NOW, V, World, error_of, make_world
+from .conftest import NOW, V, World, client_for, error_of, make_world
 
 FEED_FIELDS = "comments.filter(stream).summary(true){id,message,parent{id},from}"
 
 
-def client_for(sb: Sandbox, token: str) -> httpx.Client:
-    """A bearer client for ``token``."""
-    return httpx.Client(
-        transport=sb.transport(), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
-    )
-
-
-def test_debug_token_refuses_a_page_token_when_strict(world: World) -> None:
-    """Strict: a Page token as caller is the real (#100) refusal; the app token works."""
-    world.sb.lenient_debug_token = False
+def test_debug_token_refuses_a_page_token(world: World) -> None:
+    """By default a Page token as caller gets the real (#100) refusal; the app token works."""
+    assert world.sb.lenient_debug_token is False
     resp = world.get("/debug_token", input_token=world.token)
     err = error_of(resp)
     assert resp.status_code == 400
@@ -42,9 +34,9 @@ def test_debug_token_refuses_a_page_token_when_strict(world: World) -> None:
     assert "x-app-usage" in app.get(f"{V}/debug_token", params={"input_token": "x"}).headers
 
 
-def test_debug_token_lenient_default_still_answers_page_tokens(world: World) -> None:
-    """The default keeps old callers working until the client switches to the app token."""
-    assert world.sb.lenient_debug_token is True
+def test_debug_token_leniency_is_opt_in(world: World) -> None:
+    """``lenient_debug_token=True`` (for a test that needs it) answers a Page token again."""
+    world.sb.lenient_debug_token = True
     assert world.get("/debug_token", input_token=world.token).json()["data"]["is_valid"]
 
 

@@ -9,7 +9,7 @@ import httpx
 
 from socialdesk.sandbox import file_attachment, image_attachment
 
-from .conftest import NOW, V, World, error_of, make_world
+from .conftest import NOW, V, World, client_for, error_of, make_world
 
 CONV_FIELDS = (
     "id,updated_time,message_count,unread_count,snippet,participants,can_reply,link,"
@@ -46,15 +46,17 @@ def test_version_required(world: World) -> None:
 
 
 def test_debug_token_shape(world: World) -> None:
-    """debug_token answers the documented data object, expires_at 0 = never."""
-    data = world.get("/debug_token", input_token=world.token).json()["data"]
+    """debug_token (asked with the app token) answers the documented data object, expires_at
+    0 = never."""
+    app = client_for(world.sb, world.sb.app_token())
+    data = app.get(V + "/debug_token", params={"input_token": world.token}).json()["data"]
     assert data["type"] == "PAGE"
     assert data["is_valid"] is True
     assert data["expires_at"] == 0
     assert data["profile_id"] == world.page
     assert "pages_messaging" in data["scopes"]
     assert {"app_id", "application", "issued_at", "data_access_expires_at"} <= set(data)
-    bad = world.get("/debug_token", input_token="nope").json()["data"]
+    bad = app.get(V + "/debug_token", params={"input_token": "nope"}).json()["data"]
     assert bad["is_valid"] is False and bad["error"]["code"] == 190
 
 
@@ -349,7 +351,8 @@ def test_unread_count_omitted_when_zero() -> None:
 
 def test_method_override_serves_post_as_get(world: World) -> None:
     """A POST with method=GET is served as a GET: debug_token without the token in the URL."""
-    resp = world.client.post(V + "/debug_token", data={"input_token": world.token, "method": "GET"})
+    app = client_for(world.sb, world.sb.app_token())
+    resp = app.post(V + "/debug_token", data={"input_token": world.token, "method": "GET"})
     assert resp.status_code == 200
     assert resp.json()["data"]["is_valid"] is True
     assert world.token not in str(resp.request.url)

@@ -49,6 +49,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "error",
         "done_on_sent",
         "refused",
+        "comment_id",
     ),
     "message_echoes": ("message_id", "thread_id", "page_id", "outbox_id", "echoed_at"),
     "token_pages": ("fingerprint", "page_id", "name", "seen_at"),
@@ -120,6 +121,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
 EXPECTED_INDEXES = {
     "messages_page_created",
     "messages_thread_created",
+    "outbox_comment",
     "outbox_state",
     "outbox_thread",
     "posts_page_created",

@@ -26,7 +26,14 @@ def conn() -> Iterator[sqlite3.Connection]:
 def _q(conn: sqlite3.Connection, kind: SendKind = SendKind.DM_RESPONSE, thread: str = "t1") -> int:
     with transaction(conn, durable=True):
         return ob.enqueue(
-            conn, page_id="p1", thread_id=thread, kind=kind, text="hello", now=T0, origin="reply"
+            conn,
+            page_id="p1",
+            thread_id=thread,
+            kind=kind,
+            text="hello",
+            now=T0,
+            origin="reply",
+            comment_id=thread if kind is SendKind.COMMENT_PRIVATE else None,
         )
 
 
@@ -70,18 +77,43 @@ def test_recover_interrupted(conn: sqlite3.Connection) -> None:
 
 
 def test_private_reply_ledger(conn: sqlite3.Connection) -> None:
-    """A private reply in queued/sending/sent/unknown blocks a second one; failed does not."""
+    """Per comment: a private reply in queued/sending/sent/unknown, or refused by the platform,
+    blocks a second one; failed otherwise does not; another comment of the thread is free."""
     assert not ob.private_reply_used(conn, "c1")
-    oid = _q(conn, SendKind.COMMENT_PRIVATE, "c1")
-    assert ob.private_reply_used(conn, "c1")
-    ob.mark_failed(conn, oid, "refused", now=T0)
-    assert not ob.private_reply_used(conn, "c1")
+    oid = ob.enqueue(
+        conn,
+        page_id="p1",
+        thread_id="c1",
+        kind=SendKind.COMMENT_PRIVATE,
+        text="x",
+        now=T0,
+        comment_id="c1_r1",
+    )
+    assert ob.private_reply_used(conn, "c1_r1") and not ob.private_reply_used(conn, "c1")
+    ob.mark_failed(conn, oid, "timeout before sending", now=T0)
+    assert not ob.private_reply_used(conn, "c1_r1")
     oid2 = _q(conn, SendKind.COMMENT_PRIVATE, "c1")
     ob.mark_sending(conn, oid2, now=T0)
     ob.mark_unknown(conn, oid2, "timeout", now=T0)
     assert ob.private_reply_used(conn, "c1")
+    oid3 = ob.enqueue(
+        conn,
+        page_id="p1",
+        thread_id="c1",
+        kind=SendKind.COMMENT_PRIVATE,
+        text="x",
+        now=T0,
+        comment_id="c1_r1",
+    )
+    ob.mark_sending(conn, oid3, now=T0)
+    ob.mark_failed(conn, oid3, "(#10900) Activity already replied to", now=T0, refused=True)
+    assert ob.private_reply_used(conn, "c1_r1")
     _q(conn, SendKind.COMMENT_PUBLIC, "c2")
     assert not ob.private_reply_used(conn, "c2")
+    with pytest.raises(ValueError):
+        ob.enqueue(
+            conn, page_id="p1", thread_id="c3", kind=SendKind.COMMENT_PRIVATE, text="x", now=T0
+        )
 
 
 def test_review_and_listing(conn: sqlite3.Connection) -> None:

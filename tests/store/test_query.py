@@ -543,15 +543,24 @@ def random_db() -> tuple[sqlite3.Connection, dict[str, list[str]]]:
     with transaction(conn):
         cache.upsert_posts(conn, PAGE, posts, now=NOW)
         for i in range(0, 24, 2):
+            # A private reply answers one comment: the newest customer comment, or the top one.
+            inbound = [m for m in posts[i].comments if m.direction.value == "in"]
+            newest = max(inbound, key=lambda m: (m.created_at, m.id)).id if inbound else None
+            private = bool(i % 6) and newest is not None
             oid = outbox.enqueue(
                 conn,
                 page_id=PAGE,
                 thread_id=f"p{i}_c0",
-                kind=SendKind.COMMENT_PRIVATE if i % 6 else SendKind.COMMENT_PUBLIC,
+                kind=SendKind.COMMENT_PRIVATE if private else SendKind.COMMENT_PUBLIC,
                 text="hi",
                 now=NOW,
+                comment_id=(newest if i % 4 else f"p{i}_c0") if private else None,
             )
-            conn.execute("UPDATE outbox SET state = ? WHERE id = ?", (states[i % 5], oid))
+            # Failed rows: every other one refused by the platform (10900…: in the ledger).
+            conn.execute(
+                "UPDATE outbox SET state = ?, refused = ? WHERE id = ?",
+                (states[i % 5], int(i % 4 == 0), oid),
+            )
     with transaction(conn):
         for i in range(0, 40, 3):
             triage.set_status(conn, f"rt{i}", Status.DONE, now=NOW)
@@ -569,15 +578,23 @@ def test_random_db_covers_every_comment_case(
     comments = {tid: t for tid, t in rows.items() if t.channel is Channel.COMMENT}
     kinds = {window_for_conn(conn, t, NOW, False).kind for t in comments.values()}
     assert kinds == {WindowKind.PRIVATE_REPLY, WindowKind.PUBLIC}
-    assert any(outbox.private_reply_used(conn, tid) for tid in comments)
     stored = {r[0] for r in conn.execute("SELECT id FROM messages")}
+    assert any(outbox.private_reply_used(conn, mid) for mid in stored)
     assert any(tid not in stored for tid in comments)
-    # Open by the old anchor (newest customer comment), closed by the comment's own time.
+    # Within 7 days of the newest customer comment, but its private reply used: public.
     assert any(
         t.last_inbound_at is not None
         and t.last_inbound_at + timedelta(days=7) > NOW
         and window_for_conn(conn, t, NOW, False).kind is WindowKind.PUBLIC
         for t in comments.values()
+    )
+    # Another comment of the thread answered privately: the newest one keeps its own.
+    assert any(
+        t.id != newest.id
+        and outbox.private_reply_used(conn, t.id)
+        and window_for_conn(conn, t, NOW, False).kind is WindowKind.PRIVATE_REPLY
+        for t in comments.values()
+        if (newest := threads.newest_customer_comment(conn, t.id)) is not None
     )
 
 
