@@ -270,17 +270,44 @@ def replay_rule(
     )
 
 
+def parse_span(text: str, *, what: str = "--since") -> int:
+    """Seconds in a duration such as ``7d`` or ``1h30m`` (UsageError naming ``what``)."""
+    from socialdesk.errors import UsageError
+    from socialdesk.store.query import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise UsageError(f"{what}: bad duration {text!r}", hint="use e.g. 30m, 2h, 7d") from None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A log event with its thread's number."""
+
+    event: store.Event
+    number: int | None
+
+
 def log(
+    ctx: AppContext,
     conn: sqlite3.Connection,
     page: PageConfig,
     *,
     rule: str | None = None,
-    thread_id: str | None = None,
-    since: datetime | None = None,
+    thread_ref: str | None = None,
+    since: str | None = None,
     limit: int = 100,
-) -> list[store.Event]:
-    """The rules' audit log, newest first."""
-    return store.events(conn, page.id, rule=rule, thread_id=thread_id, since=since, limit=limit)
+) -> list[LogEntry]:
+    """The rules' audit log, newest first (``rules log``)."""
+    from socialdesk.store.threads import resolve_thread
+
+    now = ctx.clock.now()
+    tid = resolve_thread(conn, thread_ref, page_id=page.id, now=now).id if thread_ref else None
+    start = now - timedelta(seconds=parse_span(since)) if since else None
+    found = store.events(conn, page.id, rule=rule, thread_id=tid, since=start, limit=limit)
+    numbers = store.numbers_for(conn, [e.thread_id for e in found])
+    return [LogEntry(e, numbers.get(e.thread_id)) for e in found]
 
 
 def pause(conn: sqlite3.Connection, page: PageConfig, *, reason: str, now: datetime) -> store.Pause:
