@@ -48,6 +48,21 @@ tag      = ["away-sent"]
 """
 
 
+class _Refusing(httpx.BaseTransport):
+    """The sandbox's transport; sends answer a Graph error while ``code`` is set."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.code: int | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        sending = request.method == "POST" and request.url.path.endswith("/messages")
+        if self.code is not None and sending:
+            body = {"message": "refused", "type": "OAuthException", "code": self.code}
+            return httpx.Response(400, json={"error": body})
+        return self.inner.handle_request(request)
+
+
 class RulesWorld:
     """A sandbox page whose clock is the world's (``advance`` moves both)."""
 
@@ -64,7 +79,8 @@ class RulesWorld:
         self.sb = Sandbox(clock=self.clock.now, rate_limit=False)
         self.page = self.sb.add_page("Corner Shop")
         self.token = self.sb.issue_token(self.page)
-        self.transport = transport or self.sb.transport()
+        self.refusing = _Refusing(transport or self.sb.transport())
+        self.transport: httpx.BaseTransport = self.refusing
         self.client = GraphClient(
             self.token, transport=self.transport, pace=False, sleep=lambda s: None, max_attempts=2
         )
