@@ -556,21 +556,30 @@ def clear_pause(conn: sqlite3.Connection, page_id: str) -> Pause | None:
 # ---- stats ------------------------------------------------------------------------------------
 
 
-def first_answers_automated(
-    conn: sqlite3.Connection, page_id: str, start: int, end: int
-) -> list[int]:
-    """Times of automated first answers: outbound messages claimed by an automated outbox row
-    that are the first outbound after a customer message, created in ``[start, end)``."""
+def auto_answered_requests(
+    conn: sqlite3.Connection, page_id: str, *, lo: int, hi: int, channel: str | None = None
+) -> list[tuple[str, int]]:
+    """(channel, request time) of every request made in ``[lo, hi)`` whose first answer was
+    automated: the first outbound message after it is claimed by an outbox row of an automated
+    origin (``rule``, ``ack``). Requests as ``core.stats`` defines them (the first inbound
+    message after an outbound one, or the thread's first)."""
+    where = " AND t.channel = ?" if channel is not None else ""
+    params: list[object] = [*AUTOMATED_ORIGINS, page_id]
+    if channel is not None:
+        params.append(channel)
     rows = conn.execute(
-        "SELECT m.created_at FROM messages m JOIN outbox o ON o.message_id = m.id"
-        f" WHERE m.page_id = ? AND m.direction = 'out' AND o.origin IN ({_AUTO_MARKS})"
-        " AND m.created_at >= ? AND m.created_at < ?"
-        " AND (SELECT p.direction FROM messages p WHERE p.thread_id = m.thread_id"
-        "      AND (p.created_at < m.created_at OR (p.created_at = m.created_at"
-        "      AND p.rowid < m.rowid)) ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1) = 'in'",
-        (page_id, *AUTOMATED_ORIGINS, start, end),
+        "SELECT t.channel, m.created_at,"
+        "  (SELECT min(p.created_at) FROM messages p WHERE p.thread_id = m.thread_id"
+        "   AND p.direction = 'in' AND p.created_at <= m.created_at"
+        "   AND p.created_at > COALESCE((SELECT max(q.created_at) FROM messages q"
+        "       WHERE q.thread_id = m.thread_id AND q.direction = 'out'"
+        "       AND q.created_at < m.created_at), -1)) AS request_at"
+        " FROM messages m JOIN outbox o ON o.message_id = m.id"
+        " JOIN threads t ON t.id = m.thread_id"
+        f" WHERE o.origin IN ({_AUTO_MARKS}) AND m.direction = 'out' AND m.page_id = ?{where}",
+        params,
     )
-    return [int(r[0]) for r in rows]
+    return [(str(r[0]), int(r[2])) for r in rows if r[2] is not None and lo <= int(r[2]) < hi]
 
 
 # ---- replay -------------------------------------------------------------------------------------

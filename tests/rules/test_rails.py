@@ -111,7 +111,7 @@ def test_every_automated_send_is_a_response_without_a_tag(world: RulesWorld) -> 
     world.sync_run()
     sent = world.deliveries()
     assert len(sent) == 2
-    assert {(d.messaging_type, d.tag) for d in sent} == {("RESPONSE", None)}  # type: ignore[attr-defined]
+    assert {(d.messaging_type, d.tag) for d in sent} == {("RESPONSE", None)}
 
 
 # ---- never to the Page itself -------------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_laptop_sleep_does_not_flush_old_away_messages(world: RulesWorld) -> Non
     world.advance(minutes=45)  # asleep: no sync, no run
     rep = world.sync_run()
     assert rep.count("sent") == 0
-    assert [a.reason.split(":")[0] for a in rep.actions if a.reason] == ["max_age"]
+    assert [(a.reason or "").split(":")[0] for a in rep.actions if a.reason] == ["max_age"]
     assert world.deliveries(piotr) == []
 
 
@@ -188,7 +188,7 @@ reply = "t"
         ann = w.dm("Ann Lee")
         rep = w.sync_run()
         assert rep.count("sent") == 1
-        assert [a.reason.split(":")[0] for a in rep.actions if a.outcome != "sent"] == [
+        assert [(a.reason or "").split(":")[0] for a in rep.actions if a.outcome != "sent"] == [
             "run_thread"
         ]
         assert len(w.deliveries(ann)) == 1
@@ -209,16 +209,8 @@ def test_a_daily_cap_per_thread(tmp_path: Path) -> None:
         rep = w.sync_run()
         assert rep.count("sent") == 0
         assert any((a.reason or "").startswith("thread_cap") for a in rep.actions), rep.actions
-        assert (
-            len(
-                [
-                    d
-                    for d in w.deliveries(ann)
-                    if "got it" in d.text or "Thanks" in d.text or "Hello" in d.text
-                ]
-            )
-            == 1
-        )  # type: ignore[attr-defined]
+        automated = [d for d in w.deliveries(ann) if d.text.startswith("Automatic reply: ")]
+        assert len(automated) == 1
     finally:
         w.close()
 
@@ -277,6 +269,10 @@ def test_error_368_pauses_every_rule_and_doctor_says_why(tmp_path: Path) -> None
         line = rules.pause_line(w.conn, w.page)
         assert line is not None and line[0] and "368" in line[1]
         assert w.run().paused is not None  # until `rules resume`
+        from socialdesk.core.health import run_checks
+
+        [check] = [c for c in run_checks(w.ctx, "corner").checks if c.name == "rules"]
+        assert check.status == "fail" and "368" in check.detail
     finally:
         w.close()
 

@@ -20,6 +20,7 @@ from socialdesk.core.sync import sync_page
 from socialdesk.models import Thread
 from socialdesk.paths import resolve_paths
 from socialdesk.sandbox import Sandbox
+from socialdesk.sandbox.model import Delivery
 from socialdesk.store.db import open_db
 from socialdesk.store.threads import list_threads
 
@@ -140,7 +141,7 @@ class RulesWorld:
         prepared = core_outbox.queue(self.conn, th, [text], now=self.now(), human_agent=False)
         core_outbox.send_prepared(self.conn, self.client, prepared, clock=self.clock)
 
-    def deliveries(self, user: str | None = None) -> list[object]:
+    def deliveries(self, user: str | None = None) -> list[Delivery]:
         return list(self.sb.deliveries(self.page, user))
 
     def numbers(self, query: str) -> list[int]:
