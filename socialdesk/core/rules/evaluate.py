@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from socialdesk.business_hours import BusinessHours, open_seconds
+from socialdesk.business_hours import BusinessCalendar, BusinessHours
 from socialdesk.core.rules.model import Hours, Once, Rule, RuleState, Settings
-from socialdesk.models import PRIVATE_REPLY_WINDOW, STANDARD_WINDOW, Channel, Thread, epoch, utc
+from socialdesk.models import PRIVATE_REPLY_WINDOW, STANDARD_WINDOW, Channel, Thread, epoch
 from socialdesk.store import rules as store
 
 DEFERRABLE = frozenset({"human_quiet", "run_cap", "run_thread"})
@@ -70,12 +70,19 @@ class Env:
     human_agent: bool = False
 
 
+_CALENDARS: dict[tuple[str, str], BusinessCalendar] = {}
+
+
 def open_at(env: Env, ts: int) -> bool:
     """Whether business hours are open at ``ts`` (always, when none are configured)."""
     if env.hours is None:
         return True
-    t = utc(ts)
-    return open_seconds(env.hours, env.tz, t, t + timedelta(seconds=1)) > 0
+    key = (env.hours.spec, env.tz.key)
+    cal = _CALENDARS.get(key)
+    if cal is None:
+        # One calendar per spec and zone: it extends itself on demand (a replay asks often).
+        cal = _CALENDARS[key] = BusinessCalendar(env.hours, env.tz)
+    return cal.open_seconds(ts, ts + 1) > 0
 
 
 def once_key(rule: Rule, thread: Thread, request: store.Request | None) -> str:
