@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.rules_kill import RulesHarness, kill_rounds  # noqa: E402
+from tests.support.rules_kill import RulesHarness, kill_rounds
 
 
 def main(argv: list[str] | None = None) -> int:
