@@ -386,6 +386,14 @@ def _rule(
             "automated DM replies need a disclosure",
             'set [settings] disclosure (e.g. "Automatic reply: "), or add is:comment',
         )
+    public = rule.reply is not None and not _has_filter(rule.query, "is", "dm")
+    if public and rule.reply is not None and len(templates[rule.reply]) < 3:
+        raise w.error(
+            "reply",
+            f"template {rule.reply!r} has {len(templates[rule.reply])} variant(s); a rule"
+            " that can reply publicly to comments needs at least 3",
+            "Meta flags many identical public replies as spam: add variants, or add is:dm",
+        )
     if rule.sends and rule.once is Once.ALWAYS:
         raise w.error("once", "a rule that sends cannot fire always", "use request (the default)")
     if rule.hours is not Hours.ANY and not business_hours:
