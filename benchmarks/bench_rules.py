@@ -36,13 +36,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx  # noqa: E402
-from figures import Figure  # noqa: E402
-from gen_store import PAGE_ID, generate  # noqa: E402
 
+from benchmarks.figures import Figure  # noqa: E402
+from benchmarks.gen_store import PAGE_ID, generate  # noqa: E402
 from socialdesk.api.client import GraphClient  # noqa: E402
 from socialdesk.config import Config, PageConfig, StatsConfig  # noqa: E402
 from socialdesk.core.clock import FixedClock  # noqa: E402
 from socialdesk.core.rules import engine  # noqa: E402
+from socialdesk.core.rules.evaluate import Env  # noqa: E402
 from socialdesk.core.rules.model import parse_rules  # noqa: E402
 from socialdesk.core.rules.replay import replay  # noqa: E402
 from socialdesk.store.db import open_db  # noqa: E402
@@ -110,17 +111,18 @@ def bench_nothing_new(path: Path, now: datetime, runs: int) -> float:
     clock = FixedClock(now)
     client = _offline_client()
 
-    def env_for(t: datetime) -> engine.Env:
+    def env_for(t: datetime) -> Env:
         return engine.make_env(rs, page_id=PAGE_ID, now=t, config=cfg)
 
     conn = open_db(path)
-    kw = dict(page_id=PAGE_ID, page_name="Bench shop", clock=clock)
-    engine.run_rules(conn, client, rs, env_for, **kw)  # type: ignore[arg-type]
+    engine.run_rules(conn, client, rs, env_for, page_id=PAGE_ID, page_name="Bench", clock=clock)
     times: list[float] = []
     for _ in range(runs):
         clock.advance(seconds=60)
         t0 = time.perf_counter()
-        rep = engine.run_rules(conn, client, rs, env_for, **kw)  # type: ignore[arg-type]
+        rep = engine.run_rules(
+            conn, client, rs, env_for, page_id=PAGE_ID, page_name="Bench", clock=clock
+        )
         times.append((time.perf_counter() - t0) * 1000)
         assert rep.candidates == 0
     conn.close()

@@ -362,7 +362,9 @@ def run_rules(
                 intents.append(_Intent(d, text, kind, rule))
                 sending_threads.add(tid)
             else:
-                _fire_local(conn, report, d, rule, th, now)
+                acted = _fire_local(conn, report, d, rule, th, now)
+                if acted and rule.hide and th.channel is Channel.COMMENT and client is not None:
+                    _hide(conn, client, th, report, clock)
             if rule.stop:
                 stopped.add(tid)
         offered = [t for t in offered if t not in stopped]
@@ -457,7 +459,9 @@ def _skipped(
 
 def _fire_local(
     conn: sqlite3.Connection, report: RunReport, d: Decision, rule: Rule, th: Thread, now: datetime
-) -> None:
+) -> bool:
+    """A local rule's fire: its ledger row and actions in one transaction; ``False`` when
+    another run took the slot first."""
     with transaction(conn):
         event = store.record_fire(
             conn,
@@ -485,6 +489,7 @@ def _fire_local(
             reason=None if event is not None else "once: taken by another run",
         )
     )
+    return event is not None
 
 
 def _send_phase(
