@@ -78,3 +78,17 @@ def test_test_trace_and_replay(env: SandboxEnv) -> None:
     assert replay["estimate"] is True and replay["fires"] >= 1
     assert run("rules", "test", "hello").exit_code == 2
     del user
+
+
+def test_after_sync_is_opt_in(env: SandboxEnv) -> None:
+    _write(RULES)
+    assert run("rules", "run").exit_code == 0  # the watermark
+    env.sandbox.advance(120)
+    quiet, _ = new_dm(env, "Quinn Quiet")  # a plain sync: no rules
+    assert env.sandbox.deliveries(env.page_id, quiet) == []
+    _write(RULES.replace("pace_seconds = 0", "pace_seconds = 0\nafter_sync = true"))
+    env.sandbox.advance(120)
+    eager, _ = new_dm(env, "Eve Eager")  # new_dm syncs: now the rules run after it
+    assert len(env.sandbox.deliveries(env.page_id, eager)) == 1
+    res = run("rules", "run", "--dry-run", "--json")
+    assert res.exit_code == 0
