@@ -335,3 +335,27 @@ def test_a_new_rule_is_shadow_it_logs_would_and_changes_nothing(tmp_path: Path) 
 
 def test_rule_is_a_plain_dataclass() -> None:
     assert Rule(name="x", query="is:dm").digest != Rule(name="x", query="is:comment").digest
+
+
+def test_resending_a_failed_automated_reply_never_becomes_human_agent(tmp_path: Path) -> None:
+    from socialdesk.core import outbox as core_outbox
+    from socialdesk.errors import RefusedError
+    from socialdesk.models import OutboxState
+
+    w = RulesWorld(tmp_path, AWAY, human_agent=True)
+    try:
+        w.refusing.code = 551
+        ann = w.dm("Ann Lee")
+        assert w.sync_run().count("failed") == 1
+        w.refusing.code = None
+        rules.resume(w.conn, w.page_cfg)
+        [row] = [r for r in core_outbox.pending(w.conn, w.page) if r.record.entry.origin == "rule"]
+        assert row.record.entry.state is OutboxState.FAILED
+        w.advance(hours=25)  # the 24-hour window closed; HUMAN_AGENT would still be open
+        with pytest.raises(RefusedError):
+            core_outbox.resolve_resend(
+                w.conn, w.client, w.page, row.record.entry.id, clock=w.clock, human_agent=True
+            )
+        assert w.deliveries(ann) == []
+    finally:
+        w.close()
