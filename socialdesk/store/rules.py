@@ -135,16 +135,17 @@ def add_pending(
     )
 
 
-def take_pending(conn: sqlite3.Connection, page_id: str, *, now: datetime) -> list[str]:
-    """Threads with a live pending match (expired ones are dropped); the rows are removed,
-    a run that defers again re-adds them."""
-    conn.execute(
-        "DELETE FROM rule_pending WHERE page_id = ? AND expires_at <= ?", (page_id, epoch(now))
-    )
+def pending_threads(
+    conn: sqlite3.Connection, page_id: str, *, now: datetime, take: bool = False
+) -> list[str]:
+    """Threads with a live deferred match; with ``take`` the rows are removed (expired ones
+    too), and a run that defers again re-adds them."""
     rows = conn.execute(
-        "SELECT DISTINCT thread_id FROM rule_pending WHERE page_id = ?", (page_id,)
+        "SELECT DISTINCT thread_id FROM rule_pending WHERE page_id = ? AND expires_at > ?",
+        (page_id, epoch(now)),
     ).fetchall()
-    conn.execute("DELETE FROM rule_pending WHERE page_id = ?", (page_id,))
+    if take:
+        conn.execute("DELETE FROM rule_pending WHERE page_id = ?", (page_id,))
     return [str(r[0]) for r in rows]
 
 

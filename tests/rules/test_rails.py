@@ -359,3 +359,25 @@ def test_resending_a_failed_automated_reply_never_becomes_human_agent(tmp_path: 
         assert w.deliveries(ann) == []
     finally:
         w.close()
+
+
+def test_a_run_of_one_rule_leaves_the_new_messages_to_the_others(tmp_path: Path) -> None:
+    text = (
+        AWAY
+        + """
+[[rule]]
+name  = "tagger"
+state = "live"
+query = "is:dm"
+tag   = ["seen-by-rules"]
+"""
+    )
+    w = RulesWorld(tmp_path, text)
+    try:
+        ann = w.dm("Ann Lee")
+        w.sync()
+        assert w.run(only=("tagger",)).count("fired") == 1
+        assert w.deliveries(ann) == []
+        assert w.run().count("sent") == 1  # the away rule still sees Ann's message
+    finally:
+        w.close()

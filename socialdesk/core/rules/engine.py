@@ -246,15 +246,17 @@ def run_rules(
         top = store.max_rowid(conn)
         mark = store.watermark(conn, page_id)
         if dry_run:
-            first = mark is None
-            ids = [] if first else store.new_inbound_threads(conn, page_id, mark or 0, top)
+            ids = [] if mark is None else store.new_inbound_threads(conn, page_id, mark, top)
+            ids = list(dict.fromkeys([*ids, *store.pending_threads(conn, page_id, now=now)]))
         else:
             if mark is None:
                 store.set_watermark(conn, page_id, top)
                 ids = []
             else:
                 ids = store.new_inbound_threads(conn, page_id, mark, top)
-            ids = list(dict.fromkeys([*ids, *store.take_pending(conn, page_id, now=now)]))
+            # A run of some rules only (--rule) leaves the deferred matches to a full run.
+            pending = store.pending_threads(conn, page_id, now=now, take=not only)
+            ids = list(dict.fromkeys([*ids, *pending]))
             report.run_id = store.start_run(conn, page_id, trigger, now=now)
         since: dict[str, int | None] = {}
         for r in rules:
@@ -381,7 +383,8 @@ def run_rules(
             monotonic=monotonic,
         )
         with transaction(conn):
-            store.set_watermark(conn, page_id, top)
+            if not only:  # the other rules have not seen these messages yet
+                store.set_watermark(conn, page_id, top)
             assert report.run_id is not None
             store.finish_run(
                 conn,
