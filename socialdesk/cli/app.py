@@ -200,7 +200,7 @@ HELP_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Start here", ("demo", "inbox", "init", "auth", "pages", "doctor")),
     ("Read", ("sync", "list", "count", "show")),
     ("Reply and triage", ("reply", "done", "snooze", "reopen", "tag", "note", "hide", "unhide")),
-    ("In bulk", ("ack", "outbox", "templates")),
+    ("In bulk", ("ack", "outbox", "templates", "rules")),
     ("Statistics and data", ("stats", "state", "sandbox")),
 )
 """How ``--help`` groups the commands, in the order of a working day."""

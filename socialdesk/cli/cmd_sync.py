@@ -26,6 +26,8 @@ import typer
 from socialdesk.cli.app import app
 
 if TYPE_CHECKING:
+    from socialdesk.config import PageConfig
+    from socialdesk.core.session import Session
     from socialdesk.core.syncing import WatchDecision
     from socialdesk.models import SyncProgress, SyncReport, Wait
 
@@ -180,6 +182,27 @@ def _report_round(
     return code
 
 
+def _after_sync(
+    session: Session, page_cfg: PageConfig, report: SyncReport, *, forced: bool, stamped: bool
+) -> int:
+    """The rules after a round (``--rules``, or ``[settings] after_sync`` in the rules file):
+    one line on stderr, and the rules' exit code (an error is reported, not raised, so a
+    ``--watch`` loop goes on)."""
+    from socialdesk.cli.cmd_rules import exit_for, summary
+    from socialdesk.core import rules as core_rules
+    from socialdesk.errors import SocialdeskError
+
+    try:
+        run = core_rules.after_sync(session.ctx, session.db, page_cfg, report, forced=forced)
+    except SocialdeskError as exc:
+        _err(f"rules: error: {exc.message}", stamped=stamped)
+        return int(exc.exit_code)
+    if run is None:
+        return 0
+    _err(summary(run), stamped=stamped)
+    return exit_for(run)
+
+
 @app.command()
 def sync(
     seconds: Annotated[
@@ -207,6 +230,12 @@ def sync(
     page: Annotated[
         str | None, typer.Option("--page", help="Page id or name (default: the default page).")
     ] = None,
+    rules: Annotated[
+        bool,
+        typer.Option(
+            "--rules", help="Run the rules after each successful round (see `rules --help`)."
+        ),
+    ] = False,
 ) -> None:
     """Fetch what changed on the Page: conversations, messages, posts, Reels and comments.
 
@@ -250,6 +279,7 @@ def sync(
         if not watch:
             report = one_round(full)
             code = _report_round(report, label, as_json=as_json, stamped=False, decision=None)
+            code = code or _after_sync(session, page_cfg, report, forced=rules, stamped=False)
             single = syncing.failure(report)
             if single is not None and _one_error(report):
                 raise single
@@ -263,6 +293,7 @@ def sync(
                 report = one_round(full and first)
                 decision = policy.next_interval(report, None)
                 _report_round(report, label, as_json=as_json, stamped=True, decision=decision)
+                _after_sync(session, page_cfg, report, forced=rules, stamped=True)
                 if decision.stop:
                     single = syncing.failure(report)
                     if single is not None:

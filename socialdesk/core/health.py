@@ -292,6 +292,7 @@ def _check_database(report: HealthReport, ctx: AppContext, page: PageConfig | No
                 report.add("database integrity", "ok", "PRAGMA integrity_check: ok")
             if page is not None:
                 _check_syncs(report, ctx, conn, page)
+                _check_rules(report, ctx, conn, page)
     except (sqlite3.Error, SocialdeskError) as exc:
         report.add("database integrity", "fail", f"cannot check {ctx.paths.db_file}: {exc}")
 
@@ -339,6 +340,29 @@ def _check_syncs(
         "warn" if advice.stop else "ok",
         f"{human_duration(advice.seconds)}: {advice.reason}",
     )
+
+
+def _check_rules(
+    report: HealthReport, ctx: AppContext, conn: sqlite3.Connection, page: PageConfig
+) -> None:
+    """The rules (issue 14): a pause and its reason (red for a trip wire), an invalid file."""
+    from socialdesk.core import rules
+
+    try:
+        rs = rules.load(ctx)
+    except SocialdeskError as exc:
+        report.add("rules", "fail", f"{exc.message}; {exc.hint or ''}")
+        return
+    if not rs.exists:
+        return
+    paused = rules.pause_line(conn, page.id)
+    if paused is not None:
+        tripped, words = paused
+        report.add("rules", "fail" if tripped else "warn", f"{words}; `socialdesk rules resume`")
+        return
+    live = sum(1 for r in rs.rules if r.state.value == "live")
+    off = " (switched off in the rules file)" if not rs.settings.enabled else ""
+    report.add("rules", "ok", f"{live} live of {len(rs.rules)}; not paused{off}")
 
 
 def _check_files(report: HealthReport, ctx: AppContext) -> None:

@@ -20,6 +20,7 @@ from typing import Literal
 
 from socialdesk.config import PageConfig
 from socialdesk.core.context import AppContext
+from socialdesk.core.rules import thread_rules
 from socialdesk.core.windows import window_for_conn
 from socialdesk.errors import Reason, UsageError
 from socialdesk.models import (
@@ -118,6 +119,8 @@ class ThreadDetail:
     """Ids of ``messages`` sent from here and not read back by a sync yet (local echoes)."""
     pending_sends: list[OutboxEntry] = field(default_factory=list)
     """Sends of this thread still open: queued, sending, unknown, or failed unresolved."""
+    rules: list[str] = field(default_factory=list)
+    """Names of the rules that acted on this thread, most recent first (``core.rules``)."""
 
 
 class Inbox:
@@ -320,6 +323,7 @@ class Inbox:
             reply_targets=targets,
             echoed=frozenset(echoes.pending_read_back(self.conn, out_ids)),
             pending_sends=self._pending_sends(th),
+            rules=[name for name, _ in thread_rules(self.conn, th.id)],
         )
 
     def _pending_sends(self, th: Thread) -> list[OutboxEntry]:

@@ -699,7 +699,7 @@ def resend(
         now=now,
         human_agent=human_agent,
         private=entry.kind is SendKind.COMMENT_PRIVATE,
-        human_written=entry.origin != "ack",
+        human_written=entry.origin not in ("ack", "rule"),  # automated text: never HUMAN_AGENT
         origin=entry.origin,
         batch=rec.batch,
         done=entry.done_on_sent,

@@ -18,6 +18,10 @@ Definitions
   messages before a reply belong to the same request.
 - Its **first response time** (FRT) is the time until the next outbound message of the thread,
   whoever sent it (socialdesk, or Meta's inbox / the phone app: both count as answered).
+  Automated answers (a rule's reply, an ``ack``) count too, in ``responded``, the response rate
+  and the FRT, so the figures stay comparable with Meta's; each day's ``auto_answered`` (JSON)
+  says how many of its requests were first answered by an automated send, so the human-answered
+  share is ``responded − auto_answered`` (issue 14).
 - Per day (the day of the request time), per channel (``dm``, ``comment``) and in total:
 
   ``inbound``       inbound messages created that day;
@@ -245,12 +249,15 @@ class DayStats:
     day: date
     channels: dict[str, Figures]
     total: Figures
+    auto_answered: int = 0
+    """Requests of the day whose first answer was automated (a rule or ``ack``; JSON only)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "day": self.day.isoformat(),
             "channels": {name: f.as_dict() for name, f in self.channels.items()},
             "total": self.total.as_dict(),
+            "auto_answered": self.auto_answered,
         }
 
 
@@ -624,6 +631,7 @@ def compute_stats(
         calendar=calendar,
         channel=channel,
     )
+    days = _with_auto_answered(conn, page_id, days, bounds, channel)
     last = sql.last_sync_at(conn, page_id)
     return StatsReport(
         page_id=page_id,
@@ -637,3 +645,26 @@ def compute_stats(
         channel=channel,
         period_end=datetime.fromtimestamp(min(hi, now_ts), tz=UTC),
     )
+
+
+def _with_auto_answered(
+    conn: sqlite3.Connection,
+    page_id: str,
+    days: tuple[DayStats, ...],
+    bounds: Sequence[int],
+    channel: str | None,
+) -> tuple[DayStats, ...]:
+    """Each day with its ``auto_answered`` count (requests of that day first answered by an
+    automated send: they stay in ``responded`` and the FRT; see the module docstring)."""
+    import dataclasses
+
+    from socialdesk.store.rules import auto_answered_requests
+
+    counts = [0] * len(days)
+    for _name, at in auto_answered_requests(
+        conn, page_id, lo=bounds[0], hi=bounds[-1], channel=channel
+    ):
+        i = bisect.bisect_right(bounds, at) - 1
+        if 0 <= i < len(days):
+            counts[i] += 1
+    return tuple(dataclasses.replace(d, auto_answered=n) for d, n in zip(days, counts, strict=True))

@@ -9,6 +9,8 @@ language; this module is its reference. A query is a sequence of terms:
 ``is:done``            status done
 ``is:snoozed``         snoozed until a time still in the future
 ``is:awaiting``        the newest message is from the customer
+``is:unanswered``      no person has replied since the customer's newest message: automated
+                       replies (outbox rows of origin ``rule`` or ``ack``) do not count
 ``is:hidden``          a comment hidden on Facebook
 ``tag:NAME``           tagged NAME (case-insensitive)
 ``from:NAME``          the thread's customer: exact id, or a substring of the name (ASCII
@@ -19,6 +21,10 @@ language; this module is its reference. A query is a sequence of terms:
 ``expires:<2h``        the reply window that applies closes within 2 h (``expires:>2h``: closes
                        later than that); threads without an open window never match
 ``page:NAME``          page id, or page name (case-insensitive) as recorded in ``pages``
+``said:WORD``          a *customer* message of the current request (inbound, after the last
+                       human reply) contains the word or ``said:"a phrase"`` (FTS5, like free
+                       words): never the Page's own messages, never an earlier request's
+``rule:NAME``          a rule (``core.rules``) acted on the thread (a ``fired`` ledger row)
 ``view:NAME``          the saved query ``[views] NAME`` of the config (:func:`expand_views`)
 ``word``, ``"a phrase"``  message text, through the FTS5 index ``messages_fts``: the thread has a
                        message containing the word or the exact phrase (diacritics and case
@@ -76,7 +82,7 @@ from socialdesk.store.outbox import LEDGER_SQL
 DEFAULT_QUERY = "is:open is:awaiting"
 """What ``list`` shows when no query is given."""
 
-FILTERS = ("is", "tag", "from", "older", "newer", "expires", "page")
+FILTERS = ("is", "tag", "from", "older", "newer", "expires", "page", "said", "rule")
 IS_VALUES = (
     "dm",
     "comment",
@@ -87,6 +93,7 @@ IS_VALUES = (
     "snoozed",
     "awaiting",
     "hidden",
+    "unanswered",
 )
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(?:\d+[smhdw])+")
@@ -205,6 +212,31 @@ _DM_S = int(STANDARD_WINDOW.total_seconds())
 _AGENT_S = int(HUMAN_AGENT_WINDOW.total_seconds())
 _PRIVATE_S = int(PRIVATE_REPLY_WINDOW.total_seconds())
 
+AUTOMATED_ORIGINS = ("rule", "ack")
+"""Outbox origins whose messages are automated: they answer no one in ``is:unanswered``."""
+_AUTO = ", ".join(f"'{o}'" for o in AUTOMATED_ORIGINS)
+
+
+def human_out_sql(alias: str) -> str:
+    """SQL: message ``alias`` is one a person sent (outbound, claimed by no automated row)."""
+    return (
+        f"{alias}.direction = 'out' AND NOT EXISTS (SELECT 1 FROM outbox o"
+        f" WHERE o.message_id = {alias}.id AND o.origin IN ({_AUTO}))"
+    )
+
+
+LAST_HUMAN_OUT_SQL = (
+    f"(SELECT max(h.created_at) FROM messages h WHERE h.thread_id = t.id AND {human_out_sql('h')})"
+)
+"""When a person last replied in thread ``t`` (NULL: never)."""
+UNANSWERED_SQL = (
+    "t.last_inbound_at IS NOT NULL AND (t.awaiting_reply = 1 OR NOT EXISTS (SELECT 1"
+    f" FROM messages m WHERE m.thread_id = t.id AND m.created_at >= t.last_inbound_at"
+    f" AND {human_out_sql('m')}))"
+)
+"""``is:unanswered``: the customer wrote and no person replied at or after their newest message
+(a same-second reply counts as an answer: automation errs on the side of silence)."""
+
 # Comment branch (a private reply answers the thread's newest customer comment by default, and
 # that comment's 7 days and once-only rule decide the window; core.windows.window_for_conn):
 # - last_inbound_at IS the newest customer comment's time (derived from the messages), so an
@@ -249,9 +281,9 @@ class QueryError(UsageError):
 
 
 SYNTAX_HINT = (
-    "queries: is:dm|comment|open|done|snoozed|awaiting, tag:NAME, from:NAME, older:2h, "
-    'newer:3d, expires:<2h, page:NAME, words, "quoted phrases", -term or NOT term negates, '
-    "a OR b, (grouping)"
+    "queries: is:dm|comment|open|done|snoozed|awaiting|unanswered, tag:NAME, from:NAME, "
+    'older:2h, newer:3d, expires:<2h, page:NAME, said:WORD, rule:NAME, words, "quoted phrases", '
+    "-term or NOT term negates, a OR b, (grouping)"
 )
 """The one-line summary of the language shown when an error has nothing more specific."""
 
@@ -397,7 +429,7 @@ def _term(text: str, tok: _Token) -> Term:
             raise _error(
                 text, start, end, f"bad window in '{shown}'", "use e.g. expires:<2h or expires:>1d"
             ) from None
-    elif key == "tag":
+    elif key in ("tag", "rule"):
         value = value.lower()
     return Term("filter", value, key=key, negated=negated, start=start, end=end)
 
@@ -610,11 +642,20 @@ class _Compiler:
                 return "s.status = 'done'"
             if value == "awaiting":
                 return "t.awaiting_reply = 1"
+            if value == "unanswered":
+                return UNANSWERED_SQL
             return "t.is_hidden = 1"  # hidden
         if key == "tag":
             return (
                 "EXISTS (SELECT 1 FROM thread_tags g WHERE g.thread_id = t.id"
                 f" AND g.tag = {self.param(value)})"
+            )
+        if key == "said":
+            return self._said(value)
+        if key == "rule":
+            return (
+                "EXISTS (SELECT 1 FROM rule_events e WHERE e.thread_id = t.id"
+                f" AND e.rule = {self.param(value)} AND e.outcome = 'fired')"
             )
         if key == "from":
             return (
@@ -639,11 +680,24 @@ class _Compiler:
             f" OR t.page_id IN (SELECT id FROM pages WHERE name = {p} COLLATE NOCASE)"
         )
 
+    def _said(self, value: str) -> str:
+        """``said:``: an inbound message after the last human reply matches (see module doc)."""
+        since = f"m.created_at > COALESCE({LAST_HUMAN_OUT_SQL}, -1)"
+        base = f"m.thread_id = t.id AND m.direction = 'in' AND {since}"
+        if _TOKEN_CHAR.search(value):
+            match = self.param(f"text : {_fts_string(value)}")
+            return (
+                f"EXISTS (SELECT 1 FROM messages m WHERE {base} AND m.rowid IN"
+                f" (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {match}))"
+            )
+        needle = self.param(value)
+        return f"EXISTS (SELECT 1 FROM messages m WHERE {base} AND instr(m.text, {needle}) > 0)"
+
 
 def _has_text(node: Node) -> bool:
     """Whether a node tests message text (an FTS lookup), anywhere below it."""
     if isinstance(node, Term):
-        return node.kind in ("word", "phrase")
+        return node.kind in ("word", "phrase") or node.key == "said"
     if isinstance(node, Not):
         return _has_text(node.child)
     return any(_has_text(c) for c in node.children)

@@ -267,6 +267,79 @@ ALTER TABLE sync_log ADD COLUMN problems TEXT;
 ALTER TABLE sync_log ADD COLUMN usage TEXT;
 """
 
+M007_RULES = """
+-- Issue 14 (core/rules, store/rules.py). Operator state: the rules' ledger cannot be re-fetched.
+-- When each rule (by its digest: conditions and actions) last went live or shadow on a page: a
+-- rule acts only on requests that began at or after this (never on history).
+CREATE TABLE rule_versions (
+    page_id  TEXT NOT NULL,
+    rule     TEXT NOT NULL,
+    digest   TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    since    INTEGER NOT NULL,
+    PRIMARY KEY (page_id, rule)
+);
+-- One row per `rules run` (dry runs write none).
+CREATE TABLE rule_runs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    page_id      TEXT NOT NULL,
+    trigger      TEXT NOT NULL,          -- manual | after_sync
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER,
+    candidates   INTEGER NOT NULL DEFAULT 0,
+    fired        INTEGER NOT NULL DEFAULT 0,
+    sent         INTEGER NOT NULL DEFAULT 0,
+    would        INTEGER NOT NULL DEFAULT 0,
+    skipped      INTEGER NOT NULL DEFAULT 0,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    stopped      TEXT                    -- why the run ended early (a pause, an auth error)
+);
+-- The ledger and audit log: outcome fired (acted; written in the transaction of the action
+-- or of the outbox row), would (shadow), skipped (with its reason), failed.
+CREATE TABLE rule_events (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id        INTEGER,
+    page_id       TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    thread_id     TEXT NOT NULL,
+    customer_key  TEXT NOT NULL,
+    anchor_id     TEXT,
+    once_key      TEXT NOT NULL,
+    outcome       TEXT NOT NULL,
+    reason        TEXT,
+    actions       TEXT NOT NULL DEFAULT '',
+    outbox_id     INTEGER,
+    at            INTEGER NOT NULL
+);
+-- Never twice: one fired row per (page, rule, once key). once_key is NOT NULL on purpose
+-- (SQLite treats NULLs as distinct in a unique index).
+CREATE UNIQUE INDEX rule_ledger ON rule_events (page_id, rule, once_key) WHERE outcome = 'fired';
+CREATE INDEX rule_events_thread ON rule_events (thread_id, rule);
+CREATE INDEX rule_events_rule ON rule_events (page_id, rule, at);
+CREATE INDEX rule_events_customer ON rule_events (page_id, rule, customer_key, at);
+-- Per page: the highest messages.rowid a run considered, and the pause (the database kill
+-- switch: paused_by is 'operator' or 'trip' for an automatic pause).
+CREATE TABLE rules_state (
+    page_id       TEXT PRIMARY KEY,
+    watermark     INTEGER,
+    paused_at     INTEGER,
+    paused_by     TEXT,
+    pause_reason  TEXT,
+    paused_until  INTEGER
+);
+-- Matches deferred by a limit that may lift (a human just replied, a per-run cap): offered
+-- again to the next run until they expire.
+CREATE TABLE rule_pending (
+    page_id     TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    thread_id   TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (page_id, rule, thread_id)
+);
+-- is:unanswered and said: ask "which outbox row claims this message" per message.
+CREATE INDEX IF NOT EXISTS outbox_message ON outbox (message_id);
+"""
+
 M008_PRIVATE_REPLY_PER_COMMENT = """
 -- Issue 8: a private reply answers ONE comment (the thread's top-level comment or a reply in it),
 -- and its once-only rule and 7 days belong to that comment (GRAPH_API.md §5.4, §21.11). Rows
@@ -282,6 +355,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m003_page_display_name", M003_PAGE_DISPLAY_NAME),
     ("m004_app_layer", M004_APP_LAYER),
     ("m005_sync_fidelity", M005_SYNC_FIDELITY),
+    ("m007_rules", M007_RULES),
     ("m008_private_reply_per_comment", M008_PRIVATE_REPLY_PER_COMMENT),
 ]
 """Ordered (name, SQL script) pairs; applied in order, each in one transaction."""

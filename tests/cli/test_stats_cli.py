@@ -127,7 +127,8 @@ def test_json_fields(home: Path) -> None:
     assert (doc["generated_at"], doc["last_sync_at"]) == ("2026-03-11T11:00:00Z",
                                                           "2026-03-11T07:00:00Z")  # fmt: skip
     day = doc["days"][0]
-    assert list(day) == ["day", "channels", "total"] and list(day["channels"]) == ["dm", "comment"]
+    assert list(day) == ["day", "channels", "total", "auto_answered"]
+    assert list(day["channels"]) == ["dm", "comment"] and day["auto_answered"] == 0
     assert list(day["total"]) == FIGURE_KEYS
     # At 12:00 on the 11th, C and H (the 10th, 15:00 and 14:00) are still pending.
     assert day["total"] == {"inbound": 10, "requests": 8, "responded": 6, "responded_24h": 5,

@@ -116,6 +116,46 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
     "outbox_meta": ("key", "value"),
     "outbox_review": ("outbox_id", "absent_at", "resolution", "resolved_at"),
     "watermarks": ("page_id", "edge", "key", "value_at", "value_id", "updated_at"),
+    # m007_rules (issue 14)
+    "rule_versions": ("page_id", "rule", "digest", "state", "since"),
+    "rule_runs": (
+        "id",
+        "page_id",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "candidates",
+        "fired",
+        "sent",
+        "would",
+        "skipped",
+        "failed",
+        "stopped",
+    ),
+    "rule_events": (
+        "id",
+        "run_id",
+        "page_id",
+        "rule",
+        "thread_id",
+        "customer_key",
+        "anchor_id",
+        "once_key",
+        "outcome",
+        "reason",
+        "actions",
+        "outbox_id",
+        "at",
+    ),
+    "rules_state": (
+        "page_id",
+        "watermark",
+        "paused_at",
+        "paused_by",
+        "pause_reason",
+        "paused_until",
+    ),
+    "rule_pending": ("page_id", "rule", "thread_id", "expires_at"),
 }
 
 EXPECTED_INDEXES = {
@@ -132,6 +172,12 @@ EXPECTED_INDEXES = {
     "threads_customer",
     "threads_page_last",
     "triage_log_page_at",
+    # m007_rules (issue 14)
+    "outbox_message",
+    "rule_events_customer",
+    "rule_events_rule",
+    "rule_events_thread",
+    "rule_ledger",
 }
 
 EXPECTED_TRIGGERS = {"messages_fts_ad", "messages_fts_ai", "messages_fts_au"}

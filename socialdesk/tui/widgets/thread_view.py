@@ -113,6 +113,8 @@ def render_detail(d: ThreadDetail, now: datetime) -> Content:
     out: list[Content] = [head, plain(win, win_style)]
     if th.tags:
         out.append(Content.assemble(plain("tags: ", "$text-muted"), customer(" ".join(th.tags))))
+    if d.rules:
+        out.append(Content.assemble(plain("rules: ", "$text-muted"), customer(", ".join(d.rules))))
     if th.note:
         out.append(Content.assemble(plain("note: ", "bold $warning"), customer(th.note)))
     if th.channel in (Channel.COMMENT, Channel.IG_COMMENT):
