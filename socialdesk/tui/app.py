@@ -89,9 +89,16 @@ class InboxApp(App[None]):
         self._job_thread = threading.Thread(target=self._job_loop, name="inbox-jobs", daemon=True)
         self._job_thread.start()
         if self.sync_on_start:
+            # An inbox or a command killed mid-send left rows `sending`: settle them first,
+            # on the job thread (reading threads back is network work), as `reply` would.
+            self.submit(self._settle_outbox)
             self._sync_timer = self.set_timer(1.5, self._start_sync)
         elif self.background_sync:
             self._arm(self.policy.poll_seconds)
+
+    def _settle_outbox(self) -> None:
+        for note in self.gw.settle_outbox():
+            self.call_from_thread(self.notify, note, timeout=10)
 
     @staticmethod
     def _gc_after_start() -> None:
