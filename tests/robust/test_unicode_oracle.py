@@ -124,3 +124,35 @@ def test_list_table_stays_aligned_with_invisible_characters(
     assert len(body) == len(rows)
     starts = {cell_len(line[: line.rindex(" 2h ")]) for line in body if " 2h " in line}
     assert len(starts) <= 1, body
+
+
+_any_text = st.lists(
+    st.one_of(
+        st.integers(0, 0x10FFFF).map(chr),
+        st.sampled_from(["\x1b", "\x9b", "\x1b]0;", "\x07", "\r\n", "\n", "\t", "\ufe0f", "a"]),
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(_any_text)
+@settings(max_examples=300, deadline=None)
+def test_editable_text_holds_nothing_a_box_would_echo_raw(text: str) -> None:
+    """What a paste leaves for an input box: no control but tab and newline, nothing invisible
+    (a selector only right after a visible character), lines kept, and stable."""
+    out = sanitize.editable(text)
+    assert not any(ch in sanitize.FORBIDDEN for ch in out), ascii(out)
+    assert not any(ch in sanitize.VISIBLE - sanitize.VARIATION_SELECTORS for ch in out)
+    for i, ch in enumerate(out):
+        if ch in sanitize.VARIATION_SELECTORS:
+            assert i > 0 and not out[i - 1].isspace() and out[i - 1] not in sanitize.VISIBLE
+    out.encode("utf-8")
+    assert sanitize.editable(out) == out
+    if "\x1b" not in text:  # (an OSC/DCS string is removed whole, line breaks inside it too)
+        assert out.count("\n") >= text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def test_editable_keeps_what_was_meant() -> None:
+    """Plain lines, tabs and an emoji's presentation selector survive; payloads do not."""
+    assert sanitize.editable("Hi,\r\nyour order\tships ❤\ufe0f") == "Hi,\nyour order\tships ❤\ufe0f"
+    assert sanitize.editable("Ann\u202e\U000e0041\x1b]0;t\x07e") == "Anne"
