@@ -4,6 +4,8 @@
   (``RecursionError`` escaped the client before).
 - The token never crosses a network in clear text: a plain ``http://`` Graph URL is refused
   unless it is a loopback address (the sandbox).
+- ``stats --append`` and ``state import`` read their file bounded: a FIFO or a link to
+  /dev/zero is refused at once (they hung before).
 - The inbox's log file is private (0600, an older looser file tightened) and, after a DEBUG
   session that synced, sent, failed and computed stats, holds no token; neither does any file
   of the home but the token file, nor an ack plan or a stats export.
@@ -14,7 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,8 @@ from socialdesk.api.client import GraphClient
 from socialdesk.api.errors import MalformedResponse
 from socialdesk.core.context import AppContext
 from socialdesk.core.replying import ReplyRequest
-from socialdesk.errors import ConfigError, SocialdeskError
+from socialdesk.core.stats_export import existing_csv_days
+from socialdesk.errors import ConfigError, ExitCode, SocialdeskError, UsageError
 from socialdesk.paths import resolve_paths
 from socialdesk.tui.gateway import Gateway
 from tests.support.cli import new_dm, run, synced
@@ -150,3 +154,50 @@ def test_ack_plans_and_stats_exports_hold_no_token(sandbox_env: SandboxEnv, tmp_
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
         assert env.token.encode() not in f.read_bytes(), f
     assert env.token not in applied.output
+
+
+def _guarded(call: Callable[[], object], seconds: float = 30.0) -> object:
+    """``call()`` on a daemon thread; fails (instead of hanging the suite) if it blocks."""
+    box: list[object] = []
+    worker = threading.Thread(target=lambda: box.append(_capture(call)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "blocked on a non-regular file"
+    return box[0]
+
+
+def _capture(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except Exception as exc:  # returned for the caller to check
+        return exc
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _dev_zero(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("make", [_fifo, _dev_zero], ids=["fifo", "dev_zero"])
+def test_stats_append_refuses_a_file_that_is_not_regular(tmp_path: Path, make: Any) -> None:
+    """`stats --append --output X` reads X first: a FIFO or /dev/zero is refused at once."""
+    target = tmp_path / "stats.csv"
+    make(target)
+    result = _guarded(lambda: existing_csv_days(target))
+    assert isinstance(result, UsageError), result
+    assert "not a regular file" in result.message and str(target) in result.message
+
+
+@pytest.mark.parametrize("make", [_fifo, _dev_zero], ids=["fifo", "dev_zero"])
+def test_state_import_refuses_a_file_that_is_not_regular(
+    sandbox_env: SandboxEnv, tmp_path: Path, make: Any
+) -> None:
+    """`state import X` with a FIFO or /dev/zero exits 2 at once, naming the file."""
+    target = tmp_path / "state.jsonl"
+    make(target)
+    result: Any = _guarded(lambda: run("state", "import", str(target)))
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "not a regular file" in result.output
