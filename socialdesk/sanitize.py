@@ -8,8 +8,9 @@ visible as ``⟨U+202E⟩``, so what the operator sees is what was sent. Lone su
 the API may carry ``"\\ud800"``) are shown the same way, because they cannot be encoded and
 would crash the write to the terminal or a file. Unicode line/paragraph separators become
 newlines. :func:`strip` removes all of them (a customer's name filled into a template),
-:func:`csv_cell` also keeps a cell from being read as a spreadsheet formula, and
-:func:`escape_json_text` writes them as ``\\u`` escapes in JSON output.
+:func:`csv_cell` also keeps a cell from being read as a spreadsheet formula,
+:func:`escape_json_text` writes them as ``\\u`` escapes in JSON output, and :func:`editable`
+removes them from text put into an input box (an operator's paste), keeping its lines.
 
 Every set of dangerous characters in socialdesk is defined here, once, and derived from the
 Unicode Character Database that ships with Python (:mod:`unicodedata`), not from a hand list:
@@ -54,6 +55,7 @@ __all__ = [
     "VISIBLE",
     "clean",
     "csv_cell",
+    "editable",
     "escape_json_text",
     "is_clean",
     "replace_surrogates",
@@ -312,6 +314,29 @@ def strip(text: str) -> str:
     if not out.isascii():
         out = _tables().strip_re.sub("", out)
     return " ".join(out.split())
+
+
+def _keep_selector(match: re.Match[str]) -> str:
+    return match.group(1) or ""
+
+
+def editable(text: str) -> str:
+    """``text`` fit to stand in an input box: escape sequences, control characters (but tab and
+    newline) and invisible characters removed, line breaks kept.
+
+    For what the operator pastes into the inbox's boxes (bracketed paste passes whatever was
+    copied, escapes and bidi controls included, and a box echoes it to the terminal as it is)
+    and for stored text loaded into one (a note from an imported state file). The marks
+    :func:`clean` shows would become part of the text, so they are removed instead; one
+    variation selector right after a visible character stays (the emoji form of ❤).
+    """
+    if not text:
+        return ""
+    out = _without_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if not out.isascii():
+        out = _tables().visible_re.sub(_keep_selector, out)
+        out = _SEPARATOR_RE.sub("\n", out)
+    return out
 
 
 def is_clean(text: str, *, single_line: bool = False) -> bool:

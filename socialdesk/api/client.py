@@ -65,7 +65,7 @@ from socialdesk.api.paging import (
 )
 from socialdesk.api.redact import install_log_filter, redact, register_secret
 from socialdesk.api.retry import RetryPolicy
-from socialdesk.errors import AuthError
+from socialdesk.errors import AuthError, ConfigError
 from socialdesk.models import RateUsage, Wait
 
 log = logging.getLogger(__name__)
@@ -257,6 +257,8 @@ class GraphClient:
             register_secret(self._proof)
         base = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.base_url = base.rstrip("/")
+        if transport is None:
+            _check_origin(self.base_url)
         self.version = version
         self.page_id = page_id
         self._sleep = sleep
@@ -656,7 +658,9 @@ class GraphClient:
         status = response.status
         try:
             decoded: object = json.loads(response.content.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: JSON nested thousands deep ("[[[[…"), which a hostile or broken
+            # endpoint can send within the size cap; it is malformed like any other.
             decoded = None
         if 200 <= status < 300:
             if isinstance(decoded, dict) and "error" not in decoded:
@@ -676,6 +680,26 @@ class GraphClient:
                 reason="malformed",
             )
         return classify(status, decoded, usage=self.usage)
+
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "::1"})
+
+
+def _check_origin(base_url: str) -> None:
+    """Refuse a Graph origin the token would cross the network to in clear text: plain
+    ``http://`` is only for a loopback address (the sandbox). Tests that inject a transport
+    send nothing over a network and are not checked."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and (host in _LOOPBACK_HOSTS or host.startswith("127.")):
+        return
+    raise ConfigError(
+        f"the Graph API URL {ascii(base_url)[1:-1][:80]} is not https: the page token would"
+        " cross the network in clear text",
+        hint="use an https:// URL (plain http only on a loopback address, e.g. the sandbox)",
+    )
 
 
 def _form_value(value: Any) -> str:

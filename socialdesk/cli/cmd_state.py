@@ -89,14 +89,13 @@ def import_(
     if str(file) == "-":
         source = sys.stdin.read()
     else:
+        from socialdesk.paths import MIB, read_bounded_text
+
         try:
-            source = file.read_text(encoding="utf-8")
+            # Bounded, regular files only (a FIFO or a link to /dev/zero must not hang).
+            source = read_bounded_text(file, 512 * MIB, "the state file")
         except FileNotFoundError:
             raise UsageError(f"no such file: {file}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{file} is not UTF-8 text") from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
     with session() as s:
         plan = plan_import(s.db, source, force=force)
         for t in plan.threads:

@@ -9,6 +9,7 @@ never reaches the file).
 from __future__ import annotations
 
 import logging
+import os
 
 from socialdesk.api.redact import RedactingFilter
 from socialdesk.paths import Paths, make_private_dir
@@ -24,8 +25,12 @@ def route_logging_to_file(paths: Paths, name: str) -> logging.Handler:
             handler, logging.FileHandler
         ):
             root.removeHandler(handler)
-    make_private_dir(paths.log_dir)
-    handler = logging.FileHandler(paths.log_dir / name, encoding="utf-8")
+    make_private_dir(paths.log_dir, tighten=True)
+    path = paths.log_dir / name
+    # The log names customers and threads: 0600 whatever the umask, an old file tightened too.
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
+    handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)

@@ -274,6 +274,24 @@ def send(
     return ReplyOutcome("sent", sent, kind, None, None, None, after, notices, recipient)
 
 
+def settle_outbox(
+    ctx: AppContext, conn: sqlite3.Connection, page: PageConfig
+) -> outbox.ReconcileReport:
+    """What the inbox does when it starts, as every acting command does first: the sends of a
+    process that died (an inbox or a CLI command killed mid-send) are recovered (``sending`` →
+    ``unknown``, ``queued`` → ``failed``) and read back, so nothing stays ``sending`` until the
+    operator's next reply. Without a usable token only the recovery runs. Leaves the senders
+    afterwards (an open inbox is no sender between sends)."""
+    try:
+        try:
+            client = ctx.client(page)
+        except SocialdeskError:  # no token yet: recover, reconcile at the next send
+            client = None
+        return outbox.startup(conn, client, page.id, now=ctx.clock.now())
+    finally:
+        leave_senders(conn)
+
+
 # ---- composing in an editor -----------------------------------------------------------------
 
 SCISSORS = "# ------------------------ >8 ------------------------"

@@ -19,8 +19,11 @@ from typing import Literal
 
 from socialdesk.core.stats import CSV_COLUMNS, StatsReport
 from socialdesk.errors import SocialdeskError, UsageError
-from socialdesk.paths import atomic_write
+from socialdesk.paths import MIB, atomic_write, read_bounded_text
 from socialdesk.sanitize import csv_cell
+
+APPEND_MAX_BYTES = 64 * MIB
+"""Largest stats CSV ``--append`` reads (one row per day and channel: decades fit)."""
 
 __all__ = ["Format", "WriteResult", "csv_text", "existing_csv_days", "json_text", "write"]
 
@@ -51,11 +54,10 @@ def existing_csv_days(path: Path) -> tuple[set[str], str]:
     :class:`UsageError` for a file that is not a stats CSV (other columns, or JSON).
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        # Bounded, regular files only: a FIFO or a link to /dev/zero must not hang the cron job.
+        text = read_bounded_text(path, APPEND_MAX_BYTES, "the stats file to append to")
     except FileNotFoundError:
         return set(), ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {str(path)!r} to append to it: {exc}") from None
     if not text.strip():
         return set(), ""
     if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):

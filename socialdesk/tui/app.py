@@ -22,12 +22,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.timer import Timer
 
 from socialdesk.errors import SocialdeskError
+from socialdesk.sanitize import editable
 from socialdesk.tui import messages as msg
 from socialdesk.tui.keys import active_keys, bindings
 from socialdesk.tui.screens.inbox import InboxScreen
@@ -89,9 +90,24 @@ class InboxApp(App[None]):
         self._job_thread = threading.Thread(target=self._job_loop, name="inbox-jobs", daemon=True)
         self._job_thread.start()
         if self.sync_on_start:
+            # An inbox or a command killed mid-send left rows `sending`: settle them first,
+            # on the job thread (reading threads back is network work), as `reply` would.
+            self.submit(self._settle_outbox)
             self._sync_timer = self.set_timer(1.5, self._start_sync)
         elif self.background_sync:
             self._arm(self.policy.poll_seconds)
+
+    def _settle_outbox(self) -> None:
+        for note in self.gw.settle_outbox():
+            self.call_from_thread(self.notify, note, timeout=10)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A bracketed paste carries whatever was copied (a customer's name from a web page:
+        # bidi controls, tag characters, even escape sequences), and every box echoes its text
+        # to the terminal as it is: take those out before any box sees the paste.
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            event.text = editable(event.text)
+        await super().on_event(event)
 
     @staticmethod
     def _gc_after_start() -> None:

@@ -413,6 +413,22 @@ class Gateway:
                 inbox.mark_seen(outcome.thread or th)
             return outcome
 
+    def settle_outbox(self) -> list[str]:
+        """At start: recover and read back the sends of a process that died mid-send (an
+        inbox killed while sending, like a killed ``reply``); what the operator should hear."""
+        from socialdesk.core import replying
+
+        with self._send_lock, self._inbox() as inbox:
+            report = replying.settle_outbox(self.ctx, inbox.conn, self.page)
+        notes = report.notices()
+        if report.pending:
+            noun = "send is" if report.pending == 1 else "sends are"
+            notes.append(
+                f"outbox: {report.pending} earlier {noun} not confirmed yet"
+                " (see `socialdesk outbox`)"
+            )
+        return notes
+
     # -- sync, header, stats ---------------------------------------------------------------------
 
     def watch_policy(self) -> WatchPolicy:

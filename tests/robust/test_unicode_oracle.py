@@ -1,0 +1,158 @@
+"""The sanitiser's character sets against an independent oracle, and the CLI's table layout
+with invisible characters in every cell.
+
+The oracle is the ``regex`` package (test extra), which carries its own copy of the Unicode
+Character Database and answers ``\\p{Default_Ignorable_Code_Point}`` and ``\\p{Cf}`` directly:
+a second derivation, independent of ``sanitize``'s (which builds the sets from
+:mod:`unicodedata` and the UAX #44 definition) and of the checked-in UCD list.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from datetime import UTC, datetime, timedelta
+
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.cells import cell_len
+from rich.console import Console
+
+from socialdesk import sanitize
+from socialdesk.cli import render
+from socialdesk.core.inbox import ThreadRow
+from socialdesk.core.templates import render as render_template
+from socialdesk.core.windows import window_for
+from socialdesk.models import Channel, Person, Status, Thread
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+_DI = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+_CF = regex.compile(r"\p{Cf}")
+_CN = regex.compile(r"\p{Cn}")
+
+
+def _known_to_both(ch: str) -> bool:
+    """Assigned in this Python's UCD, or unassigned in both (``regex``'s may be newer)."""
+    return unicodedata.category(ch) != "Cn" or bool(_CN.match(ch))
+
+
+def test_default_ignorable_and_format_sets_equal_the_regex_oracle() -> None:
+    """Over the whole code space, DEFAULT_IGNORABLE == \\p{Default_Ignorable_Code_Point} and
+    FORMAT == \\p{Cf} (code points only the oracle's newer Unicode assigns aside)."""
+    di_wrong: list[str] = []
+    cf_wrong: list[str] = []
+    compared = 0
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if not _known_to_both(ch):
+            continue
+        compared += 1
+        if bool(_DI.match(ch)) != (ch in sanitize.DEFAULT_IGNORABLE):
+            di_wrong.append(f"U+{cp:04X}")
+        if bool(_CF.match(ch)) != (ch in sanitize.FORMAT):
+            cf_wrong.append(f"U+{cp:04X}")
+    assert di_wrong == [] and cf_wrong == []
+    assert compared > 1_000_000  # the comparison really covered the code space
+
+
+def test_every_oracle_character_is_shown_on_screen_and_stripped_from_templates() -> None:
+    """Each DI or Cf character the oracle knows is ⟨U+…⟩ on screen and gone from {name}."""
+    wrong = []
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if not (_DI.match(ch) or _CF.match(ch)) or not _known_to_both(ch):
+            continue
+        if ch in sanitize.VARIATION_SELECTORS:
+            shown_ok = sanitize.clean(f" {ch}") == f" ⟨U+{cp:04X}⟩"  # no base: shown
+        else:
+            shown_ok = sanitize.clean(f"a{ch}b") == f"a⟨U+{cp:04X}⟩b"
+        sent = render_template("{name}", customer_name=f"A{ch}n", page_name="p")
+        if not shown_ok or sent != "An":
+            wrong.append(f"U+{cp:04X}")
+    assert wrong == []
+
+
+_invisible = st.sampled_from(sorted(sanitize.VISIBLE | sanitize.VARIATION_SELECTORS))
+_cell_text = st.lists(
+    st.one_of(_invisible, st.sampled_from(list("ab 漢é[]"))), min_size=1, max_size=30
+).map("".join)
+
+
+def _row(number: int, name: str, snippet: str, tag: str) -> ThreadRow:
+    th = Thread(
+        number=number,
+        id=f"t_{number}",
+        page_id="p1",
+        channel=Channel.DM,
+        status=Status.OPEN,
+        customer=Person(f"u{number}", name),
+        last_message_at=NOW - timedelta(hours=2),
+        awaiting_reply=True,
+        request_at=NOW - timedelta(hours=3),
+        last_inbound_at=NOW - timedelta(hours=2),
+        snippet=snippet,
+        tags=(tag,) if tag else (),
+    )
+    return ThreadRow(th, window_for(th, NOW, False), True)
+
+
+@given(st.lists(st.tuples(_cell_text, _cell_text, _cell_text), min_size=1, max_size=4),
+       st.sampled_from([60, 100, 160]))  # fmt: skip
+@settings(max_examples=60, deadline=None)
+def test_list_table_stays_aligned_with_invisible_characters(
+    cells: list[tuple[str, str, str]], width: int
+) -> None:
+    """`list`'s table with invisible characters in names, snippets and tags: nothing invisible
+    reaches the output raw, every line has the same width in cells, and the age column (``2h``)
+    starts at the same cell in every row."""
+    rows = [_row(i + 1, n, s, t.replace(" ", "")) for i, (n, s, t) in enumerate(cells)]
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, markup=True)
+    render.thread_table(rows, console, now=NOW)
+    lines = buf.getvalue().rstrip("\n").split("\n")
+    out = "\n".join(lines)
+    raw = (sanitize.FORBIDDEN | sanitize.VISIBLE) - sanitize.VARIATION_SELECTORS - {"\n"}
+    assert not any(ch in raw for ch in out), ascii(out)
+    # A variation selector may stay only right after a visible base character.
+    for i, ch in enumerate(out):
+        if ch in sanitize.VARIATION_SELECTORS:
+            assert i > 0 and not out[i - 1].isspace() and out[i - 1] not in sanitize.VISIBLE
+    assert len({cell_len(line) for line in lines}) == 1, lines
+    assert all(cell_len(line) <= width for line in lines)
+    body = lines[2:]
+    assert len(body) == len(rows)
+    starts = {cell_len(line[: line.rindex(" 2h ")]) for line in body if " 2h " in line}
+    assert len(starts) <= 1, body
+
+
+_any_text = st.lists(
+    st.one_of(
+        st.integers(0, 0x10FFFF).map(chr),
+        st.sampled_from(["\x1b", "\x9b", "\x1b]0;", "\x07", "\r\n", "\n", "\t", "\ufe0f", "a"]),
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(_any_text)
+@settings(max_examples=300, deadline=None)
+def test_editable_text_holds_nothing_a_box_would_echo_raw(text: str) -> None:
+    """What a paste leaves for an input box: no control but tab and newline, nothing invisible
+    (a selector only right after a visible character), lines kept, and stable."""
+    out = sanitize.editable(text)
+    assert not any(ch in sanitize.FORBIDDEN for ch in out), ascii(out)
+    assert not any(ch in sanitize.VISIBLE - sanitize.VARIATION_SELECTORS for ch in out)
+    for i, ch in enumerate(out):
+        if ch in sanitize.VARIATION_SELECTORS:
+            assert i > 0 and not out[i - 1].isspace() and out[i - 1] not in sanitize.VISIBLE
+    out.encode("utf-8")
+    assert sanitize.editable(out) == out
+    if "\x1b" not in text:  # (an OSC/DCS string is removed whole, line breaks inside it too)
+        assert out.count("\n") >= text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def test_editable_keeps_what_was_meant() -> None:
+    """Plain lines, tabs and an emoji's presentation selector survive; payloads do not."""
+    assert sanitize.editable("Hi,\r\nyour order\tships ❤\ufe0f") == "Hi,\nyour order\tships ❤\ufe0f"
+    assert sanitize.editable("Ann\u202e\U000e0041\x1b]0;t\x07e") == "Anne"
