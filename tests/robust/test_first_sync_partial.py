@@ -24,7 +24,7 @@ from socialdesk.errors import SocialdeskError
 from socialdesk.paths import resolve_paths
 from socialdesk.sandbox import Sandbox
 from socialdesk.tui.gateway import Gateway
-from tests.core.test_sync import T0, populate
+from tests.support.sync_world import T0, populate
 
 CONVERSATIONS = 350
 
