@@ -22,11 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.core.sync_proc
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks, tests.core
 
-from _syncdata import dump, new_sandbox, populate
-
+from benchmarks._syncdata import dump, new_sandbox, populate
 from socialdesk.api.client import GraphClient
 from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
