@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import at_least, info, median, timed_ms
 from benchmarks.figures import Figure
+from socialdesk.core.inbox import Sort
 from socialdesk.models import Attachment, Conversation, Direction, Message, Person
 from socialdesk.store.cache import upsert_conversations
 from socialdesk.store.db import open_db, transaction
@@ -68,8 +69,10 @@ def _bare_rows(
     page: list[Conversation],
 ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """The same conversations as plain rows: (threads, messages)."""
-    threads = [(c.id, PAGE, "dm", c.customer.id, c.customer.name) for c in page]
-    msgs = [
+    threads: list[tuple[object, ...]] = [
+        (c.id, PAGE, "dm", c.customer.id, c.customer.name) for c in page
+    ]
+    msgs: list[tuple[object, ...]] = [
         (
             m.id,
             c.id,
@@ -188,12 +191,13 @@ def run(quick: bool, *, convs: int | None = None, per_conv: int = 25) -> list[Fi
             )
         )
         now = T0 + timedelta(minutes=n_convs * 7)
-        for sort in ("expires", "newest", "oldest"):
-            ms = median(
-                timed_ms(
-                    lambda s=sort: list_threads(conn, None, page_id=PAGE, now=now, sort=s), runs
-                )
-            )  # type: ignore[misc]
+        sorts: tuple[Sort, ...] = ("expires", "newest", "oldest")
+        for sort in sorts:
+
+            def listing(s: Sort = sort) -> None:
+                list_threads(conn, None, page_id=PAGE, now=now, sort=s)
+
+            ms = median(timed_ms(listing, runs))
             figs.append(
                 info(
                     f"ingest_list_{sort}_ms",
