@@ -2,11 +2,11 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_inbox.py            # 100k threads / 1M messages, 3 runs
-    .venv/bin/python benchmarks/bench_inbox.py --quick    # 10k / 100k, 1 run
-    .venv/bin/python benchmarks/bench_inbox.py --store /tmp/inbox.db   # reuse a generated store
+    python -m benchmarks.bench_inbox            # 100k threads / 1M messages, 3 runs
+    python -m benchmarks.bench_inbox --quick    # 10k / 100k, 1 run
 
-It builds a store with ``benchmarks/gen_store.py`` plus one 1,000-message thread, starts a
+It copies the suite's shared store (:func:`benchmarks._common.big_store`, from
+``benchmarks/gen_store.py``), adds one 1,000-message thread, starts a
 sandbox on loopback for the page (so the inbox's start-up sync talks to nothing but loopback),
 then for each run forks ``python -m socialdesk`` (the real bare command) in a pty of 120×40,
 feeds its output to a ``pyte`` terminal emulator, and measures what a person would see:
@@ -21,9 +21,8 @@ feeds its output to a ``pyte`` terminal emulator, and measures what a person wou
 Text is looked for in the bytes the app wrote (a real terminal draws them in about a
 millisecond; pyte, in pure Python, needs far longer to parse a full frame), while the j/k
 cursor row is read from the pyte screen. Bars: 500 ms, 50 ms, 150 ms, 200 MB. Each figure is
-the median over the runs (RSS: the largest). :func:`run` returns them as
-``[{"name", "value", "unit", "bar", "passed"}]`` for the benchmark suite; the command line
-prints them.
+the median over the runs (RSS: the largest). The big thread's position is found through the
+inbox's own gateway (``socialdesk.tui.gateway.Gateway.open(home)``).
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ import pty
 import select
 import shutil
 import signal
-import statistics
 import struct
 import sys
 import tempfile
@@ -44,15 +42,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pyte  # noqa: E402
 
-from benchmarks.gen_store import PAGE_ID, generate  # noqa: E402
+from benchmarks._common import BigStore, at_most, big_store, info, median, p95  # noqa: E402
+from benchmarks.figures import Figure  # noqa: E402
+from benchmarks.gen_store import PAGE_ID  # noqa: E402
 
 COLS, ROWS = 120, 40
 MARKER = "▶"
@@ -160,19 +158,14 @@ class Home:
     stop: Callable[[], None]
 
 
-def make_home(root: Path, *, threads: int, messages: int, store: Path | None) -> Home:
-    """Config + store in ``root`` (the store generated, or linked from ``store``)."""
+def make_home(root: Path, store: BigStore) -> Home:
+    """Config + a copy of the shared store (plus the 1,000-message thread) in ``root``."""
     from socialdesk.sandbox import Sandbox
 
     root.mkdir(parents=True, exist_ok=True)
     db = root / "socialdesk.db"
-    if store is not None and store.exists():
-        shutil.copyfile(store, db)
-    else:
-        res = generate(db, threads=threads, messages=messages, days=365)
-        add_big_thread(db, now=res.now)
-        if store is not None:
-            shutil.copyfile(db, store)
+    shutil.copyfile(store.path, db)
+    add_big_thread(db, now=int(store.now.timestamp()))
     sb = Sandbox(rate_limit=False)
     sb.add_page("Bench shop", page_id=PAGE_ID)
     token = sb.issue_token(PAGE_ID)
@@ -320,58 +313,41 @@ def one_run(home: Home, big_index: int, keys: int) -> dict[str, float]:
         term.close()
     return {
         "inbox_first_screen_ms": first_ms,
-        "inbox_jk_p95_ms": _p95(latencies),
-        "inbox_jk_median_ms": statistics.median(latencies) if latencies else float("nan"),
+        "inbox_jk_p95_ms": p95(latencies),
+        "inbox_jk_median_ms": median(latencies),
         "inbox_keys_seen": float(len(latencies)),
         "inbox_thread_open_ms": open_ms,
         "inbox_rss_mb": rss,
     }
 
 
-def _p95(values: list[float]) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
-
-
-def run(
-    quick: bool = False, *, store: Path | None = None, runs: int | None = None
-) -> list[dict[str, Any]]:
-    """The four figures (see the module docstring), as the benchmark suite wants them."""
-    threads, messages = (10_000, 100_000) if quick else (100_000, 1_000_000)
+def run(quick: bool = False, *, runs: int | None = None) -> list[Figure]:
+    """The four figures (see the module docstring) and the median j/k latency."""
+    store = big_store(quick)
     n_runs = runs if runs is not None else (1 if quick else 3)
     with tempfile.TemporaryDirectory(prefix="socialdesk-bench-inbox-") as tmp:
-        home = make_home(Path(tmp) / "home", threads=threads, messages=messages, store=store)
+        home = make_home(Path(tmp) / "home", store)
         refresh_big_thread(home.path / "socialdesk.db", now=int(time.time()))
         try:
             big_index = awaiting_index(home.path)
             results = [one_run(home, big_index, 200) for _ in range(n_runs)]
         finally:
             home.stop()
-    figures: list[dict[str, Any]] = []
+    size = f"{store.threads // 1000}k threads / {store.messages / 1e6:g}M messages"
+    how = f"{COLS}x{ROWS} pty, {size}, " + (f"median of {n_runs}" if n_runs > 1 else "one run")
+    notes = {
+        "inbox_first_screen_ms": f"exec -> first row with the cursor drawn; {how}",
+        "inbox_jk_p95_ms": f"100 j + 100 k at 30 keys/s, key -> cursor row redrawn; {how}",
+        "inbox_thread_open_ms": f"cursor onto a 1,000-message thread -> its newest message; {how}",
+        "inbox_rss_mb": f"VmRSS after all that, largest of {n_runs}",
+    }
+    figures: list[Figure] = []
     for name, (bar, unit) in BARS.items():
         values = [r[name] for r in results]
-        value = max(values) if name == "inbox_rss_mb" else statistics.median(values)
-        figures.append(
-            {
-                "name": name,
-                "value": round(value, 1),
-                "unit": unit,
-                "bar": bar,
-                "passed": bool(value <= bar),
-            }
-        )
-    median_jk = statistics.median(r["inbox_jk_median_ms"] for r in results)
-    figures.append(
-        {
-            "name": "inbox_jk_median_ms",
-            "value": round(median_jk, 1),
-            "unit": "ms",
-            "bar": None,
-            "passed": True,
-        }
-    )
+        value = max(values) if name == "inbox_rss_mb" else median(values)
+        figures.append(at_most(name, value, unit, bar, notes[name]))
+    figures.append(info("inbox_jk_median_ms", median([r["inbox_jk_median_ms"] for r in results]),
+                        "ms", "held j/k, median key"))  # fmt: skip
     return figures
 
 
@@ -379,15 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="10k threads / 100k messages, 1 run")
     ap.add_argument("--runs", type=int, default=None, help="processes to measure (default 3)")
-    ap.add_argument("--store", type=Path, default=None, help="reuse (or save) the generated store")
     args = ap.parse_args(argv)
-    size = "10k threads / 100k messages" if args.quick else "100k threads / 1M messages"
-    print(f"inbox in a {COLS}x{ROWS} pty, {size}:")
-    for f in run(args.quick, store=args.store, runs=args.runs):
-        bar = f"≤ {f['bar']:g} {f['unit']}" if f["bar"] is not None else ""
-        verdict = ("ok" if f["passed"] else "MISSED") if f["bar"] is not None else ""
-        print(f"  {f['name']:24s} {f['value']:>8.1f} {f['unit']:3s} {bar:>12s} {verdict}")
-    return 0
+    from benchmarks.__main__ import print_table
+
+    figs = run(args.quick, runs=args.runs)
+    print_table(figs)
+    return 0 if all(f.passed is not False for f in figs) else 1
 
 
 if __name__ == "__main__":

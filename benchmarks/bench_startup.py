@@ -1,16 +1,13 @@
 """Benchmark of CLI start-up (PRODUCT.md §10: a non-TUI command starts and exits in ≤ 300 ms).
 
-Run from the repository root::
-
-    .venv/bin/python benchmarks/bench_startup.py            # 11 runs per command
-    .venv/bin/python benchmarks/bench_startup.py --runs 21 --top 20
+Run alone: ``python -m benchmarks.bench_startup [--quick] [--top 20]``.
 
 It builds a small store (1,000 threads / 10,000 messages, ``benchmarks/gen_store.py``) in a
 temporary ``SOCIALDESK_HOME``, then prints the median wall time (process start to exit, the
-first run discarded as a warm-up) of ``socialdesk --version``, ``socialdesk list --json`` and
-``socialdesk stats --format json``, each as a fresh ``python -m socialdesk`` process, and the
-top self-time offenders of ``python -X importtime -m socialdesk stats --format json``. It also
-says whether pydantic or textual were imported (neither should be).
+first run discarded as a warm-up) of ``socialdesk --version``, ``socialdesk list --json``,
+``socialdesk stats --format json`` and ``--format csv``, each as a fresh ``python -m socialdesk``
+process, and the top self-time offenders of ``python -X importtime -m socialdesk stats --format
+json``. It also says whether pydantic or textual were imported (neither should be).
 """
 
 from __future__ import annotations
@@ -28,14 +25,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from benchmarks._common import at_most, info, median  # noqa: E402
+from benchmarks.figures import Figure  # noqa: E402
 from benchmarks.gen_store import generate  # noqa: E402
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
     ("--version",),
     ("list", "--json"),
     ("stats", "--format", "json"),
+    ("stats", "--format", "csv"),
 )
 LIMIT_MS = 300.0
 
@@ -94,17 +93,11 @@ def import_profile(
     return rows, packages
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
-    ap = argparse.ArgumentParser(description="CLI start-up benchmark")
-    ap.add_argument("--runs", type=int, default=11)
-    ap.add_argument("--top", type=int, default=12, help="how many import offenders to list")
-    args = ap.parse_args(argv)
-    import importlib.metadata as md
-
-    versions = ", ".join(f"{d} {md.version(d)}" for d in ("typer", "rich", "httpx"))
-    print(f"python {sys.version.split()[0]}; {versions}")
-    worst = 0.0
+def run(quick: bool) -> list[Figure]:
+    """Start-up of each command (bytecode cached, as installed; and recompiled each run), the
+    interpreter's floor, and whether heavy packages were imported."""
+    runs = 3 if quick else 11
+    figs: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
@@ -112,44 +105,51 @@ def main(argv: list[str] | None = None) -> int:
         base = {**os.environ, "SOCIALDESK_HOME": str(home), "NO_COLOR": "1"}
         base.pop("SOCIALDESK_TOKEN", None)
         base.pop("PYTHONDONTWRITEBYTECODE", None)
-        # An installed package has its bytecode compiled; a checkout run with
-        # PYTHONDONTWRITEBYTECODE=1 recompiles socialdesk's sources on every start. The cache
-        # goes to a temporary prefix so the work tree stays clean.
-        modes = {
-            "bytecode cached (as installed)": {
-                **base,
-                "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pyc"),
-            },
-            "PYTHONDONTWRITEBYTECODE=1 (sources compiled each run)": {
-                **base,
-                "PYTHONDONTWRITEBYTECODE": "1",
-            },
-        }
-        floor = statistics.median(
-            _timed([sys.executable, "-c", "pass"]) for _ in range(max(3, args.runs // 2))
-        )
-        print(f"bare `python -c pass`: {floor:.0f} ms (the interpreter's floor)")
-        for mode, env in modes.items():
-            print(f"\n{mode}:")
-            for cmd in COMMANDS:
-                median, fastest, cpu = wall_ms(cmd, env, args.runs)
-                if env is modes["bytecode cached (as installed)"]:
-                    worst = max(worst, median)
-                verdict = "ok" if median <= LIMIT_MS else f"OVER {LIMIT_MS:.0f} ms"
-                label = "socialdesk " + " ".join(cmd)
-                print(f"  {label:<32} wall median {median:5.0f} ms, min {fastest:4.0f};"
-                      f" CPU median {cpu:4.0f} ms [{verdict}]")  # fmt: skip
-        env = modes["bytecode cached (as installed)"]
-        rows, packages = import_profile(("stats", "--format", "json"), env)
-        total_ms = sum(r[0] for r in rows) / 1000
-        print(f"\nimports of `stats --format json` (bytecode cached): {len(rows)} modules,"
-              f" {total_ms:.0f} ms self")  # fmt: skip
-        for pkg in ("pydantic", "textual", "httpx", "rich", "click", "email", "sqlite3"):
-            print(f"  {pkg:<9} {'IMPORTED' if pkg in packages else 'not imported'}")
-        print(f"top {args.top} by self time (µs):")
-        for self_us, cum_us, name in sorted(rows, reverse=True)[: args.top]:
-            print(f"  {self_us:7d} self {cum_us:8d} cumulative  {name}")
-    return 0 if worst <= LIMIT_MS else 1
+        cached = {**base, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pyc")}
+        uncached = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
+        floor = median([_timed([sys.executable, "-c", "pass"]) for _ in range(max(3, runs // 2))])
+        for cmd in COMMANDS:
+            slug = "_".join(a.strip("-") for a in cmd if a not in ("--format",))
+            wall, fastest, cpu = wall_ms(cmd, cached, runs)
+            figs.append(at_most(f"startup_{slug}_ms", wall, "ms", LIMIT_MS,
+                                f"`socialdesk {' '.join(cmd)}` start to exit, 1k-thread store,"
+                                f" bytecode cached; min {fastest:.0f}, CPU {cpu:.0f} ms;"
+                                f" median of {runs}"))  # fmt: skip
+        for cmd in COMMANDS[1:2]:
+            wall, _, _ = wall_ms(cmd, uncached, runs)
+            note = "list --json, PYTHONDONTWRITEBYTECODE=1 (sources compiled each run)"
+            figs.append(info("startup_list_json_uncached_ms", wall, "ms", note))
+        figs.append(info("startup_python_floor_ms", floor, "ms", "bare `python -c pass`"))
+        _, packages = import_profile(("stats", "--format", "json"), cached)
+        heavy = sorted(p for p in ("pydantic", "textual") if p in packages)
+        note = f"pydantic/textual imported by `stats`: {', '.join(heavy) or 'none'}"
+        figs.append(at_most("startup_heavy_imports", len(heavy), "modules", 0, note))
+    return figs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: the figures, then the import profile of ``stats``."""
+    ap = argparse.ArgumentParser(description="CLI start-up benchmark")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--top", type=int, default=12, help="how many import offenders to list")
+    args = ap.parse_args(argv)
+    from benchmarks.__main__ import print_table
+
+    figs = run(args.quick)
+    print_table(figs)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        make_home(home)
+        env = {**os.environ, "SOCIALDESK_HOME": str(home), "NO_COLOR": "1",
+               "PYTHONPYCACHEPREFIX": str(home / "pyc")}  # fmt: skip
+        import_profile(("--version",), env)  # warm the bytecode cache
+        rows, _ = import_profile(("stats", "--format", "json"), env)
+    total_ms = sum(r[0] for r in rows) / 1000
+    print(f"\nimports of `stats --format json`: {len(rows)} modules, {total_ms:.0f} ms self;"
+          f" top {args.top} by self time (µs):")  # fmt: skip
+    for self_us, cum_us, name in sorted(rows, reverse=True)[: args.top]:
+        print(f"  {self_us:7d} self {cum_us:8d} cumulative  {name}")
+    return 0 if all(f.passed is not False for f in figs) else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ page replies after a log-normal delay (minutes to days; a share never answered);
 are marked done. Rows go straight into :func:`socialdesk.store.db.open_db`'s schema with
 ``executemany`` (the FTS triggers are suspended and the index rebuilt once at the end), with the
 derived thread columns computed as ``store.cache`` would, plus a ``sync_log`` row at ``now``.
+Texts are 2-12 words drawn from a Zipf-distributed vocabulary (:data:`WORDS`, :func:`word`).
 Deterministic for a given seed.
 """
 
@@ -31,14 +32,102 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from socialdesk.store.db import open_db
 
 PAGE_ID = "100000000000001"
-WORDS: tuple[str, ...] = tuple(
-    " ".join(
-        [
-            "hi hello price order delivery size refund thanks when where shop open today",
-            "dzień dobry cena zamówienie paldies pasūtījums hei pris bestilling привет цена заказ",
-        ]
-    ).split()
-)
+
+# The vocabulary: real shop-inbox words first (English, Polish, Latvian, Norwegian, Russian, in
+# rough order of use), then pronounceable made-up words, drawn with Zipf's law (the frequency of
+# the word of rank r is proportional to 1 / r ** ZIPF_S), as words are in real text. With 1M
+# messages of 2-12 words, the commonest word is in about half the messages, rank 100 in about
+# 1 %, rank 10,000 in a few dozen: search is measured for rare and common words both.
+_REAL = [
+    "hi",
+    "the",
+    "is",
+    "thanks",
+    "price",
+    "order",
+    "you",
+    "delivery",
+    "size",
+    "please",
+    "when",
+    "hello",
+    "can",
+    "do",
+    "have",
+    "refund",
+    "today",
+    "shop",
+    "open",
+    "where",
+    "available",
+    "still",
+    "my",
+    "it",
+    "ok",
+    "dzień",
+    "dobry",
+    "cena",
+    "zamówienie",
+    "paldies",
+    "pasūtījums",
+    "hei",
+    "pris",
+    "bestilling",
+    "привет",
+    "цена",
+    "заказ",
+    "color",
+    "black",
+    "white",
+    "shipping",
+    "address",
+    "tomorrow",
+    "week",
+    "paid",
+    "payment",
+    "card",
+    "cash",
+    "return",
+    "exchange",
+    "broken",
+    "wrong",
+    "small",
+    "large",
+    "medium",
+    "photo",
+    "link",
+    "stock",
+]
+_SYLLABLES = (
+    "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "de", "gu", "ho", "ji", "bo", "fe",
+)  # fmt: skip
+VOCAB_SIZE = 50_000
+ZIPF_S = 1.1
+
+
+def _made_up(rank: int) -> str:
+    """A deterministic pronounceable word for a vocabulary rank past the real words."""
+    out = []
+    n = rank
+    while True:
+        out.append(_SYLLABLES[n % len(_SYLLABLES)])
+        n //= len(_SYLLABLES)
+        if n == 0:
+            break
+    return "".join(out) + "x"  # the suffix keeps them apart from real words
+
+
+WORDS: tuple[str, ...] = tuple(_REAL) + tuple(_made_up(r) for r in range(len(_REAL), VOCAB_SIZE))
+_CUM_WEIGHTS: list[float] = []
+_acc = 0.0
+for _rank in range(1, VOCAB_SIZE + 1):
+    _acc += _rank**-ZIPF_S
+    _CUM_WEIGHTS.append(_acc)
+
+
+def word(rank: int) -> str:
+    """The word of Zipf rank ``rank`` (1 is the commonest)."""
+    return WORDS[rank - 1]
 
 
 @dataclass(frozen=True)
@@ -54,7 +143,7 @@ class GenResult:
 
 
 def _text(rng: random.Random) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 8)))
+    return " ".join(rng.choices(WORDS, cum_weights=_CUM_WEIGHTS, k=rng.randint(2, 12)))
 
 
 def generate(

@@ -22,8 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support.sync_proc
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks, tests.support
 
 from benchmarks._syncdata import dump, new_sandbox, populate
 from socialdesk.api.client import GraphClient

@@ -91,6 +91,10 @@ class SandboxServer:
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The status line and headers go out in one write, the body in another: with Nagle on,
+        # the body waits for the client's delayed ACK (~40 ms on Linux), a latency no real
+        # server adds. ``latency_ms`` is the only latency the sandbox should have.
+        disable_nagle_algorithm = True
         server_version = "socialdesk-sandbox"
         sys_version = ""
 
