@@ -117,6 +117,8 @@ class ThreadDetail:
     """Ids of ``messages`` sent from here and not read back by a sync yet (local echoes)."""
     pending_sends: list[OutboxEntry] = field(default_factory=list)
     """Sends of this thread still open: queued, sending, unknown, or failed unresolved."""
+    gaps: list[tuple[datetime, datetime]] = field(default_factory=list)
+    """Instagram gap markers, oldest first: messages between (after, before) are unreadable."""
 
 
 class Inbox:
@@ -310,6 +312,7 @@ class Inbox:
             reply_targets=targets,
             echoed=frozenset(echoes.pending_read_back(self.conn, out_ids)),
             pending_sends=self._pending_sends(th),
+            gaps=store_threads.thread_gaps(self.conn, th.id) if th.gaps else [],
         )
 
     def _pending_sends(self, th: Thread) -> list[OutboxEntry]:
