@@ -30,7 +30,7 @@ from typing import Literal
 from socialdesk.config import PageConfig
 from socialdesk.core import outbox, textcheck
 from socialdesk.core.context import AppContext
-from socialdesk.core.templates import get_template, render_for
+from socialdesk.core.templates import get_template, name_for_template, render_for
 from socialdesk.core.windows import send_kind_for_conn, window_for_conn
 from socialdesk.errors import RefusedError, SocialdeskError, UsageError
 from socialdesk.models import Channel, Direction, OutboxEntry, SendKind, Thread, Window
@@ -114,7 +114,7 @@ def reply_text(
         return render_for(
             template,
             customer_id=thread.customer.id,
-            customer_name=thread.customer.name,
+            customer_name=name_for_template(thread.customer),
             page_name=store_pages.page_name(conn, page.id) or page.name,
         )
     return req.text or ""
@@ -128,7 +128,8 @@ def _recipient(conn: sqlite3.Connection, thread: Thread, private: bool) -> str:
     said = clean(top.text if top is not None else thread.snippet, single_line=True)
     said = said if len(said) <= 40 else said[:39] + "…"
     if private:
-        return f"{who}, privately (Messenger), answering their comment “{said}”"
+        via = "Instagram DM" if thread.channel is Channel.IG_COMMENT else "Messenger"
+        return f"{who}, privately ({via}), answering their comment “{said}”"
     return f"a public reply under {who}'s comment “{said}”"
 
 
@@ -149,7 +150,8 @@ def preview(
     text = ""
     try:
         text = reply_text(ctx, conn, page, thread, req)
-        parts = textcheck.prepare(text, split=req.split)
+        chars, max_bytes = textcheck.limits_for(thread.channel, private=req.private)
+        parts = textcheck.prepare(text, split=req.split, limit=chars, max_bytes=max_bytes)
         if req.private and len(parts) > 1:
             raise outbox.private_reply_is_one_message()
     except (RefusedError, UsageError) as exc:
@@ -172,7 +174,7 @@ def preview(
         kind=kind,
         window=window,
         length=len(text.strip()),
-        limit=textcheck.MAX_CHARS,
+        limit=textcheck.limits_for(thread.channel, private=req.private)[0],
         recipient=_recipient(conn, thread, req.private),
         refusal=refusal,
     )
@@ -202,7 +204,8 @@ def send(
     try:
         now = ctx.clock.now()
         text = reply_text(ctx, conn, page, thread, req)
-        parts = textcheck.prepare(text, split=req.split)
+        chars, max_bytes = textcheck.limits_for(thread.channel, private=req.private)
+        parts = textcheck.prepare(text, split=req.split, limit=chars, max_bytes=max_bytes)
         # The rules, before any network call: refused here, nothing is queued.
         kind = send_kind_for_conn(
             conn,

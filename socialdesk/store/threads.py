@@ -582,6 +582,12 @@ def get_post(conn: sqlite3.Connection, post_id: str) -> Post | None:
     )
 
 
+def thread_channel(conn: sqlite3.Connection, thread_id: str) -> Channel | None:
+    """The channel of a cached thread (``None`` when it is not cached)."""
+    row = conn.execute("SELECT channel FROM threads WHERE id = ?", (thread_id,)).fetchone()
+    return Channel(row[0]) if row is not None else None
+
+
 def thread_customer(conn: sqlite3.Connection, thread_id: str) -> str | None:
     """The customer id of a cached thread (reconciling a private reply needs the commenter)."""
     row = conn.execute("SELECT customer_id FROM threads WHERE id = ?", (thread_id,)).fetchone()
