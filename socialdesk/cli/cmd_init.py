@@ -59,6 +59,14 @@ def init(
             f"'{result.page.name}'{default}"
         )
         echo_line(f"Token stored in {auth.describe_storage(s.ctx, result.stored_in)}.")
+        from socialdesk.core.instagram import describe
+
+        if result.instagram_error is not None:
+            warn_line(f"could not ask the Page for its Instagram account: {result.instagram_error}")
+        elif result.instagram is not None:
+            echo_line(f"{describe(result.instagram)}: its DMs and comments sync too.")
+        else:
+            echo_line("No Instagram account is linked to the Page (Messenger and comments only).")
         echo_line(f"Config written to {s.paths.config_file} (stats timezone {timezone}).")
     if result.validated.missing_scopes:
         warn_line(f"the token lacks {', '.join(result.validated.missing_scopes)}")

@@ -300,4 +300,7 @@ def page_row(r: PageRow) -> JSON:
         "default": r.default,
         "token": r.token,
         "error": r.error,
+        "instagram": None
+        if r.instagram is None
+        else {"id": r.instagram.id, "username": r.instagram.username, "source": r.instagram.source},
     }

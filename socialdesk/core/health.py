@@ -18,15 +18,18 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from socialdesk import secrets
 from socialdesk.config import PageConfig
 from socialdesk.core.context import GRAPH_URL_ENV, AppContext
 from socialdesk.errors import ExitCode, SocialdeskError
 from socialdesk.format import human_duration
-from socialdesk.models import REQUIRED_SCOPES, RateUsage
+from socialdesk.models import REQUIRED_SCOPES, RateUsage, TokenInfo
 from socialdesk.sanitize import clean
+
+if TYPE_CHECKING:
+    from socialdesk.api.client import GraphClient
 
 __all__ = ["STALE_SYNC", "Check", "EdgeState", "HealthReport", "edge_states", "run_checks"]
 
@@ -213,8 +216,40 @@ def _check_api(report: HealthReport, ctx: AppContext, page: PageConfig, token: s
         else:
             report.add("page reachable", "ok", f"{me.name} ({me.id})")
         _check_usage(report, client.usage)
+        _check_instagram(report, ctx, page, client, info)
     finally:
         client.close()
+
+
+def _check_instagram(
+    report: HealthReport,
+    ctx: AppContext,
+    page: PageConfig,
+    client: GraphClient,
+    info: TokenInfo | None,
+) -> None:
+    """The linked Instagram account (found again and stored) and its prerequisites."""
+    from socialdesk.api import graph_ig
+    from socialdesk.api.errors import GraphError
+    from socialdesk.core import instagram
+
+    try:
+        account = graph_ig.get_instagram_account(client, page.id)
+    except GraphError as exc:
+        report.add(
+            "instagram",
+            "warn",
+            f"could not ask the Page for its Instagram account: {exc.message}; {exc.hint or ''}",
+        )
+        return
+    if ctx.paths.db_file.exists():  # doctor never creates the database
+        try:
+            with closing(ctx.connect()) as conn:
+                instagram.record(conn, page.id, account, now=ctx.clock.now())
+        except (sqlite3.Error, SocialdeskError):
+            pass  # the database check below reports it
+    for p in instagram.prerequisite_checks(client, page.id, account, info):
+        report.add(p.name, p.status, p.detail)
 
 
 def _check_usage(report: HealthReport, usage: RateUsage | None) -> None:

@@ -1,8 +1,8 @@
 """Incremental sync of the Page's linked Instagram account: DMs and comments (issue 13).
 
 Called by ``core.sync`` (two edges of the same round, each failing on its own) when the Page
-has a linked Instagram account; discovery (``ensure_account``) runs once per Page when no
-earlier ``init``/``pages``/``doctor`` stored the answer. The call plan is
+has a linked Instagram account stored by discovery (``core.instagram``: ``init``, ``pages``,
+``doctor``, ``demo``); a Page without one makes no Instagram call. The call plan is
 docs/INSTAGRAM_API.md's "Client call bounds":
 
 - **DMs** (edge ``ig_conversations``): ``/{page}/conversations?platform=instagram``, newest
@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from socialdesk.api import graph_ig
 from socialdesk.api.client import GraphClient
@@ -41,45 +41,22 @@ from socialdesk.models import (
     SyncStage,
 )
 from socialdesk.store import cache, watermarks
-from socialdesk.store import pages as store_pages
 from socialdesk.store.db import transaction
 
 EDGE_IG_CONVERSATIONS = "ig_conversations"
 EDGE_IG_MEDIA = "ig_media"
 EDGE_IG_MEDIA_DEEP = "ig_media_deep"
 """Watermark of the last listing of *all* media (``--full`` or the daily sweep)."""
-REDISCOVER_HOURS = 24.0
-"""A Page checked without an account is asked again after this long (an account linked later)."""
 
 __all__ = [
     "EDGE_IG_CONVERSATIONS",
     "EDGE_IG_MEDIA",
     "IgRun",
-    "ensure_account",
 ]
 
 
 def _ts(dt: datetime) -> int:
     return int(dt.timestamp())
-
-
-def ensure_account(
-    conn: sqlite3.Connection, client: GraphClient, page_id: str, *, now: datetime
-) -> InstagramAccount | None:
-    """The Page's stored Instagram account, discovering it (one call) when never checked or
-    checked without one more than a day ago. A failed discovery counts as "none" this round."""
-    stored = store_pages.get_instagram(conn, page_id)
-    if stored.account is not None:
-        return stored.account
-    recent = stored.checked_at is not None and now - stored.checked_at < timedelta(
-        hours=REDISCOVER_HOURS
-    )
-    if stored.checked and recent:
-        return None
-    account = graph_ig.get_instagram_account(client, page_id)
-    with transaction(conn):
-        store_pages.set_instagram(conn, page_id, account, now=now)
-    return account
 
 
 class IgRun:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from socialdesk.api.client import GraphClient
-from socialdesk.core import ig_sync
+from socialdesk.core import instagram
 from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
 from socialdesk.models import SyncReport
@@ -51,7 +51,7 @@ class IgWorld:
 
     def discover(self) -> None:
         with self.client() as client:
-            ig_sync.ensure_account(self.conn, client, self.page_id, now=self.sb.now())
+            instagram.discover(self.conn, client, self.page_id, now=self.sb.now())
 
     def sync(self, transport: httpx.BaseTransport | None = None, **kw: Any) -> SyncReport:
         with self.client(transport) as client:
