@@ -184,7 +184,9 @@ class IgRun:
                 if count is None:
                     media.append(item)
                     continue
-                due = self.full or (stored != count and not (stored is None and count == 0))
+                # No comments now and none held: nothing to read, even on --full.
+                empty = count == 0 and stored in (None, 0)
+                due = not empty and (self.full or stored != count)
                 if not due:
                     media.append(item)
                     if stored is None:
