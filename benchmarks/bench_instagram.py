@@ -34,6 +34,7 @@ from socialdesk.api.client import GraphClient
 from socialdesk.core import instagram
 from socialdesk.core.clock import FixedClock
 from socialdesk.core.sync import sync_page
+from socialdesk.models import SyncReport
 from socialdesk.paths import Paths
 from socialdesk.sandbox import Sandbox
 from socialdesk.store.db import open_db
