@@ -45,6 +45,11 @@ from socialdesk.store.db import transaction
 
 EDGE_IG_CONVERSATIONS = "ig_conversations"
 EDGE_IG_MEDIA = "ig_media"
+HOLD_KEY = "hold"
+"""Key of the DM watermark row counting the runs held back by an unreadable thread."""
+HOLD_RUNS = 3
+"""Runs that re-walk past an unreadable thread before the watermark moves on anyway (it is
+reported each time; a permanently broken item must not make every sync walk everything)."""
 EDGE_IG_MEDIA_DEEP = "ig_media_deep"
 """Watermark of the last listing of *all* media (``--full`` or the daily sweep)."""
 
@@ -130,8 +135,19 @@ class IgRun:
             self._tick(SyncStage.IG_CONVERSATIONS, len(batch))
             if reached:
                 break
-        if clean and newest is not None and (old_at is None or newest > old_at):
-            with transaction(conn):
+        hold = watermarks.get_watermark(conn, self.page_id, EDGE_IG_CONVERSATIONS, HOLD_KEY)
+        held = int(hold.id) if hold is not None and hold.id and hold.id.isdigit() else 0
+        with transaction(conn):
+            if not clean and held + 1 < HOLD_RUNS:
+                # An unreadable thread: the next walks reach it again before moving on.
+                watermarks.set_watermark(
+                    conn, self.page_id, EDGE_IG_CONVERSATIONS, key=HOLD_KEY,
+                    id=str(held + 1), now=self.now,
+                )  # fmt: skip
+                return
+            if hold is not None:
+                watermarks.clear_watermark(conn, self.page_id, EDGE_IG_CONVERSATIONS, HOLD_KEY)
+            if newest is not None and (old_at is None or newest > old_at):
                 watermarks.set_watermark(
                     conn,
                     self.page_id,
