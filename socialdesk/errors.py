@@ -42,6 +42,8 @@ class Reason(StrEnum):
     PRIVATE_REPLY_NO_COMMENT = "private_reply_no_comment"
     """The comment thread holds no customer comment to answer privately."""
     PRIVATE_REPLY_CLOSED = "private_reply_closed"
+    IG_REPLY_TO_HIDDEN = "ig_reply_to_hidden"
+    """Instagram: "You cannot reply to hidden comments" (unhide first)."""
     """The private reply's 7 days have passed."""
     PRIVATE_REPLY_ONE_MESSAGE = "private_reply_one_message"
     """A private reply cannot be split into several messages."""

@@ -27,14 +27,28 @@ def epoch(dt: datetime) -> int:
 
 
 class Channel(StrEnum):
-    """Where a thread lives. Instagram channels are reserved for later."""
+    """Where a thread lives: the Page's Messenger and comments, the linked Instagram account's
+    DMs and comments (docs/INSTAGRAM_API.md)."""
 
     DM = "dm"
     """A Messenger conversation."""
     COMMENT = "comment"
     """A top-level comment under one of the Page's posts, with its replies."""
     IG_DM = "ig_dm"
+    """An Instagram DM thread of the linked account (``platform=instagram`` on the Page)."""
     IG_COMMENT = "ig_comment"
+    """A top-level comment under one of the linked Instagram account's media, with its replies."""
+
+
+INSTAGRAM_CHANNELS = (Channel.IG_DM, Channel.IG_COMMENT)
+"""The channels of the linked Instagram account."""
+DM_CHANNELS = (Channel.DM, Channel.IG_DM)
+COMMENT_CHANNELS = (Channel.COMMENT, Channel.IG_COMMENT)
+
+IG_TEXT_MAX_BYTES = 1000
+"""Instagram DM text: "must be UTF-8 and be 1,000 bytes or less" (INSTAGRAM_API.md §4.1)."""
+IG_DETAIL_HORIZON = 20
+"""Only the 20 newest messages of an Instagram thread have details (INSTAGRAM_API.md §3.4)."""
 
 
 class Direction(StrEnum):
@@ -127,7 +141,33 @@ class Person:
     id: str
     """Page-scoped user id (PSID) for Messenger, app-scoped id for comments, or the page id."""
     name: str
-    """Display name as the API returned it (untrusted text)."""
+    """Display name as the API returned it (untrusted text). Instagram gives no name (only a
+    ``username``) until the profile is fetched: then this is ``""``."""
+    username: str = ""
+    """The Instagram username (``@`` not included), mutable; ``""`` on Messenger. An Instagram
+    person without a known name has ``name == "@" + username`` (what every list shows)."""
+
+    @property
+    def real_name(self) -> str:
+        """The person's name, never their Instagram handle (``""`` when only that is known)."""
+        if self.username and self.name in ("", "@" + self.username):
+            return ""
+        return self.name
+
+
+@dataclass(frozen=True)
+class InstagramAccount:
+    """The Instagram professional account linked to a Page (INSTAGRAM_API.md §2)."""
+
+    id: str
+    """The IG user id (``1784…``): the node of media and comments."""
+    username: str
+    name: str = ""
+    source: str = "instagram_business_account"
+    """Which Page field carried it: ``instagram_business_account`` or (the fallback)
+    ``connected_instagram_account``."""
+    other_id: str | None = None
+    """When the two Page fields name different accounts: the one not used (doctor warns)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +230,9 @@ class Conversation:
     """The nested edge's ``next`` link (access_token stripped) when more messages exist."""
     message_count: int | None = None
     snippet: str | None = None
+    channel: Channel = Channel.DM
+    """``dm`` (Messenger) or ``ig_dm`` (an Instagram thread: no ``message_count``, only the 20
+    newest messages have details)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +252,14 @@ class Post:
     comment_total: int | None = None
     """``comments.summary.total_count`` (all comments and replies), when Graph gave it."""
     kind: str = "post"
-    """``post`` (from ``/feed``) or ``reel`` (from ``/video_reels``: the feed never lists Reels)."""
+    """``post`` (from ``/feed``), ``reel`` (from ``/video_reels``: the feed never lists Reels) or
+    ``ig_media`` (an Instagram media of the linked account: ``comment_total`` is its
+    ``comments_count``, replies included)."""
+
+    @property
+    def channel(self) -> Channel:
+        """The channel of this post's comment threads."""
+        return Channel.IG_COMMENT if self.kind == "ig_media" else Channel.COMMENT
 
 
 @dataclass(frozen=True)
@@ -342,6 +392,9 @@ class Thread:
     is_hidden: bool = False
     seen_at: datetime | None = None
     """When the operator last saw the thread (``None``: never); see :attr:`unread`."""
+    gaps: int = 0
+    """Instagram DMs: times more than 20 messages arrived between two syncs, so older ones
+    could not be read (only the 20 newest have details). Shown, never silently incomplete."""
 
     @property
     def unread(self) -> bool:
@@ -389,6 +442,12 @@ class SyncStage(StrEnum):
     """The Page's Reels (with their newest comments)."""
     COMMENTS = "comments"
     """Further comments of busy posts and Reels."""
+    IG_CONVERSATIONS = "ig_conversations"
+    """Pages of the Instagram DM listing (with their 20 newest messages)."""
+    IG_MEDIA = "ig_media"
+    """The Instagram account's media (with ``comments_count``)."""
+    IG_COMMENTS = "ig_comments"
+    """Comments (with replies) of Instagram media whose count changed."""
 
 
 @dataclass(frozen=True)
@@ -494,6 +553,9 @@ class SyncReport:
     """The Page's usage headers at the end of the sync (``None``: none seen)."""
     messenger_calls: int = 0
     """Calls made to the Messenger (Conversations) API, which has its own daily budget."""
+    instagram: dict[str, int] = field(default_factory=dict)
+    """Instagram counters when the Page has a linked account (``threads``, ``messages``,
+    ``gaps``, ``media``, ``media_reread``, ``comments``); empty without one."""
 
     @property
     def failed_edges(self) -> tuple[EdgeResult, ...]:
@@ -521,6 +583,7 @@ class SyncReport:
             "errors": list(self.errors),
             "reels": self.reels,
             "messenger_calls": self.messenger_calls,
+            "instagram": dict(self.instagram),
             "edges": [e.as_dict() for e in self.edges],
             "usage": None
             if self.usage is None

@@ -45,6 +45,11 @@ REFUSED_PAIRS: dict[tuple[int, int], str] = {
     (200, 1545041): "recipient_unavailable",  # person not available
     (2, 2018344): "privacy_terms",  # privacy terms not accepted: retrying never helps
     (4, 2018354): "marketing_frequency",  # marketing message frequency
+    # Instagram (INSTAGRAM_API.md §4.5; messages are localised: codes only)
+    (100, 2534025): "private_reply_used",  # private reply: > 7 days, already sent, deleted
+    (100, 2534014): "ig_no_user",  # not an IGSID / unresolvable comment_id
+    (100, 2534029): "refused",  # blocked from sending via the Instagram Messaging API
+    (10, 1893063): "refused",  # temporarily restricted from sending messages
 }
 """(code, subcode) pairs that are platform refusals, with their machine reason."""
 PRIVATE_REPLY_CODES: dict[int, str] = {
@@ -53,6 +58,12 @@ PRIVATE_REPLY_CODES: dict[int, str] = {
     10903: "private_reply_refused",  # "This user can't reply to this activity"
 }
 """Private-reply refusals integrations see in the wild (research/GRAPH_FIDELITY.md R3)."""
+IG_MESSAGES_DISABLED = (200, 2534041)
+"""The owner's in-app "Allow access to messages" toggle is off: not a token problem."""
+IG_TOGGLE_HINT = (
+    "in the Instagram app: Settings > Messages and story replies > Message controls >"
+    " Connected tools > Allow access to messages (turn it on); Messenger and comments keep syncing"
+)
 ADVANCED_ACCESS = (1, 99)
 """``1/99`` "An unknown error occurred": missing permissions or Advanced Access (Messenger
 error-codes page); never transient."""
@@ -325,6 +336,8 @@ def _from_envelope(status: int, error: Mapping[str, Any], usage: RateUsage | Non
     refused = _refusal(message, raw_message, named, common)
     if refused is not None:
         return refused
+    if (code, subcode) == IG_MESSAGES_DISABLED:
+        return PermissionDenied(message, IG_TOGGLE_HINT, reason="ig_messages_disabled", **common)
     if (code, subcode) == ADVANCED_ACCESS:
         return AdvancedAccessNeeded(
             message,

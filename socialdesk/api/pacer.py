@@ -25,8 +25,13 @@ from collections.abc import Callable
 
 from socialdesk.models import RateUsage
 
-PACED_EDGES = frozenset({"conversations", "messages"})
+PACED_EDGES = frozenset({"conversations", "messages", "ig_conversations", "ig_messages"})
 """Edges served by the Conversations API (listing and a conversation's messages)."""
+LANES = {"ig_conversations": "instagram", "ig_messages": "instagram"}
+"""Paced edges with a budget of their own: Instagram's 2 calls/s are per Instagram account,
+separate from the Page's Messenger slot (INSTAGRAM_API.md §8). A Page has at most one linked
+account, so the lane is keyed by (page, platform). Other paced edges share the ``messenger``
+lane."""
 
 DEFAULT_HEADROOM = 0.1
 """Seconds added to the 0.5 s spacing of paced calls."""
@@ -66,7 +71,7 @@ class Pacer:
         self.critical = critical
         self.max_extra = max_extra
         self.paced_edges = paced_edges
-        self._next_slot: float | None = None
+        self._next_slot: dict[str, float] = {}
         self._lock = threading.Lock()
         self._usage: RateUsage | None = None
 
@@ -104,9 +109,11 @@ class Pacer:
             now = self._monotonic()
             wait = self.extra_delay(usage if usage is not None else self._usage)
             if edge in self.paced_edges:
-                if self._next_slot is not None:
-                    wait = max(wait, self._next_slot - now)
-                self._next_slot = now + wait + self.interval
+                lane = LANES.get(edge, "messenger")
+                booked = self._next_slot.get(lane)
+                if booked is not None:
+                    wait = max(wait, booked - now)
+                self._next_slot[lane] = now + wait + self.interval
             return max(0.0, wait)
 
 

@@ -281,6 +281,91 @@ def _twenty(client: GraphClient, page_id: str, now: datetime) -> tuple[ProbeStat
     return ProbeStatus.DIFFERS, "messages past the 20th came back without details"
 
 
+# ---- Instagram (docs/INSTAGRAM_API.md §12; numbered 100 + the question's number there) -----
+
+
+def _ig_account(client: GraphClient, page_id: str) -> str | None:
+    from socialdesk.api import graph_ig
+
+    account = graph_ig.get_instagram_account(client, page_id)
+    return None if account is None else account.id
+
+
+NO_IG = "no Instagram account is linked to the Page"
+
+
+def _ig_nested(client: GraphClient, page_id: str, now: datetime) -> tuple[ProbeStatus, str]:
+    if _ig_account(client, page_id) is None:
+        return ProbeStatus.INCONCLUSIVE, NO_IG
+    try:
+        body = client.get(
+            f"/{page_id}/conversations",
+            {"platform": "instagram", "limit": "3",
+             "fields": "id,messages.limit(25){id,created_time,message}"},
+            edge="probe",
+        )  # fmt: skip
+    except GraphError as exc:
+        return ProbeStatus.DIFFERS, f"the whole call failed: {exc.message}"
+    for conv in body.get("data") or []:
+        items = [m for m in ((conv.get("messages") or {}).get("data")) or [] if isinstance(m, dict)]
+        if len(items) > 20:
+            bare = sum(1 for m in items[20:] if "created_time" not in m)
+            if bare:
+                return ProbeStatus.AS_ASSUMED, f"messages 21-{len(items)}: {bare} without details"
+            return ProbeStatus.DIFFERS, f"messages 21-{len(items)} came back with details"
+        if len(items) == 20:
+            return ProbeStatus.DIFFERS, "silently capped at 20 (socialdesk asks for 20 anyway)"
+    return ProbeStatus.INCONCLUSIVE, "no Instagram thread with more than 20 messages"
+
+
+def _ig_fields(client: GraphClient, page_id: str, now: datetime) -> tuple[ProbeStatus, str]:
+    if _ig_account(client, page_id) is None:
+        return ProbeStatus.INCONCLUSIVE, NO_IG
+    try:
+        client.get(
+            f"/{page_id}/conversations",
+            {"platform": "instagram", "limit": "1", "fields": "id,message_count"},
+            edge="probe",
+        )
+    except GraphError as exc:
+        return ProbeStatus.AS_ASSUMED, f"message_count refused: {exc.message}"
+    return ProbeStatus.DIFFERS, "message_count accepted on Instagram threads"
+
+
+def _ig_buc(client: GraphClient, page_id: str, now: datetime) -> tuple[ProbeStatus, str]:
+    ig = _ig_account(client, page_id)
+    if ig is None:
+        return ProbeStatus.INCONCLUSIVE, NO_IG
+    _, headers = client.get_raw(
+        f"/{page_id}/conversations",
+        {"platform": "instagram", "limit": "1", "fields": "id"},
+        edge="probe",
+    )
+    usage = parse_usage(headers)
+    raw = headers.get("x-business-use-case-usage") or ""
+    if usage is None or not usage.by_type:
+        return ProbeStatus.INCONCLUSIVE, "no X-Business-Use-Case-Usage header on this read"
+    types = ", ".join(f"{k} {v} %" for k, v in usage.by_type)
+    keyed = "the IG id" if ig in raw else "the Page id" if page_id in raw else "another id"
+    if usage.of_type("messenger") is None:
+        return ProbeStatus.DIFFERS, f"Instagram DM reads reported under {types}, keyed by {keyed}"
+    return ProbeStatus.AS_ASSUMED, f"Instagram DM reads reported under {types}, keyed by {keyed}"
+
+
+def _ig_divergence(client: GraphClient, page_id: str, now: datetime) -> tuple[ProbeStatus, str]:
+    from socialdesk.api import graph_ig
+
+    account = graph_ig.get_instagram_account(client, page_id)
+    if account is None:
+        return ProbeStatus.INCONCLUSIVE, NO_IG
+    if account.other_id or account.source != "instagram_business_account":
+        return ProbeStatus.DIFFERS, (
+            f"the Page fields disagree (using {account.source} {account.id}"
+            f"{', other ' + account.other_id if account.other_id else ''})"
+        )
+    return ProbeStatus.AS_ASSUMED, "both Page fields name the same account"
+
+
 PROBES: tuple[_Question, ...] = (
     _Question(
         1,
@@ -360,6 +445,30 @@ PROBES: tuple[_Question, ...] = (
         "Does the 20-most-recent-messages detail limit apply to Messenger too?",
         "no (Instagram only)",
         _twenty,
+    ),
+    _Question(
+        101,
+        "Instagram: what does a nested messages.limit(25) return past the 20th message?",
+        "items without details (socialdesk never asks for more than 20)",
+        _ig_nested,
+    ),
+    _Question(
+        102,
+        "Instagram: are Messenger-only thread fields (message_count) refused?",
+        "yes, the whole call fails with (#100)",
+        _ig_fields,
+    ),
+    _Question(
+        109,
+        "Instagram: which usage header type and key do DM reads report?",
+        "the Page's messenger budget (socialdesk paces Instagram DMs in a lane of their own)",
+        _ig_buc,
+    ),
+    _Question(
+        114,
+        "Instagram: do instagram_business_account and connected_instagram_account agree?",
+        "yes; socialdesk uses instagram_business_account and warns otherwise",
+        _ig_divergence,
     ),
 )
 

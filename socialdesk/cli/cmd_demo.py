@@ -78,10 +78,13 @@ def _setup_home(home: Path, base_url: str, page_id: str, page_name: str, token: 
 def _first_sync(s: Session) -> str:
     from socialdesk.cli.cmd_sync import summary_line
     from socialdesk.cli.output import is_terminal, progress
+    from socialdesk.core.instagram import discover_for_token
     from socialdesk.core.syncing import sync_round
     from socialdesk.models import SyncProgress
 
     page = s.page()
+    # What `init` does for a real Page: find the linked Instagram account and store it.
+    discover_for_token(s.ctx, s.ctx.token(page), page.id)
     with progress("syncing the demo page") as bar:
 
         def on_progress(event: SyncProgress) -> None:

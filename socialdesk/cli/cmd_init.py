@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from socialdesk.cli.app import app
-from socialdesk.cli.common import echo_line, session, token_check_lines
+from socialdesk.cli.common import echo_line, session, token_check_lines, warn_line
 
 
 @app.command()
@@ -60,6 +60,14 @@ def init(
             f"'{result.page.name}'{default}"
         )
         echo_line(f"Token stored in {auth.describe_storage(s.ctx, result.stored_in)}.")
+        from socialdesk.core.instagram import describe
+
+        if result.instagram_error is not None:
+            warn_line(f"could not ask the Page for its Instagram account: {result.instagram_error}")
+        elif result.instagram is not None:
+            echo_line(f"{describe(result.instagram)}: its DMs and comments sync too.")
+        else:
+            echo_line("No Instagram account is linked to the Page (Messenger and comments only).")
         echo_line(f"Config written to {s.paths.config_file} (stats timezone {timezone}).")
     v = result.validated
     token_check_lines(v.missing_scopes, v.problems, v.unchecked)

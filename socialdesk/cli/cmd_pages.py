@@ -24,7 +24,7 @@ def pages(as_json: JsonOpt = False) -> None:
     if not rows:
         echo_line("No page is configured. Run `socialdesk init`.")
         return
-    table = make_table("page", "id", "name on Facebook", "configured", "token")
+    table = make_table("page", "id", "name on Facebook", "configured", "token", "instagram")
     for row in rows:
         name = str(row.name or "-") + (" (default)" if row.default else "")
         table.add_row(
@@ -33,5 +33,6 @@ def pages(as_json: JsonOpt = False) -> None:
             customer_text(row.title or "?"),
             customer_text("yes" if row.configured else "no"),
             customer_text("ok" if row.token else str(row.error or "-")),
+            customer_text(f"@{row.instagram.username}" if row.instagram else "-"),
         )
     console().print(table)

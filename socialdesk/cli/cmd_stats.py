@@ -171,8 +171,8 @@ def stats(
     from socialdesk.errors import UsageError
 
     out_fmt = _resolve_format(fmt, output, append, as_json)
-    if channel is not None and channel not in core_stats.CHANNELS:
-        raise UsageError(f"--channel: {channel!r} is not dm or comment")
+    if channel is not None and channel not in core_stats.FILTER_CHANNELS:
+        raise UsageError(f"--channel: {channel!r} is not dm, comment, ig_dm or ig_comment")
     if output is not None:
         _check_output(output, append)
     with session() as s:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from socialdesk.cli.app import app
+from socialdesk.format import plural
 
 if TYPE_CHECKING:
     from socialdesk.config import PageConfig
@@ -43,6 +44,16 @@ def summary_line(report: SyncReport, page_label: str) -> str:
         + (f" and {report.reels} reel{'s' if report.reels != 1 else ''}" if report.reels else "")
         + f" ({report.comments} new comment{'s' if report.comments != 1 else ''})",
     ]
+    ig = report.instagram
+    if ig:
+        gaps = ig.get("gaps", 0)
+        parts.append(
+            f"Instagram: {plural(ig.get('threads', 0), 'DM thread')}"
+            f" ({plural(ig.get('messages', 0), 'new message')}"
+            + (f", {plural(gaps, 'gap')}" if gaps else "")
+            + f"), {plural(ig.get('media', 0), 'media', 'media')}"
+            f" ({plural(ig.get('comments', 0), 'new comment')})"
+        )
     if report.reopened:
         parts.append(f"{report.reopened} reopened")
     failed = [e.edge for e in report.failed_edges]
@@ -68,6 +79,9 @@ _STAGE_LABELS = {
     "feed": "posts",
     "reels": "reels",
     "comments": "older comments",
+    "ig_conversations": "Instagram DMs",
+    "ig_media": "Instagram media",
+    "ig_comments": "Instagram comments",
 }
 
 MAX_WARNINGS = 5

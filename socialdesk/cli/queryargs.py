@@ -14,9 +14,10 @@ from typing import Any
 from typer.core import TyperCommand
 
 QUERY_HELP = """Queries (also for ack and saved views): is:dm is:comment is:open is:done
-is:snoozed is:awaiting is:hidden, tag:NAME, from:NAME, older:2h, newer:3d,
-expires:<2h (expires:>1d), page:NAME, view:NAME (a saved [views] query),
-words and "quoted phrases" (message text). Terms side by side are ANDed; a OR b;
+is:snoozed is:awaiting is:hidden, Instagram: is:ig is:ig_dm is:ig_comment is:gap,
+tag:NAME, from:NAME, older:2h, newer:3d, expires:<2h (expires:>1d), page:NAME,
+view:NAME (a saved [views] query), words and "quoted phrases" (message text).
+Terms side by side are ANDed; a OR b;
 -term or NOT term negates; parentheses group: (tag:a OR tag:b) -is:done.
 OR binds tighter than the implicit AND. No quoting needed except for phrases,
 operators and parentheses: socialdesk list is:dm -tag:acked."""

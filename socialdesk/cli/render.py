@@ -196,12 +196,23 @@ def thread_detail(d: ThreadDetail, console: Console, *, now: datetime) -> None:
     console.print()
     if d.has_older:
         console.print(Text("(older messages not shown)", style="dim"))
+    gaps = list(d.gaps)
     for m in d.messages:
+        while gaps and m.created_at >= gaps[0][1]:
+            after, before = gaps.pop(0)
+            console.print(
+                Text(
+                    f"··· messages between {iso(after)} and {iso(before)} could not be read:"
+                    " more than 20 arrived between two syncs (Instagram shows only the 20"
+                    " newest) ···",
+                    style="yellow",
+                )
+            )
         line = Text(m.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") + "  ", style="dim")
         who = m.author.name or m.author.id or ("page" if m.direction.value == "out" else "?")
         style = "green" if m.direction.value == "out" else "bold"
         line.append_text(_text(who, width=30, style=style))
-        if m.parent_id and t.channel.value == "comment" and m.id != t.id:
+        if m.parent_id and t.channel.value in ("comment", "ig_comment") and m.id != t.id:
             line.append(" ↳", style="dim")
         if m.is_hidden:
             line.append(" (hidden)", style="yellow")

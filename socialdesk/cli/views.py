@@ -41,13 +41,18 @@ def thread(t: Thread, w: Window) -> JSON:
         "status": t.status.value,
         "snoozed_until": iso(t.snoozed_until),
         "tags": list(t.tags),
-        "customer": {"id": t.customer.id, "name": t.customer.name},
+        "customer": {
+            "id": t.customer.id,
+            "name": t.customer.name,
+            "username": t.customer.username,
+        },
         "awaiting_reply": t.awaiting_reply,
         "unread": t.unread,
         "request_at": iso(t.request_at),
         "last_message_at": iso(t.last_message_at),
         "window": window(w),
         "snippet": t.snippet,
+        "gaps": t.gaps,
     }
 
 
@@ -72,7 +77,7 @@ def message(m: Message, *, echoed: bool = False) -> JSON:
     return {
         "id": m.id,
         "direction": m.direction.value,
-        "author": {"id": m.author.id, "name": m.author.name},
+        "author": {"id": m.author.id, "name": m.author.name, "username": m.author.username},
         "text": m.text,
         "attachments": [
             {"kind": a.kind, "url": a.url, "name": a.name, "mime_type": a.mime_type}
@@ -97,6 +102,7 @@ def detail(d: ThreadDetail) -> JSON:
     out["messages"] = [message(m, echoed=m.id in d.echoed) for m in d.messages]
     out["has_older"] = d.has_older
     out["other_threads"] = [r.thread.number for r in d.others]
+    out["gap_markers"] = [{"after": iso(a), "before": iso(b)} for a, b in d.gaps]
     return out
 
 
@@ -310,4 +316,7 @@ def page_row(r: PageRow) -> JSON:
         "default": r.default,
         "token": r.token,
         "error": r.error,
+        "instagram": None
+        if r.instagram is None
+        else {"id": r.instagram.id, "username": r.instagram.username, "source": r.instagram.source},
     }

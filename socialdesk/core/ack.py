@@ -267,7 +267,8 @@ def build_plan(
     Snoozed threads are left out unless ``include_snoozed``: a snooze is the operator saying
     "not now", which a bulk run should respect.
     """
-    from socialdesk.core.textcheck import check_text
+    from socialdesk.core.templates import name_for_template
+    from socialdesk.core.textcheck import check_text, limits_for
     from socialdesk.store.threads import list_threads
 
     threads = list_threads(conn, query, page_id=page_id, now=now, sort="oldest", limit=None)
@@ -275,7 +276,7 @@ def build_plan(
     eligible: list[Thread] = []
     skipped: list[Skipped] = []
     for th in threads:
-        if th.channel not in (Channel.DM, Channel.COMMENT):
+        if th.channel not in (Channel.DM, Channel.COMMENT, Channel.IG_DM, Channel.IG_COMMENT):
             skipped.append(
                 Skipped(th.number, th.id, SkipReason.CHANNEL_UNSUPPORTED, str(th.channel))
             )
@@ -290,9 +291,12 @@ def build_plan(
     )
     items: list[PlanItem] = []
     for th, i in zip(eligible, indexes, strict=True):
-        text = render(template.variants[i], customer_name=th.customer.name, page_name=name)
+        text = render(
+            template.variants[i], customer_name=name_for_template(th.customer), page_name=name
+        )
+        chars, max_bytes = limits_for(th.channel)
         try:
-            check_text(text)
+            check_text(text, limit=chars, max_bytes=max_bytes)
         except SocialdeskError as exc:
             # One customer's unusual name must not stop everyone else's acknowledgement.
             skipped.append(Skipped(th.number, th.id, SkipReason.TEXT_REFUSED, exc.message))

@@ -20,7 +20,7 @@ from socialdesk import secrets
 from socialdesk.config import Config, PageConfig, slug_name
 from socialdesk.core.context import AppContext
 from socialdesk.errors import AuthError
-from socialdesk.models import REQUIRED_SCOPES, Page, TokenInfo
+from socialdesk.models import REQUIRED_SCOPES, InstagramAccount, Page, TokenInfo
 from socialdesk.sanitize import clean
 
 if TYPE_CHECKING:
@@ -160,6 +160,10 @@ class LoginResult:
     validated: Validated
     made_default: bool
     """Whether the page is now the default page."""
+    instagram: InstagramAccount | None = None
+    """The Instagram account linked to the Page (stored with it), if any."""
+    instagram_error: str | None = None
+    """Why the Page could not be asked for its Instagram account (``None``: it was asked)."""
 
 
 def login(
@@ -200,7 +204,18 @@ def login(
     ctx.config = updated
     title = clean(validated.page.name, single_line=True)
     ctx.record_display_name(page.id, title)
-    return LoginResult(page, title, stored_in, validated, updated.default_page == page.name)
+    from socialdesk.core.instagram import discover_for_token
+
+    account, ig_error = discover_for_token(ctx, token, page.id)
+    return LoginResult(
+        page,
+        title,
+        stored_in,
+        validated,
+        updated.default_page == page.name,
+        instagram=account,
+        instagram_error=ig_error,
+    )
 
 
 def describe_storage(ctx: AppContext, stored_in: str) -> str:
@@ -328,6 +343,8 @@ class PageRow:
     token: bool = False
     """A stored token belongs to this page."""
     error: str | None = None
+    instagram: InstagramAccount | None = None
+    """The Instagram account linked to a configured page (found again and stored)."""
 
 
 def pages_overview(ctx: AppContext) -> list[PageRow]:
@@ -368,4 +385,8 @@ def pages_overview(ctx: AppContext) -> list[PageRow]:
         for found in [me, *accounts]:
             rows.setdefault(found.id, PageRow(found.id)).title = clean(found.name, single_line=True)
         rows[me.id].token = True
+        if me.id == page.id:
+            from socialdesk.core.instagram import discover_for_token
+
+            rows[page.id].instagram = discover_for_token(ctx, token, page.id)[0]
     return list(rows.values())

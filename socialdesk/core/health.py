@@ -35,6 +35,7 @@ from socialdesk.sanitize import clean
 from socialdesk.store.watermarks import edge_states
 
 if TYPE_CHECKING:
+    from socialdesk.api.client import GraphClient
     from socialdesk.api.probes import ProbeResult
 
 __all__ = [
@@ -221,6 +222,7 @@ def _check_api(report: HealthReport, ctx: AppContext, page: PageConfig, token: s
         for item in check.unchecked:
             report.add("not checked", "warn", item)
         _check_usage(report, client.usage)
+        _check_instagram(report, ctx, page, client, check.info)
     finally:
         client.close()
 
@@ -254,6 +256,37 @@ def _check_token_info(
     else:
         report.add("scopes", "ok", ", ".join(REQUIRED_SCOPES))
     return True
+
+
+def _check_instagram(
+    report: HealthReport,
+    ctx: AppContext,
+    page: PageConfig,
+    client: GraphClient,
+    info: TokenInfo | None,
+) -> None:
+    """The linked Instagram account (found again and stored) and its prerequisites."""
+    from socialdesk.api import graph_ig
+    from socialdesk.api.errors import GraphError
+    from socialdesk.core import instagram
+
+    try:
+        account = graph_ig.get_instagram_account(client, page.id)
+    except GraphError as exc:
+        report.add(
+            "instagram",
+            "warn",
+            f"could not ask the Page for its Instagram account: {exc.message}; {exc.hint or ''}",
+        )
+        return
+    if ctx.paths.db_file.exists():  # doctor never creates the database
+        try:
+            with closing(ctx.connect()) as conn:
+                instagram.record(conn, page.id, account, now=ctx.clock.now())
+        except (sqlite3.Error, SocialdeskError):
+            pass  # the database check below reports it
+    for p in instagram.prerequisite_checks(client, page.id, account, info):
+        report.add(p.name, p.status, p.detail)
 
 
 def _check_usage(report: HealthReport, usage: RateUsage | None) -> None:

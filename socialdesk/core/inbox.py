@@ -121,6 +121,8 @@ class ThreadDetail:
     """Sends of this thread still open: queued, sending, unknown, or failed unresolved."""
     rules: list[str] = field(default_factory=list)
     """Names of the rules that acted on this thread, most recent first (``core.rules``)."""
+    gaps: list[tuple[datetime, datetime]] = field(default_factory=list)
+    """Instagram gap markers, oldest first: messages between (after, before) are unreadable."""
 
 
 class Inbox:
@@ -324,6 +326,7 @@ class Inbox:
             echoed=frozenset(echoes.pending_read_back(self.conn, out_ids)),
             pending_sends=self._pending_sends(th),
             rules=[name for name, _ in thread_rules(self.conn, th.id)],
+            gaps=store_threads.thread_gaps(self.conn, th.id) if th.gaps else [],
         )
 
     def _pending_sends(self, th: Thread) -> list[OutboxEntry]:

@@ -44,6 +44,8 @@ from socialdesk.errors import (
     UsageError,
 )
 from socialdesk.models import (
+    IG_DETAIL_HORIZON,
+    INSTAGRAM_CHANNELS,
     Channel,
     Direction,
     Message,
@@ -149,10 +151,17 @@ def _echo(conn: sqlite3.Connection, entry: OutboxEntry, message_id: str, now: da
     from socialdesk.store.pages import page_name
 
     thread_id: str | None = entry.thread_id
+    ig = store_threads.thread_channel(conn, entry.thread_id) in INSTAGRAM_CHANNELS
     channel = Channel.COMMENT if entry.kind is SendKind.COMMENT_PUBLIC else Channel.DM
+    if ig:
+        channel = Channel.IG_COMMENT if channel is Channel.COMMENT else Channel.IG_DM
     if entry.kind is SendKind.COMMENT_PRIVATE:
         customer = _private_recipient(conn, entry)
-        thread_id = store_threads.dm_thread_for(conn, entry.page_id, customer) if customer else None
+        thread_id = (
+            store_threads.dm_thread_for(conn, entry.page_id, customer, channel.value)
+            if customer
+            else None
+        )
     if thread_id is None:
         return
     echoes.record_echo(
@@ -221,6 +230,8 @@ def _read_back(
     """The Page's recent messages where ``entry`` would have landed; ``None`` if unknowable."""
     from socialdesk.api import graph
 
+    if store_threads.thread_channel(conn, entry.thread_id) in INSTAGRAM_CHANNELS:
+        return _read_back_instagram(conn, client, page_id, entry)
     if entry.kind is SendKind.COMMENT_PUBLIC:
         # Every page of replies is read: the list is complete.
         return _ReadBack(graph.get_comment_thread(client, page_id, entry.thread_id), True)
@@ -236,6 +247,33 @@ def _read_back(
     # The client may have shrunk the page after a "reduce the amount of data" answer.
     asked = min(READ_BACK_DM, client.page_size.get(graph.EDGE_MESSAGES, READ_BACK_DM))
     return _ReadBack(msgs, len(msgs) < asked, conv)
+
+
+def _read_back_instagram(
+    conn: sqlite3.Connection, client: GraphClient, page_id: str, entry: OutboxEntry
+) -> _ReadBack | None:
+    """The Instagram read-back: every reply of a comment, or a DM thread's 20 newest messages.
+
+    Only the 20 newest messages of an Instagram thread have details, so the read-back is
+    complete only when the thread holds fewer; with more, absence proves nothing unless an
+    older message shows (``_covers``), and the send stays ``unknown``: never sent twice.
+    """
+    from socialdesk.api import graph_ig
+    from socialdesk.store.pages import get_instagram
+
+    account = get_instagram(conn, page_id).account
+    if account is None:
+        return None
+    if entry.kind is SendKind.COMMENT_PUBLIC:
+        return _ReadBack(graph_ig.get_ig_replies(client, account, entry.thread_id), True)
+    conv: str | None = entry.thread_id
+    if entry.kind is SendKind.COMMENT_PRIVATE:
+        customer = store_threads.thread_customer(conn, entry.thread_id)
+        conv = store_threads.dm_thread_for(conn, page_id, customer, "ig_dm") if customer else None
+    if conv is None:
+        return None
+    msgs = graph_ig.get_ig_thread_messages(client, account.id, conv)
+    return _ReadBack(msgs, len(msgs) < IG_DETAIL_HORIZON, conv)
 
 
 def _claimed(conn: sqlite3.Connection, page_id: str, thread_id: str, back: _ReadBack) -> set[str]:
@@ -362,6 +400,11 @@ def _call(client: GraphClient, thread: Thread, entry: OutboxEntry) -> SendResult
         # The comment the row answers (rows older than m008 answered the top-level comment).
         answers = entry.comment_id or thread.id
         return graph.send_message(client, thread.page_id, text=text, comment_id=answers)
+    if thread.channel is Channel.IG_COMMENT:
+        from socialdesk.api import graph_ig
+
+        # The thread id is the top-level comment: Instagram replies only there, via /replies.
+        return graph_ig.reply_to_ig_comment(client, thread.id, text)
     return graph.reply_to_comment(client, thread.id, text)
 
 
@@ -456,8 +499,12 @@ def queue(
     if not texts:
         raise UsageError("nothing to send", reason=Reason.TEXT_EMPTY)
     join_senders(conn)  # queued rows of a live process are not orphans
+    chars, max_bytes = textcheck.limits_for(
+        thread.channel, private=private or kind is SendKind.COMMENT_PRIVATE
+    )
     for t in texts:
-        textcheck.check_text(t)
+        # Instagram's 1,000-byte cap is checked here too: before anything is queued.
+        textcheck.check_text(t, limit=chars, max_bytes=max_bytes)
     if private and len(texts) > 1:
         raise private_reply_is_one_message()
     with transaction(conn, durable=True):

@@ -30,7 +30,7 @@ from typing import Literal
 from socialdesk.config import PageConfig
 from socialdesk.core import outbox, textcheck
 from socialdesk.core.context import AppContext
-from socialdesk.core.templates import get_template, render_for
+from socialdesk.core.templates import get_template, name_for_template, render_for
 from socialdesk.core.windows import private_target, send_kind_for_conn, window_for_conn
 from socialdesk.errors import RefusedError, SocialdeskError, UsageError
 from socialdesk.models import Channel, Direction, OutboxEntry, SendKind, Thread, Window
@@ -121,7 +121,7 @@ def reply_text(
         return render_for(
             template,
             customer_id=thread.customer.id,
-            customer_name=thread.customer.name,
+            customer_name=name_for_template(thread.customer),
             page_name=store_pages.page_name(conn, page.id) or page.name,
         )
     return req.text or ""
@@ -137,6 +137,7 @@ def _recipient(conn: sqlite3.Connection, thread: Thread, req: ReplyRequest) -> s
     if thread.channel not in (Channel.COMMENT, Channel.IG_COMMENT):
         return who
     if req.private:
+        via = "Instagram DM" if thread.channel is Channel.IG_COMMENT else "Messenger"
         try:
             target = private_target(conn, thread, req.comment)
         except UsageError:
@@ -144,8 +145,8 @@ def _recipient(conn: sqlite3.Connection, thread: Thread, req: ReplyRequest) -> s
         if target is not None:
             author = clean(target.author, single_line=True)
             said = _short(target.comment.text or "[attachment]")
-            return f"{author}, privately (Messenger), answering their comment “{said}”"
-        return f"{who}, privately (Messenger)"
+            return f"{author}, privately ({via}), answering their comment “{said}”"
+        return f"{who}, privately ({via})"
     top = store_threads.get_message(conn, thread.id)
     said = _short(top.text if top is not None else thread.snippet)
     if top is not None and top.direction is Direction.OUT:
@@ -173,7 +174,8 @@ def preview(
     text = ""
     try:
         text = reply_text(ctx, conn, page, thread, req)
-        parts = textcheck.prepare(text, split=req.split)
+        chars, max_bytes = textcheck.limits_for(thread.channel, private=req.private)
+        parts = textcheck.prepare(text, split=req.split, limit=chars, max_bytes=max_bytes)
         if req.private and len(parts) > 1:
             raise outbox.private_reply_is_one_message()
     except (RefusedError, UsageError) as exc:
@@ -197,7 +199,7 @@ def preview(
         kind=kind,
         window=window,
         length=len(text.strip()),
-        limit=textcheck.MAX_CHARS,
+        limit=textcheck.limits_for(thread.channel, private=req.private)[0],
         recipient=_recipient(conn, thread, req),
         refusal=refusal,
     )
@@ -228,7 +230,8 @@ def send(
     try:
         now = ctx.clock.now()
         text = reply_text(ctx, conn, page, thread, req)
-        parts = textcheck.prepare(text, split=req.split)
+        chars, max_bytes = textcheck.limits_for(thread.channel, private=req.private)
+        parts = textcheck.prepare(text, split=req.split, limit=chars, max_bytes=max_bytes)
         # The rules, before any network call: refused here, nothing is queued.
         kind = send_kind_for_conn(
             conn,

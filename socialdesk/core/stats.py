@@ -74,7 +74,11 @@ from socialdesk.errors import UsageError
 from socialdesk.format import iso
 
 CHANNELS: tuple[str, ...] = ("dm", "comment")
-"""Channels always present in the output, in this order (others, if any, follow sorted)."""
+"""Channels always present in the output, in this order (others, if any, follow sorted: the
+Instagram ones, ``ig_comment`` and ``ig_dm``, appear once the Page has Instagram activity)."""
+FILTER_CHANNELS: tuple[str, ...] = (*CHANNELS, "ig_dm", "ig_comment")
+"""What ``--channel`` accepts. The Meta badge estimate stays Messenger-only (``dm``): Meta's
+rule is stated for Page messages, and the Instagram contract says nothing of a badge."""
 
 DAY_SECONDS = 86400
 BADGE_WINDOW_S = 7 * DAY_SECONDS
@@ -605,8 +609,10 @@ def compute_stats(
         if isinstance(business_hours, BusinessHours) or business_hours is None
         else load_business_hours(business_hours)
     )
-    if channel is not None and channel not in CHANNELS:
-        raise UsageError(f"unknown channel {channel!r}", hint="use dm or comment")
+    if channel is not None and channel not in FILTER_CHANNELS:
+        raise UsageError(
+            f"unknown channel {channel!r}", hint="use dm, comment, ig_dm or ig_comment"
+        )
     bounds = day_bounds(period, tz)
     now_ts = int(now.timestamp())
     lo, hi = bounds[0], bounds[-1]

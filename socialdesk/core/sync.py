@@ -50,6 +50,7 @@ from enum import Enum
 from socialdesk.api import graph
 from socialdesk.api.client import GraphClient, WaitFn
 from socialdesk.api.errors import DeadlineExceeded, TokenInvalid
+from socialdesk.core import ig_sync
 from socialdesk.core.clock import Clock
 from socialdesk.errors import ExitCode, SocialdeskError
 from socialdesk.models import (
@@ -66,6 +67,7 @@ from socialdesk.models import (
 )
 from socialdesk.paths import Paths
 from socialdesk.store import cache, triage, watermarks
+from socialdesk.store import pages as store_pages
 from socialdesk.store.db import transaction
 from socialdesk.store.lock import sync_lock
 
@@ -646,6 +648,24 @@ def _sync_locked(
             EDGE_REELS, lambda: run.sync_reels(None if reels_deep else since, reels_deep, started)
         )
 
+    ig_counts: dict[str, int] = {}
+    account = store_pages.get_instagram(conn, page_id).account
+    if account is not None:
+        # The linked Instagram account (docs/INSTAGRAM_API.md): two more edges, each failing on
+        # its own like the others; a Page without an account makes no Instagram call.
+        ig = ig_sync.IgRun(
+            conn, client, page_id, account, started, full, lambda: run.problems, progress
+        )
+        guarded(ig_sync.EDGE_IG_CONVERSATIONS, ig.sync_dms)
+        media_deep = full or _deep_sweep_due(
+            conn, page_id, ig_sync.EDGE_IG_MEDIA_DEEP, started, deep_sweep_hours
+        )
+        guarded(
+            ig_sync.EDGE_IG_MEDIA,
+            lambda: ig.sync_media(None if media_deep else since, media_deep, started),
+        )
+        ig_counts = ig.counts
+
     if doom is None or doom.reason not in ("store",):
         try:
             with transaction(conn):
@@ -661,12 +681,13 @@ def _sync_locked(
         messages=run.messages,
         posts=run.posts,
         comments=run.comments,
-        reopened=run.reopened,
+        reopened=run.reopened + ig_counts.get("reopened", 0),
         errors=tuple(f"{r.edge}: {r.error}" for r in results if not r.ok),
         edges=tuple(results),
         reels=run.reels,
         usage=client.usage,
         messenger_calls=messenger_calls,
+        instagram=ig_counts,
     )
 
 

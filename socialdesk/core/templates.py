@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from socialdesk.config import TEMPLATE_PLACEHOLDERS, Config, template_problem, update_config
 from socialdesk.errors import ConfigError, Reason, UsageError
+from socialdesk.models import Person
 from socialdesk.paths import Paths
 from socialdesk.sanitize import strip
 
@@ -70,6 +71,16 @@ def get_template(templates: Mapping[str, Sequence[str]], name: str) -> Template:
     for i, v in enumerate(variants):
         validate_text(v, where=f"template {name!r} variant {i + 1}")
     return Template(name, tuple(variants))
+
+
+def name_for_template(person: Person) -> str:
+    """The customer name placeholders may use: a real name only, never an Instagram handle.
+
+    Instagram gives a ``username`` and an IG-scoped id, no name (INSTAGRAM_API.md §3.6): a
+    handle such as ``@you.are.scammers`` is not a name and must not be typed into a greeting,
+    so ``{first_name}`` and ``{name}`` fall back to :data:`FALLBACK_NAME` for it.
+    """
+    return person.real_name
 
 
 def _safe(value: str) -> str:

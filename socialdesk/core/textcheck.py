@@ -6,6 +6,9 @@ Called by ``core.outbox`` (every send), ``core.ack`` (rendered acknowledgements)
 - Empty after stripping whitespace → :class:`UsageError` (exit 2): nothing to send.
 - Over :data:`MAX_CHARS` (2,000, Messenger's limit, counted in code points) →
   :class:`RefusedError` (exit 6), reason ``text_too_long`` (a front end offers splitting).
+- Instagram DMs and private replies: over :data:`IG_MAX_BYTES` (1,000 UTF-8 bytes: "must be
+  UTF-8 and be 1,000 bytes or less", INSTAGRAM_API.md §4.1) → the same refusal, checked before
+  anything is queued; :func:`limits_for` gives a thread's limits and splitting counts bytes.
 - Bidi control characters (they reorder what the customer sees) or other control characters
   than newline and tab → :class:`RefusedError` (exit 6).
 
@@ -20,10 +23,31 @@ from __future__ import annotations
 import unicodedata
 
 from socialdesk.errors import Reason, RefusedError, UsageError
+from socialdesk.models import IG_TEXT_MAX_BYTES, Channel
 from socialdesk.sanitize import BIDI_CONTROLS, CONTROLS
 
 MAX_CHARS = 2000
 """Messenger's ``message.text`` limit (GRAPH_API.md §4.1), counted in code points."""
+
+IG_MAX_BYTES = IG_TEXT_MAX_BYTES
+"""Instagram's Send API text limit, in UTF-8 bytes (the stricter of the page's two readings)."""
+
+
+def limits_for(channel: Channel, *, private: bool = False) -> tuple[int, int | None]:
+    """(characters, UTF-8 bytes or ``None``) a text sent to a thread of ``channel`` may hold.
+
+    An Instagram DM, and a private reply to an Instagram comment (the Send API too), is capped
+    at 1,000 bytes; public Instagram replies keep the 2,000 characters (comment limits are not
+    documented; 2,200 is reported, so 2,000 is the safe side).
+    """
+    if channel is Channel.IG_DM or (channel is Channel.IG_COMMENT and private):
+        return MAX_CHARS, IG_MAX_BYTES
+    return MAX_CHARS, None
+
+
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
 
 # The character sets are defined once, in sanitize (derived from Unicode data).
 _CONTROLS: frozenset[str] = CONTROLS - frozenset("\t\n\r")
@@ -31,7 +55,7 @@ _CONTROLS: frozenset[str] = CONTROLS - frozenset("\t\n\r")
 ZWJ = "\u200d"
 
 
-def check_text(text: str, *, limit: int = MAX_CHARS) -> str:
+def check_text(text: str, *, limit: int = MAX_CHARS, max_bytes: int | None = None) -> str:
     """``text`` with surrounding whitespace stripped, or the error that refuses it."""
     out = text.strip()
     if not out:
@@ -56,6 +80,12 @@ def check_text(text: str, *, limit: int = MAX_CHARS) -> str:
         raise RefusedError(
             f"the text is {len(out)} characters long; the limit is {limit}",
             hint="shorten it, or send it as several messages",
+            reason=Reason.TEXT_TOO_LONG,
+        )
+    if max_bytes is not None and _bytes(out) > max_bytes:
+        raise RefusedError(
+            f"the text is {_bytes(out)} bytes long in UTF-8; Instagram's limit is {max_bytes}",
+            hint="shorten it, or send it as several messages (--split)",
             reason=Reason.TEXT_TOO_LONG,
         )
     return out
@@ -128,18 +158,21 @@ def graphemes(text: str) -> list[str]:
     return out
 
 
-def split_text(text: str, *, limit: int = MAX_CHARS) -> list[str]:
+def split_text(text: str, *, limit: int = MAX_CHARS, max_bytes: int | None = None) -> list[str]:
     """Cut ``text`` into parts of at most ``limit`` code points, only between grapheme clusters.
 
     A cut prefers the last whitespace of a part (if it falls in the part's second half), else
-    any cluster boundary. Parts are stripped; empty parts dropped.
+    any cluster boundary. Parts are stripped; empty parts dropped. With ``max_bytes``, a part
+    also holds at most that many UTF-8 bytes.
     """
     clusters = graphemes(text.strip())
     parts: list[str] = []
     cur: list[str] = []
     size = 0
+    nbytes = 0
     for g in clusters:
-        if size + len(g) > limit and cur:
+        over_bytes = max_bytes is not None and nbytes + _bytes(g) > max_bytes
+        if (size + len(g) > limit or over_bytes) and cur:
             cut = len(cur)
             for i in range(len(cur) - 1, len(cur) // 2, -1):
                 if cur[i].isspace():
@@ -148,17 +181,25 @@ def split_text(text: str, *, limit: int = MAX_CHARS) -> list[str]:
             parts.append("".join(cur[:cut]))
             cur = cur[cut:]
             size = sum(len(x) for x in cur)
+            nbytes = sum(_bytes(x) for x in cur)
         cur.append(g)
         size += len(g)
+        nbytes += _bytes(g)
     if cur:
         parts.append("".join(cur))
     return [p.strip() for p in parts if p.strip()]
 
 
-def prepare(text: str, *, split: bool = False, limit: int = MAX_CHARS) -> list[str]:
+def prepare(
+    text: str, *, split: bool = False, limit: int = MAX_CHARS, max_bytes: int | None = None
+) -> list[str]:
     """The messages to send for ``text``: one checked text, or checked parts with ``split``."""
     stripped = text.strip()
-    if split and len(stripped) > limit:
+    too_long = len(stripped) > limit or (max_bytes is not None and _bytes(stripped) > max_bytes)
+    if split and too_long:
         check_text(stripped, limit=len(stripped))  # every rule but the length
-        return [check_text(p, limit=limit) for p in split_text(stripped, limit=limit)]
-    return [check_text(text, limit=limit)]
+        return [
+            check_text(p, limit=limit, max_bytes=max_bytes)
+            for p in split_text(stripped, limit=limit, max_bytes=max_bytes)
+        ]
+    return [check_text(text, limit=limit, max_bytes=max_bytes)]

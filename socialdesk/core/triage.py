@@ -256,7 +256,13 @@ def set_hidden(
             f"#{thread.number} is a {thread.channel} thread; only comments can be hidden"
         )
     before = thread.is_hidden
-    graph.set_comment_hidden(client, thread.id, hidden)
+    if thread.channel is Channel.IG_COMMENT:
+        from socialdesk.api import graph_ig
+
+        # Instagram takes ``hide=``; Facebook's ``is_hidden`` would be refused (code 100).
+        graph_ig.set_ig_comment_hidden(client, thread.id, hidden)
+    else:
+        graph.set_comment_hidden(client, thread.id, hidden)
     with transaction(conn):
         store_threads.set_hidden_cached(conn, thread.id, hidden)
     fresh = store_threads.get_thread(conn, thread.id, now=now) or thread

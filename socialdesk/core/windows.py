@@ -240,7 +240,9 @@ def choose_send_kind(
     if thread.channel in _DM_CHANNELS:
         if private:
             raise UsageError(
-                "a private reply answers a comment; this thread is a Messenger conversation",
+                "a private reply answers a comment; this thread is a"
+                f" {'n Instagram' if thread.channel is Channel.IG_DM else ' Messenger'}"
+                " conversation",
                 hint="reply normally",
                 reason=Reason.PRIVATE_ON_DM,
             )
@@ -275,6 +277,12 @@ def choose_send_kind(
             reason=Reason.WINDOW_CLOSED,
         )
     if not private:
+        if thread.channel is Channel.IG_COMMENT and thread.is_hidden:
+            raise RefusedError(
+                f"comment #{thread.number} is hidden; Instagram refuses replies to hidden comments",
+                hint="unhide it first, or answer privately",
+                reason=Reason.IG_REPLY_TO_HIDDEN,
+            )
         return SendKind.COMMENT_PUBLIC
     whose = (
         f"{target.author}'s comment in #{thread.number}" if target else f"comment #{thread.number}"

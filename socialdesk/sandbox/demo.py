@@ -508,6 +508,11 @@ def _rank_busy_posts(sb: Sandbox, page: str, seed: int) -> None:
                 comment.likes = rng.choice((0, 0, 0, 1, 2, 3, 5, 8, 13, 40))
 
 
+IG_BURST_EVERY = 40
+"""Every this many Instagram ticks, one burst of :data:`IG_BURST` DMs (and one deleted comment)."""
+IG_BURST = 25
+
+
 class Activity:
     """Customers keep writing: every ``interval_s`` real seconds, a DM or a comment at sb.now()."""
 
@@ -518,6 +523,7 @@ class Activity:
         self._stop = threading.Event()
         self._ig_rng = random.Random(f"activity-instagram:{seed}")
         self._ticks = 0
+        self._ig_ticks = 0
         self._thread = threading.Thread(target=self._run, name="sandbox-activity", daemon=True)
         self._lang = {name.split()[0]: lang for lang, names in NAMES.items() for name in names}
 
@@ -602,6 +608,26 @@ class Activity:
             return
         uid = rng.choice(people[:300])
         lang = LANGS[int(uid[-1]) % len(LANGS)]
+        self._ig_ticks += 1
+        if self._ig_ticks % IG_BURST_EVERY == IG_BURST_EVERY // 3:
+            # A burst of more than 20 messages: a client polling slower than this sees a gap
+            # (only the 20 newest have details, INSTAGRAM_API.md §3.4).
+            at = sb.now()
+            for i in range(IG_BURST):
+                text = rng.choice(CUSTOMER[lang])
+                st.add_message(page_id, uid, text, at + timedelta(milliseconds=i), from_page=False)
+            return
+        if self._ig_ticks % IG_BURST_EVERY == 2 * IG_BURST_EVERY // 3:
+            # A customer deletes a comment: the media's comments_count goes down.
+            live = [
+                st.ig_comments[cid]
+                for mid in account.media[-6:]
+                for cid in st.ig_media[mid].comments
+                if st.ig_comments[cid].from_id != account.id and not st.ig_comments[cid].deleted
+            ]
+            if live:
+                rng.choice(live).deleted = True
+                return
         if rng.random() < 0.6 or not account.media:
             st.add_message(page_id, uid, rng.choice(CUSTOMER[lang]), sb.now(), from_page=False)
             return

@@ -78,6 +78,7 @@ class _ThreadRow:
     channel: str
     customer_id: str = ""
     customer_name: str = ""
+    customer_username: str = ""
     customer_strong: bool = True
     """False when the customer is only a guess (a reply's author without the top comment)."""
     post_id: str | None = None
@@ -278,6 +279,9 @@ _THREAD_MERGE = {
     "customer_name": """CASE WHEN excluded.customer_name <> ''
                           AND (:strong OR threads.customer_name = '')
                          THEN excluded.customer_name ELSE threads.customer_name END""",
+    "customer_username": """CASE WHEN excluded.customer_username <> ''
+                          AND (:strong OR threads.customer_username = '')
+                         THEN excluded.customer_username ELSE threads.customer_username END""",
     "post_id": "COALESCE(excluded.post_id, threads.post_id)",
     "message_count": """CASE WHEN excluded.graph_updated_at IS NOT NULL
                           AND excluded.graph_updated_at >= COALESCE(threads.graph_updated_at, 0)
@@ -289,9 +293,9 @@ _THREAD_MERGE = {
 }
 
 _UPSERT_THREAD = f"""
-INSERT INTO threads (id, page_id, channel, customer_id, customer_name, post_id,
-                     graph_updated_at, message_count, last_message_at)
-VALUES (:id, :page_id, :channel, :customer_id, :customer_name, :post_id,
+INSERT INTO threads (id, page_id, channel, customer_id, customer_name, customer_username,
+                     post_id, graph_updated_at, message_count, last_message_at)
+VALUES (:id, :page_id, :channel, :customer_id, :customer_name, :customer_username, :post_id,
         :graph_updated_at, :message_count, COALESCE(:graph_updated_at, 0))
 ON CONFLICT (id) DO UPDATE SET
     {", ".join(f"{col} = {expr}" for col, expr in _THREAD_MERGE.items())}
@@ -304,12 +308,12 @@ WHERE ({", ".join(f"threads.{col}" for col in _THREAD_MERGE)})
 _INSERT_MESSAGES = """
 INSERT INTO messages (id, thread_id, page_id, direction, author_id, author_name, text,
                       attachments, parent_id, is_hidden, created_at, can_reply_privately,
-                      private_reply_conversation)
+                      private_reply_conversation, author_username)
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
        json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),
        json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'),
        json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'),
-       json_extract(value, '$[12]')
+       json_extract(value, '$[12]'), json_extract(value, '$[13]')
 FROM json_each(?)
 """
 
@@ -331,9 +335,11 @@ WHERE id = :id AND (text IS NOT :text OR attachments IS NOT :attachments
 """
 
 _UPSERT_CUSTOMER = """
-INSERT INTO customers (page_id, id, name, updated_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (page_id, id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
-WHERE excluded.name <> '' AND customers.name IS NOT excluded.name
+INSERT INTO customers (page_id, id, name, username, updated_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (page_id, id) DO UPDATE SET name = excluded.name, username = excluded.username,
+                                        updated_at = excluded.updated_at
+WHERE excluded.name <> ''
+  AND (customers.name, customers.username) IS NOT (excluded.name, excluded.username)
 """
 
 # The derived columns are computed once in a FROM subquery and written only where they differ
@@ -367,7 +373,7 @@ FROM (SELECT a.id, a.awaiting, a.hidden,
                    (t.last_inbound_at IS NOT NULL
                     AND (t.last_outbound_at IS NULL OR t.last_inbound_at > t.last_outbound_at))
                        AS awaiting,
-                   CASE WHEN t.channel = 'dm' THEN t.is_hidden
+                   CASE WHEN t.channel IN ('dm', 'ig_dm') THEN t.is_hidden
                         ELSE COALESCE((SELECT is_hidden FROM messages m WHERE m.id = t.id),
                                       t.is_hidden) END AS hidden
             FROM threads t WHERE t.id IN (SELECT value FROM json_each(?))) AS a) AS d
@@ -402,6 +408,7 @@ def _message_row(m: Message, thread_id: str, page_id: str) -> list[Any]:
         int(m.created_at.timestamp()),
         None if m.can_reply_privately is None else int(m.can_reply_privately),
         m.private_reply_conversation,
+        m.author.username,
     ]
 
 
@@ -431,6 +438,7 @@ def _ingest(
                     "channel": t.channel,
                     "customer_id": t.customer_id,
                     "customer_name": t.customer_name,
+                    "customer_username": t.customer_username,
                     "strong": int(t.customer_strong),
                     "post_id": t.post_id,
                     "graph_updated_at": t.graph_updated_at,
@@ -440,13 +448,16 @@ def _ingest(
             ],
         )
         customers = {
-            t.customer_id: t.customer_name for t in threads if t.customer_id and t.customer_name
+            t.customer_id: (t.customer_name, t.customer_username)
+            for t in threads
+            if t.customer_id and t.customer_name
         }
         for m, _ in messages:
             if m.direction is Direction.IN and m.author.id and m.author.name:
-                customers.setdefault(m.author.id, m.author.name)
+                customers.setdefault(m.author.id, (m.author.name, m.author.username))
         conn.executemany(
-            _UPSERT_CUSTOMER, [(page_id, cid, name, now_s) for cid, name in customers.items()]
+            _UPSERT_CUSTOMER,
+            [(page_id, cid, name, user, now_s) for cid, (name, user) in customers.items()],
         )
 
         # Duplicates inside one batch: the last copy wins, as a later page would.
@@ -571,13 +582,15 @@ def _reopen(conn: sqlite3.Connection, fresh: Sequence[list[Any]], now_s: int) ->
 def upsert_conversations(
     conn: sqlite3.Connection, page_id: str, convs: Sequence[Conversation], *, now: datetime
 ) -> UpsertResult:
-    """Store Messenger conversations (threads of channel ``dm``) with their inlined messages."""
+    """Store conversations (threads of channel ``dm``, or ``ig_dm`` for Instagram ones) with
+    their inlined messages."""
     threads = [
         _ThreadRow(
             id=c.id,
-            channel=Channel.DM.value,
+            channel=c.channel.value,
             customer_id=c.customer.id,
             customer_name=c.customer.name,
+            customer_username=c.customer.username,
             graph_updated_at=_ts(c.updated_at),
             message_count=c.message_count,
         )
@@ -604,6 +617,7 @@ def upsert_messages(
         channel=Channel(channel).value,
         customer_id=first_in.author.id if first_in else "",
         customer_name=first_in.author.name if first_in else "",
+        customer_username=first_in.author.username if first_in else "",
         customer_strong=False,
     )
     return _ingest(conn, page_id, [thread], [(m, thread_id) for m in msgs], now=now)
@@ -637,6 +651,7 @@ def upsert_posts(
             ],
         )
         comments = {m.id: (m, p.id) for p in posts for m in p.comments}
+        channels = {p.id: p.channel.value for p in posts}
         roots = _comment_roots(conn, comments)
         threads: dict[str, _ThreadRow] = {}
         pairs: list[tuple[Message, str]] = []
@@ -646,14 +661,16 @@ def upsert_posts(
             row = threads.get(tid)
             if row is None:
                 row = threads[tid] = _ThreadRow(
-                    id=tid, channel=Channel.COMMENT.value, post_id=post_id, customer_strong=False
+                    id=tid, channel=channels[post_id], post_id=post_id, customer_strong=False
                 )
             if m.direction is Direction.IN:
                 if m.id == tid:
                     row.customer_id, row.customer_name = m.author.id, m.author.name
+                    row.customer_username = m.author.username
                     row.customer_strong = True
                 elif not row.customer_id:
                     row.customer_id, row.customer_name = m.author.id, m.author.name
+                    row.customer_username = m.author.username
             pairs.append((m, tid))
         return _ingest(conn, page_id, list(threads.values()), pairs, now=now)
 
@@ -681,3 +698,50 @@ def _comment_roots(
             tid = nxt
         roots[mid] = tid
     return roots
+
+
+# ---- Instagram -------------------------------------------------------------------------------
+
+
+def ig_change_tokens(
+    conn: sqlite3.Connection, thread_ids: Sequence[str]
+) -> dict[str, tuple[int | None, str | None]]:
+    """Stored (``graph_updated_at``, newest message id) of Instagram threads: their change
+    token, as Instagram threads have no ``message_count``."""
+    if not thread_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT t.id, t.graph_updated_at,"
+        " (SELECT m.id FROM messages m WHERE m.thread_id = t.id"
+        "  ORDER BY m.created_at DESC, m.direction DESC, m.id DESC LIMIT 1)"
+        " FROM threads t WHERE t.id IN (SELECT value FROM json_each(?))",
+        (_json_ids(thread_ids),),
+    )
+    return {str(r[0]): (r[1], r[2]) for r in rows}
+
+
+def newest_times(conn: sqlite3.Connection, thread_ids: Sequence[str]) -> dict[str, int]:
+    """The newest stored message time of each thread (threads without messages are absent)."""
+    if not thread_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT thread_id, MAX(created_at) FROM messages"
+        " WHERE thread_id IN (SELECT value FROM json_each(?)) GROUP BY thread_id",
+        (_json_ids(thread_ids),),
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def record_gaps(
+    conn: sqlite3.Connection,
+    page_id: str,
+    gaps: Sequence[tuple[str, datetime, datetime]],
+    *,
+    now: datetime,
+) -> None:
+    """Mark (thread, newest held, oldest read) gaps: messages between them are unreadable."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO thread_gaps (thread_id, page_id, after_at, before_at, found_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(tid, page_id, _ts(after), _ts(before), _ts(now)) for tid, after, before in gaps],
+    )

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from socialdesk.models import epoch
+from socialdesk.models import InstagramAccount, epoch, utc
 
 
 @dataclass(frozen=True)
@@ -114,3 +114,53 @@ def token_page(conn: sqlite3.Connection, fingerprint: str) -> tuple[str, str] | 
         "SELECT page_id, name FROM token_pages WHERE fingerprint = ?", (fingerprint,)
     ).fetchone()
     return (str(row[0]), str(row[1])) if row is not None else None
+
+
+@dataclass(frozen=True)
+class StoredInstagram:
+    """What discovery last found for a Page's linked Instagram account."""
+
+    checked: bool
+    """Discovery has run at least once (``False``: never asked)."""
+    account: InstagramAccount | None
+    """``None``: no linked account (or never checked)."""
+    checked_at: datetime | None = None
+
+
+def set_instagram(
+    conn: sqlite3.Connection, page_id: str, account: InstagramAccount | None, *, now: datetime
+) -> None:
+    """Record what discovery found (``None``: the Page has no linked Instagram account)."""
+    conn.execute(
+        "INSERT INTO pages (id, name, updated_at) VALUES (?, '', ?) ON CONFLICT (id) DO NOTHING",
+        (page_id, epoch(now)),
+    )
+    conn.execute(
+        "UPDATE pages SET ig_user_id = ?, ig_username = ?, ig_source = ?, ig_checked_at = ?"
+        " WHERE id = ?",
+        (
+            account.id if account else None,
+            account.username if account else "",
+            account.source if account else None,
+            epoch(now),
+            page_id,
+        ),
+    )
+
+
+def get_instagram(conn: sqlite3.Connection, page_id: str) -> StoredInstagram:
+    """The stored Instagram account of a Page (see :class:`StoredInstagram`)."""
+    row = conn.execute(
+        "SELECT ig_user_id, ig_username, ig_source, ig_checked_at FROM pages WHERE id = ?",
+        (page_id,),
+    ).fetchone()
+    if row is None or row[3] is None:
+        return StoredInstagram(False, None)
+    account = None
+    if row[0]:
+        account = InstagramAccount(
+            id=str(row[0]),
+            username=str(row[1] or ""),
+            source=str(row[2] or "instagram_business_account"),
+        )
+    return StoredInstagram(True, account, utc(int(row[3])))

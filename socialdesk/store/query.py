@@ -4,7 +4,12 @@ Called by ``store.threads`` (listing) and ``core.ack`` (selection). PRODUCT.md Â
 language; this module is its reference. A query is a sequence of terms:
 
 =====================  =========================================================================
-``is:dm`` ``is:comment``  channel (``is:ig_dm`` and ``is:ig_comment`` are reserved for later)
+``is:dm`` ``is:comment``  channel: Messenger, Page comments
+``is:ig_dm``           an Instagram DM thread of the linked account; ``is:ig_comment``: an
+                       Instagram comment thread; ``is:ig`` (or ``is:instagram``): either;
+                       ``is:facebook``: the Page's own channels (``dm`` or ``comment``)
+``is:gap``             an Instagram thread that got more than 20 messages between two syncs:
+                       some of them could not be read (Instagram shows only the 20 newest)
 ``is:open``            status open (a snooze that has run out counts as open)
 ``is:done``            status done
 ``is:snoozed``         snoozed until a time still in the future
@@ -88,6 +93,10 @@ IS_VALUES = (
     "comment",
     "ig_dm",
     "ig_comment",
+    "ig",
+    "instagram",
+    "facebook",
+    "gap",
     "open",
     "done",
     "snoozed",
@@ -629,6 +638,12 @@ class _Compiler:
         if key == "is":
             if value in ("dm", "comment", "ig_dm", "ig_comment"):
                 return f"t.channel = {self.param(value)}"
+            if value in ("ig", "instagram"):
+                return "t.channel IN ('ig_dm', 'ig_comment')"
+            if value == "facebook":
+                return "t.channel IN ('dm', 'comment')"
+            if value == "gap":
+                return "EXISTS (SELECT 1 FROM thread_gaps x WHERE x.thread_id = t.id)"
             if value == "open":
                 return (
                     "s.status = 'open' OR (s.status = 'snoozed'"
@@ -661,6 +676,7 @@ class _Compiler:
             return (
                 f"t.customer_id = {self.param(value)} OR t.customer_name LIKE "
                 f"{self.param('%' + _like_escape(value) + '%')} ESCAPE '\\'"
+                f" OR t.customer_username = {self.param(value.lstrip('@'))}"
             )
         if key in ("older", "newer"):
             op = "<" if key == "older" else ">="

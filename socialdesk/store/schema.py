@@ -267,6 +267,34 @@ ALTER TABLE sync_log ADD COLUMN problems TEXT;
 ALTER TABLE sync_log ADD COLUMN usage TEXT;
 """
 
+M006_INSTAGRAM = """
+-- Issue 13 (docs/INSTAGRAM_API.md). The Instagram professional account linked to the Page, as
+-- discovery found it (instagram_business_account, else connected_instagram_account): its IG user
+-- id is the node of media and comments. ig_checked_at: when discovery last ran (NULL: never;
+-- a checked Page without an account keeps ig_user_id NULL and works as before).
+ALTER TABLE pages ADD COLUMN ig_user_id TEXT;
+ALTER TABLE pages ADD COLUMN ig_username TEXT NOT NULL DEFAULT '';
+ALTER TABLE pages ADD COLUMN ig_source TEXT;
+ALTER TABLE pages ADD COLUMN ig_checked_at INTEGER;
+-- Instagram people: an IG-scoped id (customers.id) and a mutable username; no name until the
+-- User Profile API gives one (customers.name stays '').
+ALTER TABLE customers ADD COLUMN username TEXT NOT NULL DEFAULT '';
+ALTER TABLE threads ADD COLUMN customer_username TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN author_username TEXT NOT NULL DEFAULT '';
+-- A media's comments_count as Graph reported it is posts.comments_total (kind 'ig_media'):
+-- comments are re-read only for media whose count differs from it.
+-- Gap markers: more than 20 messages arrived in an Instagram thread between two syncs, so the
+-- ones between after_at (newest held before) and before_at (oldest now read) are unreadable.
+CREATE TABLE thread_gaps (
+    thread_id   TEXT NOT NULL,
+    page_id     TEXT NOT NULL,
+    after_at    INTEGER NOT NULL,
+    before_at   INTEGER NOT NULL,
+    found_at    INTEGER NOT NULL,
+    PRIMARY KEY (thread_id, before_at)
+);
+"""
+
 M007_RULES = """
 -- Issue 14 (core/rules, store/rules.py). Operator state: the rules' ledger cannot be re-fetched.
 -- When each rule (by its digest: conditions and actions) last went live or shadow on a page: a
@@ -355,6 +383,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m003_page_display_name", M003_PAGE_DISPLAY_NAME),
     ("m004_app_layer", M004_APP_LAYER),
     ("m005_sync_fidelity", M005_SYNC_FIDELITY),
+    ("m006_instagram", M006_INSTAGRAM),
     ("m007_rules", M007_RULES),
     ("m008_private_reply_per_comment", M008_PRIVATE_REPLY_PER_COMMENT),
 ]

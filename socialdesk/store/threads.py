@@ -46,7 +46,9 @@ SELECT t.id, t.page_id, t.channel, t.customer_id, t.customer_name, t.post_id,
        t.last_message_at, t.last_inbound_at, t.awaiting_reply, t.request_at, t.snippet,
        t.is_hidden, s.status, s.snoozed_until, s.note, s.seen_at, n.number,
        p.message AS post_message,
-       (SELECT group_concat(g.tag, ' ') FROM thread_tags g WHERE g.thread_id = t.id) AS tags
+       (SELECT group_concat(g.tag, ' ') FROM thread_tags g WHERE g.thread_id = t.id) AS tags,
+       t.customer_username,
+       (SELECT COUNT(*) FROM thread_gaps x WHERE x.thread_id = t.id) AS gaps
 FROM threads t
 JOIN thread_state s ON s.thread_id = t.id
 JOIN thread_numbers n ON n.thread_id = t.id
@@ -81,7 +83,7 @@ def thread_from_row(row: sqlite3.Row, *, now: datetime) -> Thread:
         page_id=row["page_id"],
         channel=Channel(row["channel"]),
         status=status,
-        customer=Person(row["customer_id"], row["customer_name"]),
+        customer=Person(row["customer_id"], row["customer_name"], row["customer_username"]),
         last_message_at=utc(row["last_message_at"]),
         awaiting_reply=bool(row["awaiting_reply"]),
         request_at=utc(row["request_at"]) if row["request_at"] is not None else None,
@@ -96,6 +98,7 @@ def thread_from_row(row: sqlite3.Row, *, now: datetime) -> Thread:
         post_message=row["post_message"],
         is_hidden=bool(row["is_hidden"]),
         seen_at=utc(row["seen_at"]) if row["seen_at"] is not None else None,
+        gaps=int(row["gaps"] or 0),
     )
 
 
@@ -384,7 +387,7 @@ def count_threads(
 
 _MESSAGE_COLUMNS = (
     "id, thread_id, direction, author_id, author_name, text, attachments, parent_id, is_hidden,"
-    " created_at"
+    " created_at, author_username"
 )
 
 
@@ -406,7 +409,7 @@ def _messages(
             id=r["id"],
             thread_id=r["thread_id"],
             direction=Direction(r["direction"]),
-            author=Person(r["author_id"], r["author_name"]),
+            author=Person(r["author_id"], r["author_name"], r["author_username"]),
             text=r["text"],
             created_at=utc(r["created_at"]),
             attachments=parse_attachments(r["attachments"]),
@@ -429,14 +432,18 @@ def customer_threads(
 ) -> list[Thread]:
     """The customer's other threads on the same page, newest first (for ``show``).
 
-    ``now``: see :func:`thread_from_row`.
+    Only threads of the same id space: a PSID (Messenger, Page comments) never matches an
+    IG-scoped id (Instagram DMs and comments), as the two cannot be linked
+    (INSTAGRAM_API.md §9). ``now``: see :func:`thread_from_row`.
     """
     if not thread.customer.id:
         return []
+    ig = thread.channel.value.startswith("ig_")
+    family = ("ig_dm", "ig_comment") if ig else ("dm", "comment")
     rows = conn.execute(
         _SELECT + " WHERE t.page_id = ? AND t.customer_id = ? AND t.id <> ?"
-        " ORDER BY t.last_message_at DESC LIMIT ?",
-        (thread.page_id, thread.customer.id, thread.id, limit),
+        " AND t.channel IN (?, ?) ORDER BY t.last_message_at DESC LIMIT ?",
+        (thread.page_id, thread.customer.id, thread.id, *family, limit),
     )
     return [thread_from_row(r, now=now) for r in rows]
 
@@ -575,18 +582,27 @@ def get_post(conn: sqlite3.Connection, post_id: str) -> Post | None:
     )
 
 
+def thread_channel(conn: sqlite3.Connection, thread_id: str) -> Channel | None:
+    """The channel of a cached thread (``None`` when it is not cached)."""
+    row = conn.execute("SELECT channel FROM threads WHERE id = ?", (thread_id,)).fetchone()
+    return Channel(row[0]) if row is not None else None
+
+
 def thread_customer(conn: sqlite3.Connection, thread_id: str) -> str | None:
     """The customer id of a cached thread (reconciling a private reply needs the commenter)."""
     row = conn.execute("SELECT customer_id FROM threads WHERE id = ?", (thread_id,)).fetchone()
     return str(row[0]) if row is not None and row[0] else None
 
 
-def dm_thread_for(conn: sqlite3.Connection, page_id: str, customer_id: str) -> str | None:
-    """The Messenger conversation of this page with this customer, if it is cached."""
+def dm_thread_for(
+    conn: sqlite3.Connection, page_id: str, customer_id: str, channel: str = "dm"
+) -> str | None:
+    """The DM thread (``dm``: Messenger, ``ig_dm``: Instagram) of this page with this
+    customer, if it is cached."""
     row = conn.execute(
-        "SELECT id FROM threads WHERE page_id = ? AND customer_id = ? AND channel = 'dm'"
+        "SELECT id FROM threads WHERE page_id = ? AND customer_id = ? AND channel = ?"
         " ORDER BY last_message_at DESC LIMIT 1",
-        (page_id, customer_id),
+        (page_id, customer_id, channel),
     ).fetchone()
     return str(row[0]) if row is not None else None
 
@@ -602,6 +618,15 @@ def comment_created_at(conn: sqlite3.Connection, thread_id: str) -> datetime | N
     """The stored time of a comment thread's top-level comment (its id is the thread id)."""
     row = conn.execute("SELECT created_at FROM messages WHERE id = ?", (thread_id,)).fetchone()
     return utc(int(row[0])) if row is not None else None
+
+
+def thread_gaps(conn: sqlite3.Connection, thread_id: str) -> list[tuple[datetime, datetime]]:
+    """The thread's gap markers, oldest first: (newest held before, oldest read after)."""
+    rows = conn.execute(
+        "SELECT after_at, before_at FROM thread_gaps WHERE thread_id = ? ORDER BY before_at",
+        (thread_id,),
+    )
+    return [(utc(int(a)), utc(int(b))) for a, b in rows]
 
 
 def set_hidden_cached(conn: sqlite3.Connection, thread_id: str, hidden: bool) -> None:

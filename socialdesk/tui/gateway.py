@@ -247,6 +247,7 @@ class Gateway:
             reply_targets=d.reply_targets,
             echoed=d.echoed,
             pending_sends=d.pending_sends,
+            gaps=d.gaps,
             limit=limit,
             loaded_at=self.now(),
         )

@@ -13,7 +13,7 @@ import pytest
 
 from socialdesk.api.client import GraphClient
 from socialdesk.api.errors import TokenInvalid
-from socialdesk.api.probes import PROBES, ProbeStatus, run_probes
+from socialdesk.api.probes import PROBES, ProbeResult, ProbeStatus, run_probes
 from socialdesk.api.tokens import NO_APP_TOKEN, app_client, check_page_token
 from socialdesk.sandbox import Sandbox
 
@@ -100,12 +100,19 @@ def test_an_invalid_token_raises() -> None:
         check_page_token(_client(sb, token), page)
 
 
+def by_number(results: list[ProbeResult], n: int) -> ProbeResult:
+    return next(r for r in results if r.number == n)
+
+
 def test_probes_ask_every_question_with_reads_only() -> None:
-    """All twelve questions answered; write-only ones not_checked with a manual way."""
+    """Every question answered; write-only ones not_checked with a manual way."""
     sb, page, token = _world()
     rec = _Record(sb)
     results = run_probes(_client(sb, token, rec), page, now=NOW)
-    assert [r.number for r in results] == list(range(1, 13)) == [q.number for q in PROBES]
+    numbers = [*range(1, 13), 101, 102, 109, 114]  # 101+: Instagram (INSTAGRAM_API.md §12)
+    assert [r.number for r in results] == numbers == [q.number for q in PROBES]
+    for n in (101, 102, 109, 114):  # this Page has no Instagram account
+        assert by_number(results, n).status is ProbeStatus.INCONCLUSIVE
     by = {r.number: r for r in results}
     for n in (5, 6, 9):
         assert by[n].status is ProbeStatus.NOT_CHECKED and by[n].found

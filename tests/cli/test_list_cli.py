@@ -223,7 +223,7 @@ def test_thread_view_computes_the_window_and_formats_times() -> None:
     assert data["window"] == {"kind": "standard", "closes_at": "2026-11-21T10:00:00Z",
                               "closed_at": None}  # fmt: skip
     assert data["request_at"] == "2026-11-20T09:00:00Z"
-    assert data["customer"] == {"id": "u1", "name": HOSTILE}  # JSON keeps the raw value
+    assert data["customer"] == {"id": "u1", "name": HOSTILE, "username": ""}  # the raw value
     assert data["tags"] == ["vip"] and data["number"] == 7 and data["unread"] is True
     closed = views.row(_row(_thread(last_inbound_at=NOW - timedelta(days=2))))
     assert closed["window"]["kind"] == "closed" and closed["window"]["closes_at"] is None
@@ -243,7 +243,8 @@ def test_message_view_shape() -> None:
     )
     data = views.message(m, echoed=True)
     assert data["direction"] == "out" and data["created_at"] == "2026-11-20T12:00:00Z"
-    assert data["author"] == {"id": "p1", "name": "Shop"} and data["pending_read_back"] is True
+    assert data["author"] == {"id": "p1", "name": "Shop", "username": ""}
+    assert data["pending_read_back"] is True
     assert data["attachments"][0]["kind"] == "image"
 
 

@@ -11,7 +11,7 @@ from socialdesk.store.migrations import applied, migrate, pending
 from socialdesk.store.schema import MIGRATIONS
 
 EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
-    "customers": ("page_id", "id", "name", "updated_at"),
+    "customers": ("page_id", "id", "name", "updated_at", "username"),
     "messages": (
         "id",
         "thread_id",
@@ -27,6 +27,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "via_socialdesk",
         "can_reply_privately",
         "private_reply_conversation",
+        "author_username",
     ),
     "messages_fts": ("text", "author_name"),
     "messages_fts_config": ("k", "v"),
@@ -53,7 +54,16 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
     ),
     "message_echoes": ("message_id", "thread_id", "page_id", "outbox_id", "echoed_at"),
     "token_pages": ("fingerprint", "page_id", "name", "seen_at"),
-    "pages": ("id", "name", "updated_at", "display_name"),
+    "pages": (
+        "id",
+        "name",
+        "updated_at",
+        "display_name",
+        "ig_user_id",
+        "ig_username",
+        "ig_source",
+        "ig_checked_at",
+    ),
     "posts": (
         "id",
         "page_id",
@@ -111,7 +121,9 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
         "request_at",
         "snippet",
         "is_hidden",
+        "customer_username",
     ),
+    "thread_gaps": ("thread_id", "page_id", "after_at", "before_at", "found_at"),
     "triage_log": ("id", "thread_id", "page_id", "action", "detail", "at", "undone_at"),
     "outbox_meta": ("key", "value"),
     "outbox_review": ("outbox_id", "absent_at", "resolution", "resolved_at"),

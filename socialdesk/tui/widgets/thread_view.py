@@ -136,7 +136,17 @@ def render_detail(d: ThreadDetail, now: datetime) -> Content:
     out.append(plain(""))
     if d.has_older:
         out.append(plain(f"… older messages: press [ to load {d.limit} more", "$text-muted"))
+    gaps = list(d.gaps)
     for m in d.messages:
+        while gaps and m.created_at >= gaps[0][1]:
+            after, before = gaps.pop(0)
+            out.append(
+                plain(
+                    f"··· messages between {after:%Y-%m-%d %H:%M} and {before:%H:%M} UTC could"
+                    " not be read: more than 20 arrived between two syncs ···",
+                    "$warning",
+                )
+            )
         out.extend(_message(m, now, th.id, m.id in d.echoed))
     for e in d.pending_sends:
         out.extend(_pending(e))
