@@ -174,6 +174,18 @@ def prerequisite_checks(
             )
         else:
             out.append(Prerequisite("instagram permissions", "ok", ", ".join(IG_SCOPES)))
+    else:
+        # A Page token cannot read its own scopes (debug_token needs the app token): the reads
+        # below show what works; the grant itself is said to be unread, not assumed.
+        out.append(
+            Prerequisite(
+                "instagram permissions",
+                "warn",
+                f"not checked: reading the token's permissions ({', '.join(IG_SCOPES)}) needs "
+                "the app token (SOCIALDESK_APP_ID or graph.app_id, and the app secret); the "
+                "reads below test messaging and comments",
+            )
+        )
     try:
         next(graph_ig.iter_ig_conversations(client, page_id, account.id, page_size=1), None)
     except PermissionDenied as exc:

@@ -28,11 +28,10 @@ from textual.binding import BindingType
 from textual.timer import Timer
 
 from socialdesk.errors import SocialdeskError
-from socialdesk.sanitize import editable
 from socialdesk.tui import messages as msg
 from socialdesk.tui.keys import active_keys, bindings
 from socialdesk.tui.screens.inbox import InboxScreen
-from socialdesk.tui.text import plain
+from socialdesk.tui.text import editable, plain
 
 if TYPE_CHECKING:
     from textual.command import Provider

@@ -20,17 +20,22 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 
-from socialdesk.sanitize import clean
+from socialdesk.sanitize import clean, editable
 
 __all__ = [
     "customer",
     "customer_lines",
     "customer_plain",
+    "editable",
     "fit",
     "human_age",
     "human_left",
     "plain",
 ]
+
+editable = editable
+"""``sanitize.editable``: pasted or loaded text for an editing box (controls, escape sequences
+and invisibles removed, lines kept); re-exported so text.py stays the one door to sanitize."""
 
 
 def customer_plain(text: str | None, *, single_line: bool = True) -> str:

@@ -82,7 +82,17 @@ def test_reply_over_1000_bytes_exits_6(ig_env: SandboxEnv) -> None:
     assert "bytes" in res.output
 
 
-def test_doctor_reports_the_prerequisites(ig_env: SandboxEnv) -> None:
+def test_doctor_reports_the_prerequisites(
+    ig_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the app token the permissions cannot be read: said, not assumed.
+    res = run("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(res.stdout)["checks"]}
+    assert checks["instagram permissions"]["status"] == "warn"
+    assert "not checked" in checks["instagram permissions"]["detail"]
+    app_id, secret = ig_env.sandbox.app_credentials()
+    monkeypatch.setenv("SOCIALDESK_APP_ID", app_id)
+    monkeypatch.setenv("SOCIALDESK_APP_SECRET", secret)
     res = run("doctor", "--json")
     doc = json.loads(res.stdout)
     checks = {c["name"]: c for c in doc["checks"]}

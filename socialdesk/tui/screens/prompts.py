@@ -20,9 +20,8 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from socialdesk.errors import SocialdeskError
-from socialdesk.sanitize import editable
 from socialdesk.tui.state import SNOOZE_PRESETS
-from socialdesk.tui.text import customer, plain
+from socialdesk.tui.text import customer, editable, plain
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
