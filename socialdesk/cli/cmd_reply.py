@@ -38,8 +38,6 @@ def _sent_line(thread: Thread, outcome: ReplyOutcome) -> str:
     from socialdesk.sanitize import clean
 
     who = clean(thread.customer.name or thread.customer.id, single_line=True)
-    if outcome.kind is SendKind.COMMENT_PRIVATE and outcome.recipient:
-        who = outcome.recipient  # the author of the answered comment, already cleaned
     n = len(outcome.entries)
     what = f"{n} messages" if n > 1 else "reply"
     ids = ", ".join(e.message_id or "?" for e in outcome.entries)
@@ -47,6 +45,9 @@ def _sent_line(thread: Thread, outcome: ReplyOutcome) -> str:
     tail = (
         f"; #{thread.number} is now {after.status.value}" if after.status != thread.status else ""
     )
+    if outcome.kind is SendKind.COMMENT_PRIVATE and outcome.recipient:
+        # Named from the answered comment (its author may not be the thread's customer).
+        return f"sent private reply in #{thread.number} to {outcome.recipient}: {ids}{tail}"
     return f"sent {what} to #{thread.number} ({who}) as {outcome.kind}: {ids}{tail}"
 
 

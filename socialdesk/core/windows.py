@@ -90,14 +90,14 @@ def private_target(
     stored comment of this thread, or is the Page's own ("You can not reply to your own
     comments", Pages messaging guide).
     """
-    from socialdesk.store.cache import private_reply_facts
-    from socialdesk.store.outbox import private_reply_used
-    from socialdesk.store.threads import get_message, newest_customer_comment
+    from socialdesk.store.threads import get_message, private_reply_state
 
     if comment_id is None:
-        comment = newest_customer_comment(conn, thread.id)
-        if comment is None:
+        state = private_reply_state(conn, thread.id)
+        comment = get_message(conn, state.comment_id) if state is not None else None
+        if state is None or comment is None:
             return None
+        return PrivateTarget(comment, used=state.used, elsewhere=state.elsewhere)
     else:
         comment = get_message(conn, comment_id)
         if comment is None or comment.thread_id != thread.id:
@@ -112,12 +112,9 @@ def private_target(
                 hint="name a customer's comment of this thread",
                 reason=Reason.PRIVATE_REPLY_BAD_COMMENT,
             )
-    facts = private_reply_facts(conn, comment.id)
-    return PrivateTarget(
-        comment=comment,
-        used=private_reply_used(conn, comment.id),
-        elsewhere=facts is not None and facts.answered_elsewhere,
-    )
+    state = private_reply_state(conn, thread.id, comment.id)
+    assert state is not None  # a customer comment of this thread, just read
+    return PrivateTarget(comment, used=state.used, elsewhere=state.elsewhere)
 
 
 def window_for(
@@ -174,16 +171,18 @@ def window_for_conn(
     customer comment), its time and its ledger read from ``conn``."""
     if thread.channel in _DM_CHANNELS:
         return window_for(thread, now, human_agent)
-    target = private_target(conn, thread, comment_id)
-    if target is None:
-        return window_for(thread, now, human_agent)
-    return window_for(
-        thread,
-        now,
-        human_agent,
-        comment_at=target.comment.created_at,
-        private_used=target.used or target.elsewhere,
-    )
+    if comment_id is not None:
+        target = private_target(conn, thread, comment_id)  # validates the named comment
+        assert target is not None
+        comment_at, used = target.comment.created_at, target.used or target.elsewhere
+    else:
+        from socialdesk.store.threads import private_reply_state
+
+        state = private_reply_state(conn, thread.id)  # one query for a listing's rows
+        if state is None:
+            return window_for(thread, now, human_agent)
+        comment_at, used = state.created_at, state.used or state.elsewhere
+    return window_for(thread, now, human_agent, comment_at=comment_at, private_used=used)
 
 
 def send_kind_for_conn(

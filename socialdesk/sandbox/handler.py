@@ -403,6 +403,23 @@ def _check_proof(sb: Sandbox, req: Request, token: Token) -> None:
 # -- permissions ---------------------------------------------------------------------------
 
 
+PAGE_READS_ERROR = (
+    "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public "
+    "Content Access' feature. Refer to "
+    "https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages and "
+    "https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS for details."
+)
+"""What Graph answers a Page token without ``pages_read_engagement`` on the feed (reported:
+github.com/pdir/social-feed-bundle/issues/184, github.com/sns-sdks/python-facebook/issues/102)."""
+
+
+def require_page_reads(token: Token) -> None:
+    """The feed, the Page's posts and Reels, and comment listings need ``pages_read_engagement``
+    (GRAPH_API.md §20.8)."""
+    if "pages_read_engagement" not in token.scopes:
+        raise ApiError(PAGE_READS_ERROR, 10)
+
+
 def require_messenger(page: Page, token: Token) -> None:
     """The Conversations and Send APIs' requirements, checked in Graph's order.
 
@@ -523,6 +540,7 @@ def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
                 ig_messaging=ig_account,
             )
         if edge in (*feed.POST_EDGES, feed.REEL_EDGE) and method == "GET":
+            require_page_reads(token)
             return Route(
                 edge,
                 lambda ctx, f: _posts(obj, edge, req, ctx, f),
@@ -543,6 +561,7 @@ def _resolve(sb: Sandbox, req: Request, caller: Caller, version: str) -> Route:
         )
     if isinstance(obj, Post | Comment) and edge == "comments":
         if method == "GET":
+            require_page_reads(token)
             return Route(
                 "comments",
                 lambda ctx, f: _comments(obj, req, ctx, f),

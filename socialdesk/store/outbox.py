@@ -266,14 +266,23 @@ def list_records(
 
 
 _ACTIVE_SQL = ", ".join(f"'{state.value}'" for state in ACTIVE_STATES)
-LEDGER_SQL = (
-    f"kind = '{SendKind.COMMENT_PRIVATE.value}' AND (state IN ({_ACTIVE_SQL})"
-    " OR (state = 'failed' AND refused = 1))"
-)
-"""The outbox rows that use up a comment's one private reply: every row that may have reached
-(or may still reach) the customer, and every one the platform refused (10900 "Activity already
-replied to", 10903, 100/2018292, the closed window: final for that comment, GRAPH_API.md §21.6).
-``store.query.CLOSES_SQL`` applies the same condition."""
+
+
+def ledger_condition(alias: str = "") -> str:
+    """The SQL condition on an outbox row (``alias``: its table prefix, e.g. ``"o."``) that makes
+    it use up a comment's one private reply: every row that may have reached (or may still
+    reach) the customer, and every one the platform refused (10900 "Activity already replied
+    to", 10903, 100/2018292, the closed window: final for that comment, GRAPH_API.md §21.6).
+    ``store.query.CLOSES_SQL`` applies the same condition."""
+    a = alias
+    return (
+        f"{a}kind = '{SendKind.COMMENT_PRIVATE.value}' AND ({a}state IN ({_ACTIVE_SQL})"
+        f" OR ({a}state = 'failed' AND {a}refused = 1))"
+    )
+
+
+LEDGER_SQL = ledger_condition()
+""":func:`ledger_condition` on an unaliased outbox row."""
 
 
 def private_reply_used(conn: sqlite3.Connection, comment_id: str) -> bool:

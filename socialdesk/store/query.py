@@ -82,7 +82,7 @@ from socialdesk.models import (
     PRIVATE_REPLY_WINDOW,
     STANDARD_WINDOW,
 )
-from socialdesk.store.outbox import LEDGER_SQL
+from socialdesk.store.outbox import ledger_condition
 
 DEFAULT_QUERY = "is:open is:awaiting"
 """What ``list`` shows when no query is given."""
@@ -250,9 +250,12 @@ UNANSWERED_SQL = (
 # that comment's 7 days and once-only rule decide the window; core.windows.window_for_conn):
 # - last_inbound_at IS the newest customer comment's time (derived from the messages), so an
 #   old one settles it without reading messages or outbox (most comment threads);
-# - the newest customer comment is found as core finds it (newest first, ties by id), and is
-#   used when the outbox ledger (store.outbox.LEDGER_SQL) or Graph's private_reply_conversation
-#   says so.
+# - the newest customer comment is used when the outbox ledger (store.outbox.ledger_condition) or
+#   Graph's private_reply_conversation says so. A cheap probe comes first (a ledger row of the
+#   thread, by outbox_thread; a comment of the thread carrying a conversation, by the partial
+#   index messages_private_replied), and only when it finds something (AND short-circuits) is the
+#   newest customer comment looked up as core finds it (newest first, ties by id): the
+#   common case costs two index probes.
 _NEWEST_CUSTOMER_COMMENT = (
     "SELECT m2.id FROM messages m2 WHERE m2.thread_id = t.id AND m2.direction = 'in'"
     " ORDER BY m2.created_at DESC, m2.id DESC LIMIT 1"
@@ -265,10 +268,14 @@ CLOSES_SQL = f"""(CASE
             THEN t.last_inbound_at + {_AGENT_S}
         END
     WHEN t.last_inbound_at + {_PRIVATE_S} <= :qnow THEN NULL
-    WHEN EXISTS (SELECT 1 FROM messages m WHERE m.id = ({_NEWEST_CUSTOMER_COMMENT})
-                 AND (m.private_reply_conversation IS NOT NULL
-                      OR EXISTS (SELECT 1 FROM outbox o WHERE o.comment_id = m.id
-                                 AND {LEDGER_SQL})))
+    WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.thread_id = t.id AND {ledger_condition("o.")})
+         AND EXISTS (SELECT 1 FROM outbox o WHERE o.comment_id = ({_NEWEST_CUSTOMER_COMMENT})
+                     AND {ledger_condition("o.")})
+        THEN NULL
+    WHEN EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id
+                 AND m.private_reply_conversation IS NOT NULL)
+         AND (SELECT m.private_reply_conversation FROM messages m
+              WHERE m.id = ({_NEWEST_CUSTOMER_COMMENT})) IS NOT NULL
         THEN NULL
     ELSE t.last_inbound_at + {_PRIVATE_S}
 END)"""

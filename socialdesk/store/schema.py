@@ -375,6 +375,10 @@ M008_PRIVATE_REPLY_PER_COMMENT = """
 ALTER TABLE outbox ADD COLUMN comment_id TEXT;
 UPDATE outbox SET comment_id = thread_id WHERE kind = 'comment_private';
 CREATE INDEX outbox_comment ON outbox (comment_id) WHERE comment_id IS NOT NULL;
+-- The few comments Graph shows answered privately (from anywhere), by thread: the reply window
+-- (store.query.CLOSES_SQL) probes it for every recent comment thread.
+CREATE INDEX messages_private_replied ON messages (thread_id)
+    WHERE private_reply_conversation IS NOT NULL;
 """
 
 MIGRATIONS: list[tuple[str, str]] = [

@@ -28,12 +28,14 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from socialdesk.errors import Reason, UsageError
 from socialdesk.models import Channel, Direction, Message, Person, Post, Status, Thread, utc
 from socialdesk.store.cache import parse_attachments
+from socialdesk.store.outbox import ledger_condition
 from socialdesk.store.query import CLOSES_SQL, TextPlan, compile_query
 
 SORTS = ("expires", "newest", "oldest")
@@ -607,11 +609,35 @@ def dm_thread_for(
     return str(row[0]) if row is not None else None
 
 
-def newest_customer_comment(conn: sqlite3.Connection, thread_id: str) -> Message | None:
-    """The newest comment of a comment thread written by someone other than the Page (what a
-    private reply answers by default); ties by id, as ``store.query.CLOSES_SQL`` breaks them."""
-    rows = _messages(conn, "thread_id = ? AND direction = 'in'", (thread_id,), 1)
-    return rows[0] if rows else None
+@dataclass(frozen=True)
+class PrivateReplyState:
+    """One customer comment's private reply, as the window rule needs it (one query)."""
+
+    comment_id: str
+    created_at: datetime
+    used: bool
+    """The outbox ledger holds a private reply to it (``store.outbox.ledger_condition``)."""
+    elsewhere: bool
+    """Graph shows it answered privately (``private_reply_conversation``)."""
+
+
+def private_reply_state(
+    conn: sqlite3.Connection, thread_id: str, comment_id: str | None = None
+) -> PrivateReplyState | None:
+    """The state of ``comment_id`` (a customer comment of the thread), else of the thread's
+    newest customer comment (``None``: no such comment stored)."""
+    where, params = "m.thread_id = ? AND m.direction = 'in'", [thread_id]
+    if comment_id is not None:
+        where, params = where + " AND m.id = ?", [thread_id, comment_id]
+    row = conn.execute(
+        "SELECT m.id, m.created_at, m.private_reply_conversation IS NOT NULL,"
+        f" EXISTS (SELECT 1 FROM outbox o WHERE o.comment_id = m.id AND {ledger_condition('o.')})"
+        f" FROM messages m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
+        params,
+    ).fetchone()
+    if row is None:
+        return None
+    return PrivateReplyState(str(row[0]), utc(int(row[1])), bool(row[3]), bool(row[2]))
 
 
 def comment_created_at(conn: sqlite3.Connection, thread_id: str) -> datetime | None:

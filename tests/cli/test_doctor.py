@@ -121,6 +121,12 @@ def test_missing_scopes_warn(sandbox_env: SandboxEnv, monkeypatch: pytest.Monkey
     assert checks["messaging (DMs)"]["status"] == "warn"
     assert "pages_messaging" in checks["messaging (DMs)"]["detail"]
     assert checks["comments"]["status"] == "ok"
+    reads = sandbox_env.sandbox.issue_token(sandbox_env.page_id, scopes=["pages_messaging"])
+    monkeypatch.setenv("SOCIALDESK_TOKEN", reads)
+    code, checks = _doctor()
+    assert checks["comments"]["status"] == "warn" and checks["messaging (DMs)"]["status"] == "ok"
+    assert "pages_read_engagement" in checks["comments"]["detail"]
+    monkeypatch.setenv("SOCIALDESK_TOKEN", token)
     _app_credentials(sandbox_env, monkeypatch)
     code, checks = _doctor()
     assert code == 0

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from socialdesk.core import replying
@@ -192,3 +193,57 @@ def test_10900_is_a_refusal_recorded_in_the_ledger_never_unknown(world: World) -
     again = _send(world, th, ReplyRequest(text="x", private=True))
     assert again.error is not None and again.error.reason == Reason.PRIVATE_REPLY_USED
     assert world.client.calls == calls and world.sb.deliveries(world.page) == []
+
+
+class _Refuse10903(httpx.BaseTransport):
+    """The sandbox, except that a private reply answers Graph's (#10903) refusal."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.refused = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/messages"):
+            body = request.read().decode()
+            if "comment_id" in body:
+                self.refused += 1
+                return httpx.Response(
+                    400,
+                    json={
+                        "error": {
+                            "message": "(#10903) This user can't reply to this activity",
+                            "type": "OAuthException",
+                            "code": 10903,
+                            "error_subcode": 1893049,
+                            "fbtrace_id": "AbC",
+                        }
+                    },
+                )
+        return self.inner.handle_request(request)
+
+
+def test_10903_is_a_refusal_recorded_in_the_ledger(world: World) -> None:
+    """(#10903) "This user can't reply to this activity": exit 6, the row failed and refused
+    (never unknown), and the comment's private reply is not offered again (no second call)."""
+    from socialdesk.api.client import GraphClient
+
+    user, cid = world.comment("Cannot Receive")
+    world.sync()
+    refuse = _Refuse10903(world.sb.transport())
+    world.client.close()
+    world.client = GraphClient(
+        world.token, transport=refuse, pace=False, sleep=lambda s: None, max_attempts=2
+    )
+    world.ctx._clients[world.page] = world.client
+    th = _thread(world, cid)
+    out = _send(world, th, ReplyRequest(text="x", private=True))
+    assert out.state == "refused" and out.error is not None
+    assert out.error.exit_code == ExitCode.REFUSED and out.error.reason == "private_reply_refused"
+    (rec,) = store_outbox.list_records(world.conn, page_id=world.page)
+    assert rec.entry.state is OutboxState.FAILED and rec.entry.refused
+    assert window_for_conn(world.conn, _thread(world, cid), world.now(), False).kind is (
+        WindowKind.PUBLIC
+    )
+    again = _send(world, _thread(world, cid), ReplyRequest(text="x", private=True))
+    assert again.error is not None and again.error.reason == Reason.PRIVATE_REPLY_USED
+    assert refuse.refused == 1 and world.sb.deliveries(world.page, user) == []

@@ -242,6 +242,25 @@ def test_no_pages_messaging_fails_conversations_only_and_names_the_permission(
     w.conn.close()
 
 
+def test_no_pages_read_engagement_fails_feed_and_reels_and_names_the_permission(
+    tmp_path: Path,
+) -> None:
+    """(#10) on the feed and Reels: conversations still sync; exit 5; the permission named."""
+    scopes = ["pages_messaging", "pages_manage_metadata", "pages_read_user_content"]
+    w = _world_with_token(tmp_path, scopes=scopes)
+    report = w.sync()
+    conv, feed, reels = report.edges
+    assert (conv.status, feed.status, reels.status) == (
+        EdgeStatus.OK,
+        EdgeStatus.FAILED,
+        EdgeStatus.FAILED,
+    )
+    for edge in (feed, reels):
+        assert edge.reason == "missing_permission" and edge.exit_code == ExitCode.AUTH
+        assert edge.hint is not None and "pages_read_engagement" in edge.hint
+    assert syncing.exit_code(report) is ExitCode.PARTIAL
+
+
 def test_advanced_access_missing_is_a_permission_failure_not_retried(tmp_path: Path) -> None:
     """1/99 on conversations: one call, the Advanced Access hint, the feed still syncs."""
     w = make_world(tmp_path)

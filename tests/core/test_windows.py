@@ -161,8 +161,9 @@ def test_window_for_conn_reads_the_newest_customer_comment_and_its_ledger() -> N
     default) and turns public once THAT comment's private reply is used; an older comment keeps
     its own allowance, and a refused row counts in the ledger."""
     from socialdesk.models import Message, Post
-    from socialdesk.store import cache, outbox, threads
+    from socialdesk.store import cache, threads
     from socialdesk.store.db import open_db, transaction
+    from tests.support.builders import private_row
 
     conn = open_db(":memory:")
     now = T0 + timedelta(days=6, hours=12)
@@ -184,31 +185,13 @@ def test_window_for_conn_reads_the_newest_customer_comment_and_its_ledger() -> N
     older = window_for_conn(conn, th, now, False, comment_id="p_c1")
     assert (older.kind, older.closes_at) == (WindowKind.PRIVATE_REPLY, T0 + PRIVATE_REPLY_WINDOW)
     with transaction(conn):
-        oid = outbox.enqueue(
-            conn,
-            page_id="p1",
-            thread_id="p_c1",
-            kind=SendKind.COMMENT_PRIVATE,
-            text="x",
-            now=now,
-            comment_id="p_c1",
-        )
+        oid = private_row(conn, "p_c1", "p_c1", now=now)
     # The top-level comment's reply is used; the newest comment keeps its own.
     assert window_for_conn(conn, th, now, False).kind is WindowKind.PRIVATE_REPLY
     assert window_for_conn(conn, th, now, False, comment_id="p_c1").kind is WindowKind.PUBLIC
     with transaction(conn):
-        other = outbox.enqueue(
-            conn,
-            page_id="p1",
-            thread_id="p_c1",
-            kind=SendKind.COMMENT_PRIVATE,
-            text="y",
-            now=now,
-            comment_id="p_c2",
-        )
-        outbox.mark_sending(conn, other, now=now)
-        outbox.mark_failed(
-            conn, other, "(#10900) Activity already replied to", now=now, refused=True
+        other = private_row(
+            conn, "p_c1", "p_c2", now=now, refused_by="(#10900) Activity already replied to"
         )
     assert window_for_conn(conn, th, now, False).kind is WindowKind.PUBLIC
     assert oid != other

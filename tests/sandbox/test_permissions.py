@@ -126,3 +126,21 @@ def test_no_advanced_access_answers_1_99(how: str) -> None:
     assert c.get(f"{V}/{post}/comments").status_code == 200
     sb.set_advanced_access(page, True)
     assert c.get(f"{V}/{page}/conversations").status_code == 200
+
+
+def test_feed_and_comments_need_pages_read_engagement() -> None:
+    """No pages_read_engagement: (#10) naming it on the feed, posts, Reels and comment
+    listings; the Conversations API still answers (each edge on its own)."""
+    w = make_world()
+    scopes = ("pages_show_list", "pages_messaging", "pages_manage_metadata")
+    c = client_for(w.sb, w.sb.issue_token(w.page, scopes=scopes))
+    for path in (
+        f"{V}/{w.page}/feed",
+        f"{V}/{w.page}/published_posts",
+        f"{V}/{w.page}/video_reels",
+        f"{V}/{w.post}/comments",
+        f"{V}/{w.comment}/comments",
+    ):
+        err = error_of(c.get(path))
+        assert err["code"] == 10 and "'pages_read_engagement' permission" in err["message"], path
+    assert c.get(f"{V}/{w.page}/conversations").status_code == 200

@@ -172,6 +172,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
 
 EXPECTED_INDEXES = {
     "messages_page_created",
+    "messages_private_replied",
     "messages_thread_created",
     "outbox_comment",
     "outbox_state",

@@ -12,6 +12,7 @@ from socialdesk.errors import UsageError
 from socialdesk.models import OutboxState, SendKind
 from socialdesk.store import outbox as ob
 from socialdesk.store.db import open_db, transaction
+from tests.support.builders import private_row
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -80,15 +81,7 @@ def test_private_reply_ledger(conn: sqlite3.Connection) -> None:
     """Per comment: a private reply in queued/sending/sent/unknown, or refused by the platform,
     blocks a second one; failed otherwise does not; another comment of the thread is free."""
     assert not ob.private_reply_used(conn, "c1")
-    oid = ob.enqueue(
-        conn,
-        page_id="p1",
-        thread_id="c1",
-        kind=SendKind.COMMENT_PRIVATE,
-        text="x",
-        now=T0,
-        comment_id="c1_r1",
-    )
+    oid = private_row(conn, "c1", "c1_r1", now=T0)
     assert ob.private_reply_used(conn, "c1_r1") and not ob.private_reply_used(conn, "c1")
     ob.mark_failed(conn, oid, "timeout before sending", now=T0)
     assert not ob.private_reply_used(conn, "c1_r1")
@@ -96,17 +89,7 @@ def test_private_reply_ledger(conn: sqlite3.Connection) -> None:
     ob.mark_sending(conn, oid2, now=T0)
     ob.mark_unknown(conn, oid2, "timeout", now=T0)
     assert ob.private_reply_used(conn, "c1")
-    oid3 = ob.enqueue(
-        conn,
-        page_id="p1",
-        thread_id="c1",
-        kind=SendKind.COMMENT_PRIVATE,
-        text="x",
-        now=T0,
-        comment_id="c1_r1",
-    )
-    ob.mark_sending(conn, oid3, now=T0)
-    ob.mark_failed(conn, oid3, "(#10900) Activity already replied to", now=T0, refused=True)
+    private_row(conn, "c1", "c1_r1", now=T0, refused_by="(#10900) Activity already replied to")
     assert ob.private_reply_used(conn, "c1_r1")
     _q(conn, SendKind.COMMENT_PUBLIC, "c2")
     assert not ob.private_reply_used(conn, "c2")

@@ -590,11 +590,11 @@ def test_random_db_covers_every_comment_case(
     )
     # Another comment of the thread answered privately: the newest one keeps its own.
     assert any(
-        t.id != newest.id
+        t.id != newest.comment_id
         and outbox.private_reply_used(conn, t.id)
         and window_for_conn(conn, t, NOW, False).kind is WindowKind.PRIVATE_REPLY
         for t in comments.values()
-        if (newest := threads.newest_customer_comment(conn, t.id)) is not None
+        if (newest := threads.private_reply_state(conn, t.id)) is not None
     )
 
 

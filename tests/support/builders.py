@@ -88,3 +88,32 @@ def load(conn: sqlite3.Connection, convs: Sequence[Conversation], page_id: str =
 
     with transaction(conn):
         upsert_conversations(conn, page_id, convs, now=at(10_000))
+
+
+def private_row(
+    conn: sqlite3.Connection,
+    thread_id: str,
+    comment_id: str,
+    *,
+    now: datetime,
+    page_id: str = "p1",
+    refused_by: str | None = None,
+) -> int:
+    """Queue a private reply to ``comment_id`` of ``thread_id``; with ``refused_by`` (Graph's
+    message) it ends ``failed`` and refused, as a 10900/10903 leaves it. Returns the row id."""
+    from socialdesk.models import SendKind
+    from socialdesk.store import outbox
+
+    oid = outbox.enqueue(
+        conn,
+        page_id=page_id,
+        thread_id=thread_id,
+        kind=SendKind.COMMENT_PRIVATE,
+        text="x",
+        now=now,
+        comment_id=comment_id,
+    )
+    if refused_by is not None:
+        outbox.mark_sending(conn, oid, now=now)
+        outbox.mark_failed(conn, oid, refused_by, now=now, refused=True)
+    return oid
