@@ -101,3 +101,27 @@ def test_doctor_reports_the_prerequisites(ig_env: SandboxEnv) -> None:
     # The sync goes on for everything else: partial (5), the DM edge names the fix.
     sync = run("sync", "--json")
     assert sync.exit_code == 5
+
+
+def test_login_names_the_account_and_ack_answers_instagram_threads(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOCIALDESK_TOKEN")
+    login = run("auth", "login", "--token-stdin", input=sandbox_env.token + "\n")
+    assert login.exit_code == 0, login.output
+    assert "@nordic.knits" in login.output
+    assert run("sync").exit_code == 0
+    assert (
+        run("templates", "add", "thanks", "Thanks {first_name}, we will answer soon!").exit_code
+        == 0
+    )
+    res = run("ack", "is:ig_dm is:awaiting", "--template", "thanks", "--yes", "--json")
+    assert res.exit_code in (0, 6), res.output
+    sent = [
+        d
+        for d in sandbox_env.sandbox.deliveries(sandbox_env.page_id)
+        if d.user_id in {u.id for u in sandbox_env.sandbox.state.users.values()
+                         if u.platform == "instagram"}
+    ]  # fmt: skip
+    assert sent, res.output
+    assert all(d.text == "Thanks there, we will answer soon!" for d in sent)  # never a handle
