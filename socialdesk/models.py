@@ -552,7 +552,8 @@ class SyncReport:
     usage: RateUsage | None = None
     """The Page's usage headers at the end of the sync (``None``: none seen)."""
     messenger_calls: int = 0
-    """Calls made to the Messenger (Conversations) API, which has its own daily budget."""
+    """Calls made to the Conversations API (Messenger, and Instagram DMs, which may spend the
+    Page's Messenger budget too), which has its own daily budget."""
     instagram: dict[str, int] = field(default_factory=dict)
     """Instagram counters when the Page has a linked account (``threads``, ``messages``,
     ``gaps``, ``media``, ``media_reread``, ``comments``); empty without one."""

@@ -97,6 +97,10 @@ def auth_login(
             f"Logged in to {result.page_title} ({result.page.id}) as page '{result.page.name}'."
         )
         echo_line(f"Token stored in {auth.describe_storage(s.ctx, result.stored_in)}.")
+        if result.instagram is not None:
+            from socialdesk.core.instagram import describe
+
+            echo_line(f"{describe(result.instagram)} is linked: its DMs and comments sync too.")
     v = result.validated
     token_check_lines(v.missing_scopes, v.problems, v.unchecked)
 

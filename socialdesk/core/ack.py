@@ -245,7 +245,8 @@ def why_not(
 
 
 def _kind(thread: Thread) -> SendKind:
-    return SendKind.DM_RESPONSE if thread.channel is Channel.DM else SendKind.COMMENT_PUBLIC
+    dm = thread.channel in (Channel.DM, Channel.IG_DM)
+    return SendKind.DM_RESPONSE if dm else SendKind.COMMENT_PUBLIC
 
 
 # ---- planning ---------------------------------------------------------------------------------

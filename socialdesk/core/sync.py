@@ -620,8 +620,10 @@ def _sync_locked(
                 result = EdgeResult(
                     edge, EdgeStatus.OK, calls=op.calls, problems=tuple(run.problems)
                 )
-        if edge == EDGE_CONVERSATIONS:
-            messenger_calls = result.calls
+        if edge in (EDGE_CONVERSATIONS, ig_sync.EDGE_IG_CONVERSATIONS):
+            # Instagram DM reads may spend the Page's Messenger budget too (INSTAGRAM_API.md
+            # §14 q9, the sandbox's stricter answer): the watch policy counts them with it.
+            messenger_calls += result.calls
         results.append(result)
         _record(conn, page_id, result, edge_started, clock.now(), client)
 

@@ -338,7 +338,21 @@ class WatchPolicy:
 
 
 def _history(conn: sqlite3.Connection, page_id: str, now: datetime) -> list[tuple[datetime, int]]:
-    return watermarks.recent_runs(conn, page_id, EDGE_CONVERSATIONS, now - DAY)
+    """Messenger-budget calls per round in the last day: the conversations edge's runs, each
+    with the Instagram DM calls of the same round added (they follow it in the round)."""
+    runs = watermarks.recent_runs(conn, page_id, EDGE_CONVERSATIONS, now - DAY)
+    ig_runs = watermarks.recent_runs(conn, page_id, "ig_conversations", now - DAY)
+    if not ig_runs or not runs:
+        return runs
+    times = [at for at, _ in runs]
+    counts = [n for _, n in runs]
+    i = 0
+    for at, calls in ig_runs:
+        while i + 1 < len(times) and times[i + 1] <= at:
+            i += 1
+        if times[i] <= at:
+            counts[i] += calls
+    return list(zip(times, counts, strict=True))
 
 
 def watch_policy(

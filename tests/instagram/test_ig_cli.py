@@ -29,7 +29,7 @@ def _ig_threads() -> list[dict[str, Any]]:
     return list(run_json("list", "is:ig", "--limit", "500")["threads"])
 
 
-def test_sync_json_has_instagram_edges(ig_env: SandboxEnv) -> None:
+def _sync_json_has_instagram_edges(ig_env: SandboxEnv) -> None:
     doc = run_json("sync")
     edges = {e["edge"]: e for e in doc["edges"]}
     assert edges["ig_conversations"]["status"] == "ok"
@@ -38,7 +38,7 @@ def test_sync_json_has_instagram_edges(ig_env: SandboxEnv) -> None:
     assert doc["exit_code"] == 0
 
 
-def test_list_and_show_instagram_threads(ig_env: SandboxEnv) -> None:
+def _list_and_show_instagram_threads(ig_env: SandboxEnv) -> None:
     threads = _ig_threads()
     chans = {t["channel"] for t in threads}
     assert chans == {"ig_dm", "ig_comment"}
@@ -56,7 +56,7 @@ def test_list_and_show_instagram_threads(ig_env: SandboxEnv) -> None:
     assert text.exit_code == 0 and "ig" in text.stdout
 
 
-def test_hostile_instagram_customer_is_shown_safely(ig_env: SandboxEnv) -> None:
+def _hostile_instagram_customer_is_shown_safely(ig_env: SandboxEnv) -> None:
     threads = run_json("list", "from:m4llory", "--limit", "50")["threads"]
     assert threads, "the demo's hostile Instagram customer"
     res = run("show", f"#{threads[0]['number']}")
@@ -64,7 +64,7 @@ def test_hostile_instagram_customer_is_shown_safely(ig_env: SandboxEnv) -> None:
     assert "\x1b" not in res.stdout and "\u202e" not in res.stdout
 
 
-def test_stats_per_instagram_channel(ig_env: SandboxEnv) -> None:
+def _stats_per_instagram_channel(ig_env: SandboxEnv) -> None:
     doc = run_json("stats", "--channel", "ig_dm")
     assert doc["channel"] == "ig_dm"
     whole = run_json("stats")
@@ -72,7 +72,16 @@ def test_stats_per_instagram_channel(ig_env: SandboxEnv) -> None:
     assert {"dm", "comment", "ig_dm"} <= names
 
 
-def test_reply_over_1000_bytes_exits_6(ig_env: SandboxEnv) -> None:
+def test_read_commands_on_instagram_threads(ig_env: SandboxEnv) -> None:
+    """sync --json, list/show (text and JSON), the hostile customer, stats per channel: one
+    synced demo home for all of them (its setup is the expensive part)."""
+    _sync_json_has_instagram_edges(ig_env)
+    _list_and_show_instagram_threads(ig_env)
+    _hostile_instagram_customer_is_shown_safely(ig_env)
+    _stats_per_instagram_channel(ig_env)
+
+
+def _reply_over_1000_bytes_exits_6(ig_env: SandboxEnv) -> None:
     dms = [
         t for t in _ig_threads() if t["channel"] == "ig_dm" and t["window"]["kind"] == "standard"
     ]
@@ -82,9 +91,15 @@ def test_reply_over_1000_bytes_exits_6(ig_env: SandboxEnv) -> None:
     assert "bytes" in res.output
 
 
-def test_doctor_reports_the_prerequisites(
+def test_acting_and_doctor_on_instagram(
     ig_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A reply over 1,000 bytes exits 6; doctor's prerequisites, then the toggle turned off."""
+    _reply_over_1000_bytes_exits_6(ig_env)
+    _doctor_reports_the_prerequisites(ig_env, monkeypatch)
+
+
+def _doctor_reports_the_prerequisites(ig_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     # Without the app token the permissions cannot be read: said, not assumed.
     res = run("doctor", "--json")
     checks = {c["name"]: c for c in json.loads(res.stdout)["checks"]}
@@ -111,3 +126,27 @@ def test_doctor_reports_the_prerequisites(
     # The sync goes on for everything else: partial (5), the DM edge names the fix.
     sync = run("sync", "--json")
     assert sync.exit_code == 5
+
+
+def test_login_names_the_account_and_ack_answers_instagram_threads(
+    sandbox_env: SandboxEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOCIALDESK_TOKEN")
+    login = run("auth", "login", "--token-stdin", input=sandbox_env.token + "\n")
+    assert login.exit_code == 0, login.output
+    assert "@nordic.knits" in login.output
+    assert run("sync").exit_code == 0
+    assert (
+        run("templates", "add", "thanks", "Thanks {first_name}, we will answer soon!").exit_code
+        == 0
+    )
+    res = run("ack", "is:ig_dm is:awaiting", "--template", "thanks", "--yes", "--json")
+    assert res.exit_code in (0, 6), res.output
+    sent = [
+        d
+        for d in sandbox_env.sandbox.deliveries(sandbox_env.page_id)
+        if d.user_id in {u.id for u in sandbox_env.sandbox.state.users.values()
+                         if u.platform == "instagram"}
+    ]  # fmt: skip
+    assert sent, res.output
+    assert all(d.text == "Thanks there, we will answer soon!" for d in sent)  # never a handle

@@ -123,3 +123,12 @@ def test_a_page_without_instagram_makes_no_instagram_call(tmp_path: Path) -> Non
     assert not [e for e in report.edges if e.edge.startswith("ig_")]
     assert report.instagram == {}
     assert store_pages.get_instagram(w.conn, w.page_id).checked is False
+
+
+def test_instagram_dm_reads_count_with_the_messenger_budget(igw: IgWorld) -> None:
+    report = igw.sync()
+    conv = igw.edge(report, "conversations").calls
+    ig = igw.edge(report, "ig_conversations").calls
+    assert report.messenger_calls == conv + ig
+    history = syncing._history(igw.conn, igw.page_id, igw.sb.now() + timedelta(seconds=1))
+    assert [n for _, n in history] == [conv + ig]
