@@ -21,7 +21,7 @@ from typing import Literal
 from socialdesk.config import PageConfig
 from socialdesk.core.context import AppContext
 from socialdesk.core.rules import thread_rules
-from socialdesk.core.windows import window_for_conn
+from socialdesk.core.windows import private_target, window_for_conn
 from socialdesk.errors import Reason, UsageError
 from socialdesk.models import (
     Channel,
@@ -114,7 +114,8 @@ class ThreadDetail:
     """The customer's other threads on this page, newest first."""
     post: Post | None
     reply_targets: list[Message]
-    """Comment threads: the customer comments a private reply may answer (newest first)."""
+    """Comment threads: the customer comment a private reply answers by default (the newest;
+    ``core.windows.private_target``), when there is one."""
     echoed: frozenset[str] = field(default_factory=frozenset)
     """Ids of ``messages`` sent from here and not read back by a sync yet (local echoes)."""
     pending_sends: list[OutboxEntry] = field(default_factory=list)
@@ -311,9 +312,10 @@ class Inbox:
         post = store_threads.get_post(self.conn, th.post_id) if th.post_id else None
         targets: list[Message] = []
         if th.channel in (Channel.COMMENT, Channel.IG_COMMENT):
-            top = store_threads.get_message(self.conn, th.id)
-            if top is not None and top.direction is Direction.IN:
-                targets = [top]
+            # What a private reply answers by default, as the send will choose it.
+            target = private_target(self.conn, th)
+            if target is not None:
+                targets = [target.comment]
         out_ids = [m.id for m in msgs if m.direction is Direction.OUT]
         return ThreadDetail(
             thread=th,
