@@ -247,3 +247,11 @@ def test_10903_is_a_refusal_recorded_in_the_ledger(world: World) -> None:
     again = _send(world, _thread(world, cid), ReplyRequest(text="x", private=True))
     assert again.error is not None and again.error.reason == Reason.PRIVATE_REPLY_USED
     assert refuse.refused == 1 and world.sb.deliveries(world.page, user) == []
+
+
+def test_the_thread_detail_names_the_comment_the_private_reply_answers(world: World) -> None:
+    """What `show` and the inbox say `p` answers is the comment the send picks: Bob's reply,
+    not Ann's top-level comment."""
+    _, top, _, below = _two_commenters(world)
+    detail = Inbox(world.ctx, world.conn, world.page_cfg).thread(_thread(world, top))
+    assert [m.id for m in detail.reply_targets] == [below]
