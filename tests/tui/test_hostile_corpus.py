@@ -4,7 +4,7 @@ hostile text").
 The demo sandbox is built with ``hostile=True``: every entry of ``sandbox.hostile.CORPUS`` is a
 customer name, a DM, a post and a comment, and the attachment names are hostile too; twenty
 random strings over the whole code space are added as customers with messages. The inbox then
-shows the All list, opens every hostile thread (thread pane), the compose box, the palette
+shows the All list, opens the hostile threads (thread pane), the compose box, the palette
 (searching customer-named views), the stats screen, and notifications: a failed tag action
 whose message quotes hostile text the operator pasted (a bracketed paste: the app takes
 controls and invisible characters out of every paste), and a triage notice. Every frame's
@@ -29,8 +29,10 @@ from socialdesk import sanitize, secrets
 from socialdesk.config import Config, PageConfig, save_config
 from socialdesk.core.clock import FixedClock
 from socialdesk.core.context import AppContext
+from socialdesk.models import Channel
 from socialdesk.paths import resolve_paths
 from socialdesk.sandbox import build_demo
+from socialdesk.sandbox.hostile import NAMES
 from socialdesk.tui.app import InboxApp
 from socialdesk.tui.gateway import Gateway
 
@@ -95,13 +97,24 @@ async def test_every_screen_under_the_hostile_corpus(tmp_path: Path, frames: lis
     gw = _hostile_gateway(tmp_path / "home")
     try:
         rows = all_rows(gw)
-        hostile = [
-            r.thread.number
+        unclean = [
+            r
             for r in rows
             if not sanitize.is_clean(r.thread.customer.name or "")
             or not sanitize.is_clean(r.thread.snippet or "")
         ]
-        assert len(hostile) >= 12  # the corpus really is in the store
+        assert len(unclean) >= 40  # the corpus really is in the store
+        # Opened: the DM of every corpus name (between them they hold every corpus text and
+        # attachment name), a few random customers' DMs and a few comment threads; moving
+        # through the list on the way draws the rows of the others.
+        named = [
+            r for r in rows if r.thread.channel is Channel.DM and r.thread.customer.name in NAMES
+        ]
+        assert {r.thread.customer.name for r in named} == set(NAMES)
+        dms = [r for r in unclean if r.thread.channel is Channel.DM and r not in named]
+        picked = named + dms[:5]
+        picked += [r for r in unclean if r.thread.channel is Channel.COMMENT][:4]
+        hostile = [r.thread.number for r in picked]
         app = InboxApp(gw, sync_on_start=False, background_sync=False)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot, app)
