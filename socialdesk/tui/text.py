@@ -20,12 +20,13 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 
-from socialdesk.sanitize import clean
+from socialdesk.sanitize import clean, editable
 
 __all__ = [
     "customer",
     "customer_lines",
     "customer_plain",
+    "editable_text",
     "fit",
     "human_age",
     "human_left",
@@ -41,6 +42,13 @@ def customer_plain(text: str | None, *, single_line: bool = True) -> str:
     it with ``markup=False``.
     """
     return clean(text or "", single_line=single_line)
+
+
+def editable_text(text: str | None) -> str:
+    """Text fit to stand in an input box (a paste, a stored note): escape sequences, controls
+    and invisible characters removed, lines kept (``sanitize.editable``). A box echoes its
+    value to the terminal as it is, so nothing else may go in one."""
+    return editable(text or "")
 
 
 def customer(text: str | None, *, single_line: bool = False, style: str = "") -> Content:
