@@ -6,6 +6,8 @@
   unless it is a loopback address (the sandbox).
 - ``stats --append`` and ``state import`` read their file bounded: a FIFO or a link to
   /dev/zero is refused at once (they hung before).
+- A value from the API's answer printed by the CLI (a sent message's id) is cleaned like
+  customer text.
 - The inbox's log file is private (0600, an older looser file tightened) and, after a DEBUG
   session that synced, sent, failed and computed stats, holds no token; neither does any file
   of the home but the token file, nor an ack plan or a stats export.
@@ -26,6 +28,7 @@ import pytest
 
 from socialdesk.api.client import GraphClient
 from socialdesk.api.errors import MalformedResponse
+from socialdesk.cli.common import echo_line, note_line
 from socialdesk.core.context import AppContext
 from socialdesk.core.replying import ReplyRequest
 from socialdesk.core.stats_export import existing_csv_days
@@ -201,3 +204,17 @@ def test_state_import_refuses_a_file_that_is_not_regular(
     result: Any = _guarded(lambda: run("state", "import", str(target)))
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "not a regular file" in result.output
+
+
+def test_cli_outcome_lines_are_cleaned_whatever_they_carry(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`reply` and `outbox resolve --resend` print the id from the API's answer: a compromised
+    endpoint's id cannot write to the terminal (the lines are cleaned where they are written)."""
+    hostile = "m_\x1b]0;pwned\x07\x1b[2J\u202eid"
+    echo_line(f"sent reply to #3 (Ann) as standard: {hostile}")
+    note_line(f"outbox: {hostile}")
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+        assert "⟨U+202E⟩id" in text
