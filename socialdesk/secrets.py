@@ -213,7 +213,7 @@ def _read_file(paths: Paths) -> dict[str, Any]:
         return {"version": _FILE_VERSION, "pages": {}}
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise AuthError(
             f"the token file {path} is damaged (not JSON)",
             hint="remove it and run `socialdesk auth login` again",

@@ -127,7 +127,7 @@ def parse_usage(headers: Mapping[str, str]) -> RateUsage | None:
             continue
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             log.debug("ignoring an unreadable %s header", name)
             continue
         if name == "x-business-use-case-usage" and isinstance(value, Mapping):

@@ -100,6 +100,22 @@ def _err(line: str, *, stamped: bool) -> None:
     sys.stderr.flush()
 
 
+RATE_AFTER_S = 10.0
+"""Seconds of a sync before the bar shows a conversation rate (earlier it says little)."""
+
+
+def progress_label(counts: dict[str, int], elapsed_s: float) -> str:
+    """The bar's text: what each stage has read so far, and after :data:`RATE_AFTER_S` the
+    conversation rate (``~180 conversations/min``, throttle waits included). Graph gives no
+    total of a Page's conversations to count down from, so the rate is the estimate: the
+    operator of a big Page can tell from it how long the first sync will take."""
+    label = ", ".join(f"{_STAGE_LABELS.get(k, k)} {v}" for k, v in counts.items())
+    conversations = counts.get("conversations", 0)
+    if conversations and elapsed_s >= RATE_AFTER_S:
+        label += f" (~{conversations / elapsed_s * 60:.0f} conversations/min)"
+    return label
+
+
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[SyncProgress], None] | None]:
     """A progress callback drawing one transient bar on stderr (only when it is a terminal)."""
@@ -110,10 +126,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[SyncProgress], None] | None]:
 
     with output.progress("syncing") as bar:
         counts: dict[str, int] = {}
+        started = time.monotonic()
 
         def update(event: SyncProgress) -> None:
             counts[event.stage.value] = event.done  # events are cumulative
-            label = ", ".join(f"{_STAGE_LABELS.get(k, k)} {v}" for k, v in counts.items())
+            label = progress_label(counts, time.monotonic() - started)
             bar.update(description=label, completed=event.done, total=event.total)
 
         yield update

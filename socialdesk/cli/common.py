@@ -50,14 +50,21 @@ ThreadsArg = Annotated[
 
 
 def echo_line(text: str) -> None:
-    """One plain line of outcome on stdout (customer text in it must be cleaned already)."""
-    sys.stdout.write(text + "\n")
+    """One plain line of outcome on stdout. Cleaned here too (``sanitize.clean`` is idempotent):
+    such lines also carry values from the API's answers (a sent message's id), which a
+    compromised endpoint controls like customers control their text."""
+    from socialdesk.sanitize import clean
+
+    sys.stdout.write(clean(text) + "\n")
     sys.stdout.flush()
 
 
 def note_line(text: str) -> None:
-    """A side remark on stderr (keeps stdout to the outcome / JSON)."""
-    sys.stderr.write(text + "\n")
+    """A side remark on stderr (keeps stdout to the outcome / JSON); cleaned like
+    :func:`echo_line`."""
+    from socialdesk.sanitize import clean
+
+    sys.stderr.write(clean(text) + "\n")
     sys.stderr.flush()
 
 

@@ -211,7 +211,7 @@ def read_plan(path: Path, conn: sqlite3.Connection) -> Plan:
         raise _invalid(f"no such plan file: {path}") from None
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
         raise _invalid("the plan file is not valid JSON") from exc
     if not isinstance(data, dict) or data.get("kind") != PLAN_KIND:
         raise _invalid("this is not a socialdesk ack plan")

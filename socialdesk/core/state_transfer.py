@@ -97,7 +97,7 @@ def _lines(text: str) -> list[tuple[str, dict[str, Any] | None]]:
     for line in text.splitlines():
         try:
             obj = json.loads(line) if line.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             obj = None
         out.append((line, obj if isinstance(obj, dict) else None))
     return out

@@ -255,7 +255,7 @@ def _parse(conn: sqlite3.Connection, inp: TextIO) -> list[tuple[str, dict[str, A
 
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             raise bad("not valid JSON") from None
         if not isinstance(obj, dict):
             raise bad("not a JSON object")

@@ -31,7 +31,7 @@ from socialdesk.errors import SocialdeskError
 from socialdesk.tui import messages as msg
 from socialdesk.tui.keys import active_keys, bindings
 from socialdesk.tui.screens.inbox import InboxScreen
-from socialdesk.tui.text import editable, plain
+from socialdesk.tui.text import editable_text, plain
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -105,7 +105,7 @@ class InboxApp(App[None]):
         # bidi controls, tag characters, even escape sequences), and every box echoes its text
         # to the terminal as it is: take those out before any box sees the paste.
         if isinstance(event, events.Paste) and not event.is_forwarded:
-            event.text = editable(event.text)
+            event.text = editable_text(event.text)
         await super().on_event(event)
 
     @staticmethod

@@ -26,16 +26,12 @@ __all__ = [
     "customer",
     "customer_lines",
     "customer_plain",
-    "editable",
+    "editable_text",
     "fit",
     "human_age",
     "human_left",
     "plain",
 ]
-
-editable = editable
-"""``sanitize.editable``: pasted or loaded text for an editing box (controls, escape sequences
-and invisibles removed, lines kept); re-exported so text.py stays the one door to sanitize."""
 
 
 def customer_plain(text: str | None, *, single_line: bool = True) -> str:
@@ -46,6 +42,13 @@ def customer_plain(text: str | None, *, single_line: bool = True) -> str:
     it with ``markup=False``.
     """
     return clean(text or "", single_line=single_line)
+
+
+def editable_text(text: str | None) -> str:
+    """Text fit to stand in an input box (a paste, a stored note): escape sequences, controls
+    and invisible characters removed, lines kept (``sanitize.editable``). A box echoes its
+    value to the terminal as it is, so nothing else may go in one."""
+    return editable(text or "")
 
 
 def customer(text: str | None, *, single_line: bool = False, style: str = "") -> Content:

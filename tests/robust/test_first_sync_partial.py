@@ -17,6 +17,7 @@ import pytest
 
 from socialdesk import secrets
 from socialdesk.api.client import GraphClient
+from socialdesk.cli.cmd_sync import progress_label
 from socialdesk.config import Config, PageConfig, save_config
 from socialdesk.core.clock import FixedClock
 from socialdesk.core.context import AppContext
@@ -82,3 +83,14 @@ def test_the_inbox_opens_on_a_cut_first_sync_and_the_next_round_completes(
         assert set(first) <= set(after)  # the threads shown at first kept their numbers
     finally:
         gw.close()
+
+
+def test_the_sync_bar_shows_counts_and_then_a_conversation_rate() -> None:
+    """The bar names each stage's count; after 10 s it adds the conversation rate, the
+    estimate a first sync can give (Graph has no total to count down from)."""
+    counts = {"conversations": 300, "messages": 40}
+    assert progress_label(counts, 4.0) == "conversations 300, older messages 40"
+    assert progress_label(counts, 100.0) == (
+        "conversations 300, older messages 40 (~180 conversations/min)"
+    )
+    assert progress_label({"feed": 5}, 100.0) == "posts 5"

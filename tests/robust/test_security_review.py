@@ -1,11 +1,13 @@
 """Findings of the security review (SECURITY.md) and the promises they touch, as tests.
 
-- A hostile endpoint's JSON nested thousands deep is a malformed answer, not a crash
-  (``RecursionError`` escaped the client before).
+- JSON nested thousands deep is a malformed answer (a body), ignored (a usage header) or a
+  refused file (plan, state, token), never a crash: ``RecursionError`` escaped before.
 - The token never crosses a network in clear text: a plain ``http://`` Graph URL is refused
   unless it is a loopback address (the sandbox).
 - ``stats --append`` and ``state import`` read their file bounded: a FIFO or a link to
   /dev/zero is refused at once (they hung before).
+- A value from the API's answer printed by the CLI (a sent message's id) is cleaned like
+  customer text.
 - The inbox's log file is private (0600, an older looser file tightened) and, after a DEBUG
   session that synced, sent, failed and computed stats, holds no token; neither does any file
   of the home but the token file, nor an ack plan or a stats export.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -24,12 +27,15 @@ from typing import Any
 import httpx
 import pytest
 
+from socialdesk import secrets
 from socialdesk.api.client import GraphClient
 from socialdesk.api.errors import MalformedResponse
+from socialdesk.cli.common import echo_line, note_line
+from socialdesk.core.ack_plan import read_plan
 from socialdesk.core.context import AppContext
 from socialdesk.core.replying import ReplyRequest
 from socialdesk.core.stats_export import existing_csv_days
-from socialdesk.errors import ConfigError, ExitCode, SocialdeskError, UsageError
+from socialdesk.errors import AuthError, ConfigError, ExitCode, SocialdeskError, UsageError
 from socialdesk.paths import resolve_paths
 from socialdesk.tui.gateway import Gateway
 from tests.support.cli import new_dm, run, synced
@@ -201,3 +207,54 @@ def test_state_import_refuses_a_file_that_is_not_regular(
     result: Any = _guarded(lambda: run("state", "import", str(target)))
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "not a regular file" in result.output
+
+
+def test_cli_outcome_lines_are_cleaned_whatever_they_carry(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`reply` and `outbox resolve --resend` print the id from the API's answer: a compromised
+    endpoint's id cannot write to the terminal (the lines are cleaned where they are written)."""
+    hostile = "m_\x1b]0;pwned\x07\x1b[2J\u202eid"
+    echo_line(f"sent reply to #3 (Ann) as standard: {hostile}")
+    note_line(f"outbox: {hostile}")
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+        assert "⟨U+202E⟩id" in text
+
+
+DEEP = "[" * 5000 + "]" * 5000
+"""JSON nested 5,000 deep: ``json.loads`` raises RecursionError, not ValueError."""
+
+
+def test_a_usage_header_nested_thousands_deep_is_ignored() -> None:
+    """Usage headers are JSON the endpoint writes: a deep one is ignored, the answer used (it
+    crashed every request before)."""
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"id": "1"}, headers={"x-app-usage": DEEP})
+    )
+    with GraphClient(TOKEN, transport=transport, pace=False, sleep=lambda s: None) as client:
+        assert client.get("me") == {"id": "1"}
+
+
+def test_files_nested_thousands_deep_are_refused_clearly(
+    sandbox_env: SandboxEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan, a state file and a token file holding deep JSON are refused with their usual
+    error (exit 2, exit 2, exit 3), not an unexpected crash."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(DEEP)
+    with pytest.raises(UsageError, match="not valid JSON"):
+        read_plan(plan, sqlite3.connect(":memory:"))
+    state = tmp_path / "state.jsonl"
+    state.write_text(DEEP + "\n")
+    result = run("state", "import", str(state))
+    assert result.exit_code == ExitCode.USAGE, result.output
+    paths = resolve_paths()
+    paths.ensure()
+    paths.token_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    paths.token_file.write_text(DEEP)
+    os.chmod(paths.token_file, 0o600)
+    monkeypatch.delenv("SOCIALDESK_TOKEN")  # the variable would win over the file
+    with pytest.raises(AuthError, match="damaged"):
+        secrets.load_token(paths, sandbox_env.page_id)

@@ -4,7 +4,7 @@ hostile text").
 The demo sandbox is built with ``hostile=True``: every entry of ``sandbox.hostile.CORPUS`` is a
 customer name, a DM, a post and a comment, and the attachment names are hostile too; twenty
 random strings over the whole code space are added as customers with messages. The inbox then
-shows the All list, opens every hostile thread (thread pane), the compose box, the palette
+shows the All list, opens the hostile threads (thread pane), the compose box, the palette
 (searching customer-named views), the stats screen, and notifications: a failed tag action
 whose message quotes hostile text the operator pasted (a bracketed paste: the app takes
 controls and invisible characters out of every paste), and a triage notice. Every frame's
@@ -15,11 +15,13 @@ character, is left; nothing is interpreted as markup (no action fires, the app k
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual import events
 from textual._compositor import CompositorUpdate
@@ -29,13 +31,15 @@ from socialdesk import sanitize, secrets
 from socialdesk.config import Config, PageConfig, save_config
 from socialdesk.core.clock import FixedClock
 from socialdesk.core.context import AppContext
+from socialdesk.models import Channel
 from socialdesk.paths import resolve_paths
 from socialdesk.sandbox import build_demo
+from socialdesk.sandbox.hostile import NAMES
 from socialdesk.tui.app import InboxApp
 from socialdesk.tui.gateway import Gateway
 
 from .conftest import NOW
-from .helpers import all_rows, select, settle
+from .helpers import all_rows, fill, open_dm, select, settle
 
 # Textual's own output (as in test_hostile.py): SGR, absolute cursor moves, private modes.
 _TEXTUAL_OWN = re.compile(r"\x1b\[[0-9;:]*m|\x1b\[\d+;\d+H|\x1b\[\?[0-9;]+[hl]")
@@ -95,13 +99,24 @@ async def test_every_screen_under_the_hostile_corpus(tmp_path: Path, frames: lis
     gw = _hostile_gateway(tmp_path / "home")
     try:
         rows = all_rows(gw)
-        hostile = [
-            r.thread.number
+        unclean = [
+            r
             for r in rows
             if not sanitize.is_clean(r.thread.customer.name or "")
             or not sanitize.is_clean(r.thread.snippet or "")
         ]
-        assert len(hostile) >= 12  # the corpus really is in the store
+        assert len(unclean) >= 40  # the corpus really is in the store
+        # Opened: the DM of every corpus name (between them they hold every corpus text and
+        # attachment name), a few random customers' DMs and a few comment threads; moving
+        # through the list on the way draws the rows of the others.
+        named = [
+            r for r in rows if r.thread.channel is Channel.DM and r.thread.customer.name in NAMES
+        ]
+        assert {r.thread.customer.name for r in named} == set(NAMES)
+        dms = [r for r in unclean if r.thread.channel is Channel.DM and r not in named]
+        picked = named + dms[:5]
+        picked += [r for r in unclean if r.thread.channel is Channel.COMMENT][:4]
+        hostile = [r.thread.number for r in picked]
         app = InboxApp(gw, sync_on_start=False, background_sync=False)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot, app)
@@ -154,3 +169,51 @@ def _where(frames: list[str]) -> list[str]:
         for m in re.finditer("[\x1b\u202e]", rest):
             out.append(f"frame {i}: {rest[max(0, m.start() - 80) : m.end() + 40]!r}")
     return out
+
+
+class _HostileSendAnswer(httpx.BaseTransport):
+    """The sandbox, except that a send's answer carries an id built to attack the terminal (a
+    compromised endpoint: the id is shown in the compose box after the send)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/messages"):
+            body = json.loads(response.read())
+            body["message_id"] = "m_\x1b]0;pwned\x07\x1b[2J\u202eid"
+            return httpx.Response(response.status_code, json=body, headers=response.headers)
+        return response
+
+
+async def test_an_id_from_a_send_answer_is_untrusted_text(
+    tmp_path: Path, frames: list[str]
+) -> None:
+    sb, page_id, token = build_demo(seed=2, threads=6, now=NOW, rate_limit=False)
+    home = tmp_path / "home"
+    paths = resolve_paths(home)
+    paths.ensure()
+    save_config(paths, Config().with_page(PageConfig("demo", page_id), make_default=True))
+    secrets.store_token(paths, page_id, token, use_keyring=False)
+    ctx = AppContext.open(str(home), clock=FixedClock(NOW),
+                          transport=_HostileSendAnswer(sb.transport()))  # fmt: skip
+    gw = Gateway(ctx, ctx.page())
+    try:
+        gw.sync_round()
+        target = open_dm(gw)
+        app = InboxApp(gw, sync_on_start=False, background_sync=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot, app)
+            await select(pilot, app, target.thread.number)
+            await pilot.press("r")
+            await settle(pilot, app)
+            await fill(pilot, app, "Thanks, it ships today")
+            await pilot.press("ctrl+s")
+            await settle(pilot, app)
+            assert [d.text for d in sb.deliveries(page_id)][-1:] == ["Thanks, it ships today"]
+    finally:
+        gw.close()
+    shown = "".join(_TEXTUAL_OWN.sub("", f) for f in frames)
+    assert "✓ sent as" in shown
+    assert _leftovers(frames) == [], _where(frames)[:3]

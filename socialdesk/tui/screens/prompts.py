@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from socialdesk.errors import SocialdeskError
 from socialdesk.tui.state import SNOOZE_PRESETS
-from socialdesk.tui.text import customer, editable, plain
+from socialdesk.tui.text import customer, editable_text, plain
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -168,7 +168,7 @@ class NotePrompt(_Prompt):
     def __init__(self, note: str | None, label: str) -> None:
         super().__init__()
         # Notes can come from an imported state file: loaded into the box, they are echoed raw.
-        self._note = editable(note or "")
+        self._note = editable_text(note)
         self._label = label
 
     def compose(self) -> ComposeResult:

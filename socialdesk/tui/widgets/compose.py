@@ -135,7 +135,12 @@ class ComposeBox(Vertical):
             self.set_text("")
             ids = ", ".join(e.message_id or "?" for e in outcome.entries)
             kind = outcome.kind.value if outcome.kind else "reply"
-            line = plain(f"✓ sent as {kind} ({ids})", "bold $success")
+            # The ids come from the API's answer: shown as untrusted text, like customer text.
+            line = Content.assemble(
+                plain(f"✓ sent as {kind} (", "bold $success"),
+                customer(ids, single_line=True).stylize("bold $success"),
+                plain(")", "bold $success"),
+            )
         else:
             label = {"refused": "✗ refused", "unknown": "? unknown", "failed": "✗ failed"}[
                 outcome.state
