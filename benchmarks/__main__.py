@@ -37,6 +37,8 @@ MODULES: dict[str, str] = {
     "inbox": "benchmarks.bench_inbox",
     "watch": "benchmarks.bench_watch",
     "sync": "benchmarks.bench_sync",
+    "rules": "benchmarks.bench_rules",
+    "instagram": "benchmarks.bench_instagram",
 }
 """Short name → module; each module has ``run(quick: bool) -> list[Figure]``."""
 

@@ -54,16 +54,20 @@ def timed_ms(fn: Callable[[], object], runs: int, *, warmup: int = 1) -> list[fl
     return out
 
 
+def _num(bar: float) -> str:
+    return f"{bar:,.0f}" if float(bar).is_integer() else f"{bar:g}"
+
+
 def at_most(name: str, value: float, unit: str, bar: float, note: str = "") -> Figure:
     """A figure whose bar is ``value <= bar``."""
     ok = None if math.isnan(value) else bool(value <= bar)
-    return Figure(name, round(value, 2), unit, f"<= {bar:g} {unit}", ok, note)
+    return Figure(name, round(value, 2), unit, f"<= {_num(bar)} {unit}", ok, note)
 
 
 def at_least(name: str, value: float, unit: str, bar: float, note: str = "") -> Figure:
     """A figure whose bar is ``value >= bar``."""
     ok = None if math.isnan(value) else bool(value >= bar)
-    return Figure(name, round(value, 2), unit, f">= {bar:g} {unit}", ok, note)
+    return Figure(name, round(value, 2), unit, f">= {_num(bar)} {unit}", ok, note)
 
 
 def info(name: str, value: float, unit: str, note: str = "") -> Figure:
@@ -72,7 +76,16 @@ def info(name: str, value: float, unit: str, note: str = "") -> Figure:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    """This process's peak resident memory so far, in MB.
+
+    ``VmHWM`` (Linux) belongs to the process's own address space; ``ru_maxrss`` survives
+    ``execve`` and so reports the forking parent's peak in a child (the fallback elsewhere).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

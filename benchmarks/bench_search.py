@@ -56,7 +56,7 @@ def _holding(conn: object, text: str) -> int:
 def run(quick: bool) -> list[Figure]:
     """One figure per query, then the worst search."""
     store = big_store(quick)
-    runs = 5 if quick else 9
+    runs = 5 if quick else 7
     conn = open_db(store.path)
     figs: list[Figure] = []
     worst = 0.0

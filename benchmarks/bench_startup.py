@@ -96,7 +96,7 @@ def import_profile(
 def run(quick: bool) -> list[Figure]:
     """Start-up of each command (bytecode cached, as installed; and recompiled each run), the
     interpreter's floor, and whether heavy packages were imported."""
-    runs = 3 if quick else 11
+    runs = 3 if quick else 9
     figs: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"

@@ -128,7 +128,7 @@ def bare_once(
 def run(quick: bool, *, convs: int | None = None, per_conv: int = 25) -> list[Figure]:
     """Ingest rate, the bare ``executemany`` ceiling, their ratio, re-ingest and list times."""
     n_convs = convs if convs is not None else (1000 if quick else 4000)
-    runs = 3 if quick else 5
+    runs = 3
     pages = [
         [conversation(i, per_conv) for i in range(k, min(k + 100, n_convs))]
         for k in range(0, n_convs, 100)
