@@ -184,6 +184,12 @@ def make_home(root: Path, store: BigStore) -> Home:
         "LINES": str(ROWS),
     }
     env.pop("NO_COLOR", None)
+    # As installed (pip writes bytecode at install time): an environment that forbids bytecode
+    # (PYTHONDONTWRITEBYTECODE) would make every start compile socialdesk from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "socialdesk"), quiet=1)
     return Home(root, env, server.shutdown)
 
 

@@ -20,7 +20,6 @@ from typing import Literal
 
 from socialdesk.config import PageConfig
 from socialdesk.core.context import AppContext
-from socialdesk.core.rules import thread_rules
 from socialdesk.core.windows import private_target, window_for_conn
 from socialdesk.errors import Reason, UsageError
 from socialdesk.models import (
@@ -327,7 +326,7 @@ class Inbox:
             reply_targets=targets,
             echoed=frozenset(echoes.pending_read_back(self.conn, out_ids)),
             pending_sends=self._pending_sends(th),
-            rules=[name for name, _ in thread_rules(self.conn, th.id)],
+            rules=[name for name, _ in _thread_rules(self.conn, th.id)],
             gaps=store_threads.thread_gaps(self.conn, th.id) if th.gaps else [],
         )
 
@@ -347,3 +346,11 @@ class Inbox:
         seen = thread.last_inbound_at or thread.last_message_at
         with transaction(self.conn):
             store_triage.mark_seen(self.conn, thread.id, seen)
+
+
+def _thread_rules(conn: sqlite3.Connection, thread_id: str) -> list[tuple[str, int]]:
+    # Imported on first use: the rules engine is not needed to paint a listing (the inbox's
+    # first screen imports this module).
+    from socialdesk.core.rules import thread_rules
+
+    return thread_rules(conn, thread_id)

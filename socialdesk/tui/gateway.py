@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from socialdesk.core import triage
 from socialdesk.core.context import AppContext
 from socialdesk.core.inbox import (
     BUILTIN_VIEWS,
@@ -43,14 +42,15 @@ from socialdesk.core.inbox import (
 )
 from socialdesk.core.inbox import ThreadDetail as CoreThreadDetail
 from socialdesk.core.replying import ReplyOutcome, ReplyPreview, ReplyRequest
-from socialdesk.core.triage import UndoToken
 from socialdesk.models import Status, SyncProgress, SyncReport, Thread
 
 if TYPE_CHECKING:
     from socialdesk.config import Config, PageConfig
+    from socialdesk.core import triage
     from socialdesk.core.clock import Clock
     from socialdesk.core.stats import StatsReport
     from socialdesk.core.syncing import WatchPolicy
+    from socialdesk.core.triage import UndoToken
 
 __all__ = [
     "BUILTIN_VIEWS",
@@ -265,6 +265,8 @@ class Gateway:
         action: Callable[[Inbox, list[Thread]], triage.TriageResult],
         view_query: str | None,
     ) -> ActionResult:
+        from socialdesk.core import triage
+
         with self._inbox() as inbox:
             threads = triage.resolve_all(
                 inbox.conn, [str(n) for n in numbers], page_id=self.page.id, now=self.now()
@@ -295,6 +297,8 @@ class Gateway:
 
     def done(self, numbers: Sequence[int], *, view_query: str | None = None) -> ActionResult:
         """Mark threads done (the same core call as ``socialdesk done``)."""
+        from socialdesk.core import triage
+
         return self._act(
             numbers,
             lambda inbox, ths: triage.set_status(inbox.conn, ths, Status.DONE, now=self.now()),
@@ -303,6 +307,8 @@ class Gateway:
 
     def reopen(self, numbers: Sequence[int], *, view_query: str | None = None) -> ActionResult:
         """Reopen threads."""
+        from socialdesk.core import triage
+
         return self._act(
             numbers,
             lambda inbox, ths: triage.set_status(inbox.conn, ths, Status.OPEN, now=self.now()),
@@ -313,6 +319,8 @@ class Gateway:
         self, numbers: Sequence[int], until: datetime, *, view_query: str | None = None
     ) -> ActionResult:
         """Snooze threads until ``until`` (warns when one wakes after its window closes)."""
+        from socialdesk.core import triage
+
         return self._act(
             numbers,
             lambda inbox, ths: triage.set_status(
@@ -335,6 +343,8 @@ class Gateway:
         view_query: str | None = None,
     ) -> ActionResult:
         """Add and remove tags (normalised by the store; UsageError for an invalid tag)."""
+        from socialdesk.core import triage
+
         return self._act(
             numbers,
             lambda inbox, ths: triage.tag(inbox.conn, ths, add=add, remove=remove, now=self.now()),
@@ -343,6 +353,8 @@ class Gateway:
 
     def note(self, number: int, text: str, *, view_query: str | None = None) -> ActionResult:
         """Set (empty text: clear) the thread's note."""
+        from socialdesk.core import triage
+
         return self._act(
             [number],
             lambda inbox, ths: triage.note(inbox.conn, ths[0], text, now=self.now()),
@@ -353,6 +365,8 @@ class Gateway:
         self, number: int, hidden: bool, *, view_query: str | None = None
     ) -> ActionResult:
         """Hide or unhide a comment thread on Facebook (an API call), then locally."""
+        from socialdesk.core import triage
+
         return self._act(
             [number],
             lambda inbox, ths: triage.set_hidden(
@@ -364,6 +378,8 @@ class Gateway:
     def undo(self, token: UndoToken, *, view_query: str | None = None) -> ActionResult:
         """Put back the state before ``token``'s action (a hide is undone by the opposite call;
         an undone ``done`` no longer counts as done that day in stats)."""
+        from socialdesk.core import triage
+
         with self._inbox() as inbox:
             client = self.ctx.client(self.page) if token.hidden_before is not None else None
             result = triage.undo(inbox.conn, token, now=self.now(), client=client)
@@ -371,6 +387,7 @@ class Gateway:
 
     def parse_snooze(self, text: str) -> datetime:
         """A snooze time typed by the operator (``2h``, ``tomorrow 9:00``, ``mon``, ISO…)."""
+        from socialdesk.core import triage
         from socialdesk.core.timezones import load_timezone
 
         tz = load_timezone(self.config.stats.timezone)
