@@ -293,6 +293,8 @@ class Gateway:
             details = [d for o in result.outcomes if o.changed for d in o.detail]
             if details:
                 message += " " + " ".join(dict.fromkeys(details))
+            if result.until is not None:
+                message += f" until {result.until.strftime('%a %Y-%m-%d %H:%M')} UTC"
         return ActionResult(message, changed, result.undo, still, tuple(result.warnings))
 
     def done(self, numbers: Sequence[int], *, view_query: str | None = None) -> ActionResult:

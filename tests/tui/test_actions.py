@@ -155,14 +155,41 @@ async def test_snooze_with_a_preset(inbox: Inbox) -> None:
     app = _app(inbox)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
-        first = app.inbox.thread_list.numbers[0]
+        first, second = app.inbox.thread_list.numbers[:2]
         await pilot.press("z")
         await settle(pilot, app)
-        await pilot.press("1")
+        # Enter takes the highlighted preset; a second Enter before the prompt is gone must
+        # not close the inbox under it.
+        await pilot.press("enter", "enter")
         await settle(pilot, app)
         th = inbox.gateway.resolve(f"#{first}").thread
         assert th.status is Status.SNOOZED and th.snoozed_until == NOW + timedelta(hours=1)
         assert first not in app.inbox.thread_list.numbers
+        assert app.screen is app.inbox
+        # In the presets, a number picks one and never reaches the inbox (1-9 switch views).
+        await select(pilot, app, second)
+        await pilot.press("z", "down", "2")
+        await settle(pilot, app)
+        th = inbox.gateway.resolve(f"#{second}").thread
+        assert th.status is Status.SNOOZED and th.snoozed_until == NOW + timedelta(hours=3)
+        assert app.screen is app.inbox and app.inbox.view.key == "awaiting"
+
+
+async def test_a_prompt_answered_twice_closes_once(inbox: Inbox) -> None:
+    """Two answers faster than a frame (z Enter Enter, t Enter Enter in a real terminal): the
+    prompt closes once and the inbox under it stays (Textual's dismiss pops the top screen)."""
+    app = _app(inbox)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        for key in ("z", "t", "question_mark"):
+            await pilot.press(key)
+            await settle(pilot, app)
+            prompt = app.screen
+            assert prompt is not app.inbox
+            prompt.dismiss(None)
+            prompt.dismiss(None)
+            await settle(pilot, app)
+            assert app.screen is app.inbox, key
 
 
 async def test_snooze_with_a_typed_time_shows_errors_live(inbox: Inbox) -> None:
@@ -170,17 +197,22 @@ async def test_snooze_with_a_typed_time_shows_errors_live(inbox: Inbox) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         first = app.inbox.thread_list.numbers[0]
-        await pilot.press("z", "tab")
+        await pilot.press("z")
         await fill(pilot, app, "soonish")
         await settle(pilot, app)
         assert "cannot read" in str(app.screen.query_one("#snooze-error").render())
         await clear(pilot, app)
-        await fill(pilot, app, "tomorrow 9:00")
+        await fill(pilot, app, "2h")
         await pilot.press("enter")
         await settle(pilot, app)
         th = inbox.gateway.resolve(f"#{first}").thread
-        assert th.status is Status.SNOOZED and th.snoozed_until is not None
-        assert th.snoozed_until > NOW
+        assert th.status is Status.SNOOZED and th.snoozed_until == NOW + timedelta(hours=2)
+        # The "h" of "2h" went into the box: no hide prompt opened over the inbox.
+        assert app.screen is app.inbox
+        # Said as `socialdesk snooze` says it: when it wakes, and that its window closes first.
+        said = [n.message for n in app._notifications]
+        assert any("until " in m and f"#{first}" in m for m in said), said
+        assert any("after its reply" in m for m in said), said
 
 
 async def test_tag_adds_and_removes_and_the_tag_view_appears(inbox: Inbox) -> None:

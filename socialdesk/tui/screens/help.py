@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from socialdesk.tui.keys import ACTIONS, active_keys, display
+from socialdesk.tui.screens.once import OnceModalScreen
 from socialdesk.tui.text import fit, plain
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def help_content(keymap: Mapping[str, str]) -> Content:
     return Content("\n").join(lines)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(OnceModalScreen[None]):
     """Every key (esc, q or ? closes)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

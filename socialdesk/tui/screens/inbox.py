@@ -489,7 +489,8 @@ class InboxScreen(Screen[None]):
                 severity="error",
                 markup=False,
             )
-        if message.outcome.state != "sent" and mine:
+        if mine:
+            # After a send too: a private reply is then used, a window may have moved.
             self.load_preview(message.number, message.private)
 
     @on(ComposeBox.EditorRequested)
@@ -586,6 +587,9 @@ class InboxScreen(Screen[None]):
             self.undo_stack.push(r.undo)
         note = r.message + ("  (u undoes)" if r.undo is not None else "")
         self.notify(note, timeout=4, markup=False)
+        for warning in r.warnings:
+            # e.g. a snooze that wakes after the reply window closes (as `socialdesk snooze`).
+            self.notify(warning, severity="warning", timeout=8, markup=False)
         tl = self.thread_list
         same_view = message.view_query == self.query_text
         anchor: int | None = None

@@ -11,15 +11,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from socialdesk.errors import SocialdeskError
+from socialdesk.tui.screens.once import OnceModalScreen
 from socialdesk.tui.state import SNOOZE_PRESETS
 from socialdesk.tui.text import customer, editable_text, plain
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
 
 
-class _Prompt(ModalScreen[object]):
+class _Prompt(OnceModalScreen[object]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     DEFAULT_CSS = """
@@ -44,7 +45,12 @@ class _Prompt(ModalScreen[object]):
 
 
 class SnoozePrompt(_Prompt):
-    """Presets, or a typed time (``2h``, ``tomorrow 9:00``, ``fri 14:00``, ISO)."""
+    """A typed time (``2h``, ``tomorrow 9:00``, ``fri 14:00``, ISO), or a preset.
+
+    The time box has the focus, so what is typed is a time (``2h`` never leaks an ``h`` to the
+    inbox); Enter on an empty box takes the highlighted preset (the first: ``z Enter`` snoozes
+    an hour); ↓ moves into the presets, where 1-5 pick one.
+    """
 
     def __init__(self, parse: Callable[[str], datetime], label: str) -> None:
         super().__init__()
@@ -54,6 +60,10 @@ class SnoozePrompt(_Prompt):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(plain(f"Snooze {self._label} until…"), classes="prompt-title")
+            yield Input(
+                placeholder="a time: 2h, tomorrow 9:00, mon 14:00, 2026-05-01", id="snooze-when"
+            )
+            yield Static(plain(""), classes="prompt-error", id="snooze-error")
             yield OptionList(
                 *(
                     Option(plain(f"{i + 1}  {label}"), id=text)
@@ -62,20 +72,31 @@ class SnoozePrompt(_Prompt):
                 id="snooze-presets",
                 markup=False,
             )
-            yield Input(
-                placeholder="or type: 2h, tomorrow 9:00, mon 14:00, 2026-05-01", id="snooze-when"
+            yield Static(
+                plain("enter: the highlighted preset · ↓ presets (1-5) · esc: cancel"),
+                classes="prompt-help",
             )
-            yield Static(plain(""), classes="prompt-error", id="snooze-error")
 
     def on_mount(self) -> None:
-        self.query_one("#snooze-presets", OptionList).focus()
+        self.query_one("#snooze-presets", OptionList).highlighted = 0
+        self.query_one("#snooze-when", Input).focus()
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", "")
-        if isinstance(key, str) and key.isdigit() and self.focused is not self.query_one(Input):
-            i = int(key) - 1
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#snooze-when", Input)
+        presets = self.query_one("#snooze-presets", OptionList)
+        if self.focused is box and event.key == "down":
+            presets.focus()
+            event.stop()
+        elif self.focused is presets and event.key.isdigit():
+            event.stop()  # a preset's number is this prompt's, never the inbox's (views)
+            i = int(event.key) - 1
             if 0 <= i < len(SNOOZE_PRESETS):
                 self._choose(SNOOZE_PRESETS[i][1])
+        elif self.focused is presets and event.is_printable and event.character:
+            # Typing in the presets goes to the time box.
+            event.stop()
+            box.focus()
+            box.insert_text_at_cursor(event.character)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
@@ -94,7 +115,12 @@ class SnoozePrompt(_Prompt):
             err.update(plain(f"until {when.strftime('%a %Y-%m-%d %H:%M')} UTC", "$success"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self._choose(event.value)
+        if event.value.strip():
+            self._choose(event.value)
+            return
+        presets = self.query_one("#snooze-presets", OptionList)
+        index = presets.highlighted if presets.highlighted is not None else 0
+        self._choose(SNOOZE_PRESETS[index][1])
 
     def _choose(self, text: str) -> None:
         try:

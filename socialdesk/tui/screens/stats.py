@@ -16,12 +16,12 @@ from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, LoadingIndicator, Static
 
 from socialdesk.errors import SocialdeskError
 from socialdesk.tui.charts import bar_rows, nice_top
 from socialdesk.tui.messages import StatsLoaded
+from socialdesk.tui.screens.once import OnceScreen
 from socialdesk.tui.text import customer, plain
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def stats_content(report: StatsReport, width: int, height: int) -> Content:
     return Content("\n").join(lines)
 
 
-class StatsScreen(Screen[None]):
+class StatsScreen(OnceScreen[None]):
     """Response statistics (esc or q goes back)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
