@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from socialdesk.tui.gateway import ActionResult, Gateway, ThreadDetail, UndoToken
 
 NARROW = 100
-WIDE = 140
+WIDE = 120
 """Below this many columns the views sidebar hides and the thread goes under the list."""
 
 THREAD_PAGE = 50

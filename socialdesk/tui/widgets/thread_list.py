@@ -291,10 +291,13 @@ class ThreadList(ScrollView, can_focus=True):
         win_text, win_class = window_cell(row, self._now)
         age = human_age(th.request_at or th.last_message_at, self._now)
         tags = customer_plain(" ".join(f"#{t}" for t in th.tags))
-        who_w = 18 if width >= 64 else 14
         tag_w = min(len(tags), 14) if tags and width >= 60 else 0
-        fixed = 2 + 7 + 2 + who_w + 1 + 1 + AGE_W + 1 + WINDOW_W + (tag_w + 1 if tag_w else 0)
-        snip_w = max(0, width - fixed)
+        # The number, icon, age and window always fit; the rest is shared by the customer
+        # (a third, 10-18 columns) and the snippet, which gets what is left.
+        fixed = 2 + 7 + 2 + 1 + AGE_W + 1 + WINDOW_W + (tag_w + 1 if tag_w else 0)
+        rest = max(0, width - fixed)
+        who_w = min(18, max(10, rest // 3))
+        snip_w = max(0, rest - who_w - 1)
         who = customer_plain(th.customer.name or th.customer.id or "unknown")
         snippet = customer_plain(th.snippet)
         segs = [
