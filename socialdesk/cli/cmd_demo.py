@@ -161,6 +161,8 @@ def demo(
         if open_inbox:
             import socialdesk.tui as tui
 
+            if throwaway:
+                _remove_on_hangup(root)
             tui.run_inbox(str(root), sync_on_start=False, poll_seconds=10)
             echo_line("Demo stopped." + (" Its files were removed." if throwaway else ""))
             return
@@ -171,6 +173,21 @@ def demo(
         server.shutdown()
         if throwaway:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _remove_on_hangup(root: Path) -> None:
+    """A closed terminal (SIGHUP) or a SIGTERM ends the demo without Textual's way out: the
+    throwaway home (its database and token file) is removed before the process exits, as `q`
+    would (the sandbox and the activity thread end with the process)."""
+    import os
+    import signal
+
+    def gone(signum: int, frame: object) -> None:
+        shutil.rmtree(root, ignore_errors=True)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGHUP, gone)
+    signal.signal(signal.SIGTERM, gone)
 
 
 def _serve_until_stopped(root: Path, base_url: str, throwaway: bool) -> None:

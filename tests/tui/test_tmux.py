@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,23 @@ def test_demo_runs_in_tmux_and_quits_cleanly(tmux: Callable[..., str]) -> None:
     tmux("send-keys", "-t", "sd", "q")
     final = _wait(capture, lambda s: "EXIT=" in s)
     assert "EXIT=0" in final and "Demo stopped" in final
+
+
+def test_closing_the_terminal_removes_the_throwaway_demo_home(
+    tmux: Callable[..., str], tmp_path: Path
+) -> None:
+    """The terminal closed under the demo (SIGHUP: a killed tmux session, a closed window):
+    its throwaway home (database, token file) is removed, as quitting with q removes it."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    demo = f"{shlex.quote(sys.executable)} -m socialdesk demo --threads 6"
+    tmux("new-session", "-d", "-s", "hup", "-x", "80", "-y", "24",
+         f"TMPDIR={shlex.quote(str(tmpdir))} {demo}")  # fmt: skip
+    _wait(lambda: tmux("capture-pane", "-t", "hup", "-p"), lambda s: "▶" in s)
+    homes = list(tmpdir.glob("socialdesk-demo-*"))
+    assert len(homes) == 1 and (homes[0] / "socialdesk.db").exists()
+    tmux("kill-session", "-t", "hup")
+    deadline = time.monotonic() + 20
+    while homes[0].exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not homes[0].exists()
