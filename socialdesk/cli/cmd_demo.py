@@ -30,6 +30,21 @@ if TYPE_CHECKING:
 DEMO_MARKER = ".socialdesk-demo"
 """A file in a home the demo made: only such a home (or an empty one) is reused."""
 FIRST_SCREEN = 15
+DEMO_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "thanks": (
+        "Thanks {first_name}, we got your message and will answer shortly!",
+        "Hi {first_name}, thank you for writing to us: we'll be right with you.",
+    ),
+    "shipping": (
+        "Hi {first_name}, your order ships within 2 working days; you'll get a tracking link "
+        "by e-mail.",
+    ),
+    "away": (
+        "Thanks {first_name}! We're away right now and answer every message the next working "
+        "day. — {page}",
+    ),
+}
+"""The demo home's saved replies (two variants of ``thanks``, rotated)."""
 
 
 def check_demo_home(home: Path) -> None:
@@ -70,6 +85,11 @@ def _setup_home(home: Path, base_url: str, page_id: str, page_name: str, token: 
             config = config.without_page(old.name)
     config = config.with_page(page, make_default=True)
     config = dataclasses.replace(config, graph=GraphConfig(config.graph.version, base_url))
+    # Saved replies to try ctrl+t in the inbox, `ack --template` and rules with (an earlier
+    # demo's own edits of them are kept).
+    for name, variants in DEMO_TEMPLATES.items():
+        if name not in config.templates:
+            config = config.with_template(name, variants)
     save_config(paths, config)
     secrets.store_token(paths, page_id, token, use_keyring=False)
     return Session(AppContext(paths, config))
@@ -181,9 +201,24 @@ def _remove_on_hangup(root: Path) -> None:
     would (the sandbox and the activity thread end with the process)."""
     import os
     import signal
+    import time
 
     def gone(signum: int, frame: object) -> None:
-        shutil.rmtree(root, ignore_errors=True)
+        # Renamed first: the inbox's threads still write (WAL, log) until the process ends,
+        # and a file they create under the old name would keep the directory alive.
+        doomed = root.with_name(root.name + ".removing")
+        try:
+            os.replace(root, doomed)
+        except OSError:
+            doomed = root
+        # A worker may still recreate the home (a sync opening the database) while this runs:
+        # remove both names until neither is back.
+        for _ in range(50):
+            for path in (doomed, root):
+                shutil.rmtree(path, ignore_errors=True)
+            if not doomed.exists() and not root.exists():
+                break
+            time.sleep(0.01)
         os._exit(128 + signum)
 
     signal.signal(signal.SIGHUP, gone)

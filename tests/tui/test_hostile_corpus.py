@@ -173,7 +173,8 @@ def _where(frames: list[str]) -> list[str]:
 
 class _HostileSendAnswer(httpx.BaseTransport):
     """The sandbox, except that a send's answer carries an id built to attack the terminal (a
-    compromised endpoint: the id is shown in the compose box after the send)."""
+    compromised endpoint: after the send the compose box shows the outcome; the id, which it
+    no longer shows, must not reach the terminal either way)."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
@@ -215,5 +216,5 @@ async def test_an_id_from_a_send_answer_is_untrusted_text(
     finally:
         gw.close()
     shown = "".join(_TEXTUAL_OWN.sub("", f) for f in frames)
-    assert "✓ sent as" in shown
+    assert "✓ sent" in shown and "pwned" not in shown
     assert _leftovers(frames) == [], _where(frames)[:3]

@@ -7,6 +7,7 @@ and ends the process cleanly.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import shutil
@@ -19,11 +20,12 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+_SOCKETS = itertools.count()
 
 
 @pytest.fixture
 def tmux() -> Iterator[Callable[..., str]]:
-    socket = f"sdtest-{os.getpid()}"
+    socket = f"sdtest-{os.getpid()}-{next(_SOCKETS)}"
 
     def run(*args: str) -> str:
         return subprocess.run(

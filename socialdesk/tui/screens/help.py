@@ -17,6 +17,8 @@ from textual.widgets import Static
 from socialdesk.tui.keys import ACTIONS, active_keys, display
 from socialdesk.tui.screens.once import OnceModalScreen
 from socialdesk.tui.text import fit, plain
+from socialdesk.tui.widgets.thread_list import ICONS
+from socialdesk.tui.widgets.thread_view import CHANNEL_NAMES
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -43,6 +45,20 @@ def help_content(keymap: Mapping[str, str]) -> Content:
                 shown, label = "1…9", "Switch to view 1-9 of the sidebar"
             lines.append(Content.assemble(plain("  " + fit(shown, 16), "bold"), plain(label)))
         lines.append(plain(""))
+    lines.append(plain("The thread list", "bold $accent"))
+    icons = "  ".join(f"{ICONS[c]} {CHANNEL_NAMES[c]}" for c in ICONS)
+    lines.append(plain(f"  {icons}"))
+    lines.append(
+        plain(
+            "  ● unread · waits: since the customer wrote · window: time left to reply "
+            "(priv: a comment's private reply, agent: Human Agent; closed: only a tag could "
+            "reach them)"
+        )
+    )
+    lines.append(
+        plain("  1…9 switch views; below 100 columns the views sidebar is hidden", "$text-muted")
+    )
+    lines.append(plain(""))
     lines.append(
         plain("ctrl+p opens the command palette: every action, views, #N to jump.", "$text-muted")
     )

@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from socialdesk.models import SendKind
 from socialdesk.tui.keys import bindings
 from socialdesk.tui.text import customer, plain
 from socialdesk.tui.widgets.thread_view import window_sentence
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from socialdesk.tui.gateway import ReplyOutcome, ReplyPreview
+
+SENT_AS: dict[SendKind, str] = {
+    SendKind.DM_RESPONSE: "✓ sent",
+    SendKind.DM_HUMAN_AGENT: "✓ sent with the Human Agent tag",
+    SendKind.COMMENT_PUBLIC: "✓ posted under the comment",
+    SendKind.COMMENT_PRIVATE: "✓ sent privately",
+}
+"""The outcome line of a sent reply, by how it went out (never an internal kind or an id)."""
 
 LIMIT = 2000
 
@@ -133,14 +142,14 @@ class ComposeBox(Vertical):
         self.sending = False
         if outcome.state == "sent":
             self.set_text("")
-            ids = ", ".join(e.message_id or "?" for e in outcome.entries)
-            kind = outcome.kind.value if outcome.kind else "reply"
-            # The ids come from the API's answer: shown as untrusted text, like customer text.
-            line = Content.assemble(
-                plain(f"✓ sent as {kind} (", "bold $success"),
-                customer(ids, single_line=True).stylize("bold $success"),
-                plain(")", "bold $success"),
-            )
+            how = SENT_AS.get(outcome.kind, "✓ sent") if outcome.kind else "✓ sent"
+            parts = [plain(how, "bold $success")]
+            if len(outcome.entries) > 1:
+                parts.append(plain(f" in {len(outcome.entries)} messages", "bold $success"))
+            if outcome.recipient:
+                # Names come from the API: shown as untrusted text, like customer text.
+                parts += [plain(" to ", "bold $success"), customer(outcome.recipient)]
+            line = Content.assemble(*parts)
         else:
             label = {"refused": "✗ refused", "unknown": "? unknown", "failed": "✗ failed"}[
                 outcome.state

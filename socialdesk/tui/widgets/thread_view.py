@@ -157,7 +157,10 @@ def render_detail(d: ThreadDetail, now: datetime) -> Content:
             o = r.thread
             out.append(
                 Content.assemble(
-                    plain(f"  #{o.number} {o.channel.value} {o.status.value} "),
+                    plain(
+                        f"  #{o.number} {CHANNEL_NAMES.get(o.channel, o.channel.value)}"
+                        f" {o.status.value} "
+                    ),
                     plain(human_age(o.last_message_at, now) + " ", "$text-muted"),
                     customer(o.snippet, single_line=True),
                 )
