@@ -176,6 +176,11 @@ def _show_plan(plan: Plan, plan_file: Path | None, as_json: bool) -> None:
     _print_plan(plan)
     if plan_file is not None:
         echo_line(f"plan written to {plan_file}; send it with --apply {plan_file}")
+    elif plan.items:
+        note_line(
+            "next: the same command without --dry-run sends it (asks first); or --plan FILE "
+            "to review it, then --apply FILE"
+        )
 
 
 def _send(

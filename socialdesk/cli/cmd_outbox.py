@@ -73,6 +73,10 @@ def outbox(
             f"{e.id:>5}  {e.state!s:<8} {where:<6} {e.kind!s:<16} "
             f"{e.created_at:%Y-%m-%d %H:%M}  {text}{extra}"
         )
+    if any(a.record.resolution is None for a in rows):
+        note_line(
+            "next: `socialdesk outbox resolve ID --resend` (only a send proven absent) or `--drop`"
+        )
 
 
 @outbox_app.command("resolve")

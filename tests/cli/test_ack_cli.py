@@ -31,6 +31,7 @@ def test_dry_run_sends_nothing(sandbox_env: SandboxEnv) -> None:
     res = run("ack", "is:awaiting is:dm", "--template", "thanks", "--dry-run")
     assert res.exit_code == 0, res.output
     assert "dm_response" in res.stdout and "plan:" in res.stdout
+    assert "next: the same command without --dry-run" in res.stderr  # what to do next
     data = json.loads(
         run("ack", "is:awaiting", "--template", "thanks", "--dry-run", "--json").stdout
     )

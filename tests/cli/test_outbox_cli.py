@@ -33,7 +33,9 @@ def test_unknown_absent_then_resend(
     assert res.exit_code == 4 and "unknown" in res.output
     rows = json.loads(run("outbox", "--json").stdout)
     assert [(r["state"], r["can_resend"]) for r in rows] == [("unknown", True)]
-    assert "absent after read-back" in run("outbox").stdout
+    listing = run("outbox")
+    assert "absent after read-back" in listing.stdout
+    assert "next: `socialdesk outbox resolve ID --resend`" in listing.stderr
     oid = str(rows[0]["id"])
     res = run("outbox", "resolve", oid, "--resend", "--json")
     assert res.exit_code == 0, res.output
