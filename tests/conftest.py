@@ -7,15 +7,37 @@ variables, so no test can touch a real config, keyring or token.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+
+def _cache_bytecode_outside_the_tree() -> None:
+    """With ``PYTHONDONTWRITEBYTECODE`` set, every xdist worker re-ran pytest's assertion
+    rewriting of all test modules (about 4 s of CPU each) and every ``python -m socialdesk``
+    subprocess compiled socialdesk from source. Keep the bytecode, but in the ignored
+    ``.pytest_cache/`` rather than next to the sources, for this process and its children."""
+    if not sys.dont_write_bytecode:
+        return
+    prefix = Path(__file__).resolve().parents[1] / ".pytest_cache" / "pycache"
+    try:
+        prefix.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a read-only checkout: run uncached, as before
+    sys.pycache_prefix = str(prefix)
+    sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+_cache_bytecode_outside_the_tree()  # before the imports below, so socialdesk is cached too
+
 # Imported for its side effect too: the Typer command tree is built once per test process.
-import tests.support.cli  # noqa: F401
-from tests.support.sandbox import SandboxEnv
-from tests.support.sandbox import sandbox_env as _sandbox_env
+import tests.support.cli  # noqa: E402, F401
+from tests.support.sandbox import SandboxEnv  # noqa: E402
+from tests.support.sandbox import sandbox_env as _sandbox_env  # noqa: E402
 
 _ENV_VARS = (
     "SOCIALDESK_HOME",
@@ -55,3 +77,13 @@ def served_sandbox_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxEnv]:
     """The same sandbox served on 127.0.0.1, for tests that run socialdesk in subprocesses."""
     with _sandbox_env(monkeypatch, served=True) as env:
         yield env
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long end-to-end tests (``@pytest.mark.slow``) first.
+
+    xdist hands tests out in this order, so a 10 s test no longer starts on one worker after the
+    other has run out of work: the two workers finish together. The relative order within each
+    group is kept.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -27,6 +27,7 @@ _RESENDER = textwrap.dedent(
     import os, sys, time
     go = sys.argv[1]
     from socialdesk.cli import main  # import first, so every process is ready at the barrier
+    open(go + f".ready-{os.getpid()}", "w").close()
     while not os.path.exists(go):
         time.sleep(0.002)
     sys.argv = ["socialdesk", "outbox", "resolve", sys.argv[2], "--resend", "--json"]
@@ -68,7 +69,11 @@ def test_concurrent_resends_deliver_once(
         )
         for _ in range(processes)
     ]
-    time.sleep(0.5 if processes == 2 else 2.0)  # let the interpreters import and reach the barrier
+    # Every interpreter has imported the CLI and waits at the barrier: then they go at once.
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("go.ready-*"))) < processes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(list(tmp_path.glob("go.ready-*"))) == processes
     go.touch()
     codes = []
     for p in procs:

@@ -16,7 +16,7 @@ from tests.support.ack_harness import Harness, ack_args
 @pytest.mark.slow
 def test_ack_survives_kills(tmp_path: Path) -> None:
     """4 random SIGKILLs then a full run: 30 customers, 30 deliveries, no row left sending."""
-    h = Harness(tmp_path / "home", latency_ms=20, seed=3)
+    h = Harness(tmp_path / "home", latency_ms=20, seed=3, pace_runs=False)
     rng = random.Random(11)
     try:
         users = h.add_customers(30, 1)

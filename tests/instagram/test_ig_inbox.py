@@ -33,7 +33,7 @@ def ig_inbox(isolated_home: Path) -> Iterator[Inbox]:
     save_config(paths, Config().with_page(PageConfig("demo", page_id), make_default=True))
     secrets.store_token(paths, page_id, token, use_keyring=False)
     clock = FixedClock(NOW)
-    ctx = AppContext.open(str(isolated_home), clock=clock, transport=sb.transport())
+    ctx = AppContext.open(str(isolated_home), clock=clock, transport=sb.transport(), pace=False)
     account, error = discover_for_token(ctx, token, page_id)
     assert account is not None and error is None
     gw = Gateway(ctx, ctx.page())

@@ -68,7 +68,7 @@ def restart(h: Harness) -> list[str]:
 
 @pytest.mark.slow
 def test_inbox_killed_while_sending_and_syncing_recovers_at_restart(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "home", latency_ms=60, seed=5)
+    h = Harness(tmp_path / "home", latency_ms=60, seed=5, pace_runs=False)
     rng = random.Random(13)
     try:
         users = h.add_customers(CUSTOMERS, 1)
@@ -104,7 +104,7 @@ async def test_the_inbox_settles_the_outbox_when_it_starts(
 ) -> None:
     """A row left ``sending`` by a killed inbox is settled by the next inbox's start (the
     app's job thread), before any reply: the delivered message is found by reading back."""
-    h = Harness(tmp_path / "home", latency_ms=60, seed=8)
+    h = Harness(tmp_path / "home", latency_ms=60, seed=8, pace_runs=False)
     rng = random.Random(3)
     try:
         h.add_customers(6, 1)

@@ -15,11 +15,29 @@ from socialdesk.sandbox import Sandbox
 
 TEMPLATE = ["Thanks {first_name}! We'll get back to you shortly.", "Hi {first_name}, got it."]
 
+_UNPACED_CLI = (
+    "import sys\n"
+    "from socialdesk.cli import main\n"
+    "from socialdesk.cli.common import use_context_factory\n"
+    "from socialdesk.core.context import AppContext\n"
+    "sys.argv[0] = 'socialdesk'\n"
+    "with use_context_factory(\n"
+    "    lambda *, create_home=False: AppContext.open(create_home=create_home, pace=False)\n"
+    "):\n"
+    "    main()\n"
+)
+"""``python -m socialdesk ARGS`` (which is ``socialdesk.cli.main()``) without the client's
+0.6 s spacing of conversation calls: the harness's sandbox has its rate limit off."""
+
 
 class Harness:
     """A served sandbox plus a private SOCIALDESK_HOME, and the CLI run in subprocesses."""
 
-    def __init__(self, home: Path, *, latency_ms: float, seed: int) -> None:
+    def __init__(self, home: Path, *, latency_ms: float, seed: int, pace_runs: bool = True) -> None:
+        """``pace_runs=False``: the commands of :meth:`run` (setup and clean follow-up runs,
+        never the processes a test kills, :meth:`cmd`) skip the client's pacing, which against
+        this rate-limit-off sandbox only sleeps."""
+        self.pace_runs = pace_runs
         # A huge usage budget: hundreds of runs must not hit the (realistic) hourly call budget.
         self.sb = Sandbox(rate_limit=False, seed=seed, usage_budget=10**9)
         self.page = self.sb.add_page("Soak Shop")
@@ -44,9 +62,8 @@ class Harness:
         return [sys.executable, "-m", "socialdesk", *args]
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            self.cmd(*args), env=self.env, capture_output=True, text=True, timeout=120
-        )
+        argv = self.cmd(*args) if self.pace_runs else [sys.executable, "-c", _UNPACED_CLI, *args]
+        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=120)
         if check and proc.returncode != 0:
             raise RuntimeError(f"socialdesk {' '.join(args)} -> {proc.returncode}: {proc.stderr}")
         return proc

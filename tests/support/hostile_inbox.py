@@ -30,7 +30,7 @@ def main(home: Path) -> int:
     paths.ensure()
     save_config(paths, Config().with_page(PageConfig("demo", page_id), make_default=True))
     secrets.store_token(paths, page_id, token, use_keyring=False)
-    ctx = AppContext.open(str(home), clock=FixedClock(NOW), transport=sb.transport())
+    ctx = AppContext.open(str(home), clock=FixedClock(NOW), transport=sb.transport(), pace=False)
     gw = Gateway(ctx, ctx.page())
     try:
         gw.sync_round()

@@ -36,8 +36,8 @@ once  = "request"
 class RulesHarness(Harness):
     """:class:`Harness` with the rules file written and the watermark set."""
 
-    def __init__(self, home: Path, *, latency_ms: float, seed: int) -> None:
-        super().__init__(home, latency_ms=latency_ms, seed=seed)
+    def __init__(self, home: Path, *, latency_ms: float, seed: int, pace_runs: bool = True) -> None:
+        super().__init__(home, latency_ms=latency_ms, seed=seed, pace_runs=pace_runs)
         (home / "rules.toml").write_text(RULES)
         self.run("sync")
         self.run("rules", "run")  # the first run sets the watermark: history is never a candidate

@@ -3,7 +3,8 @@
 ``sandbox_env`` (tests/conftest.py) is in-process: commands run by :func:`tests.support.cli.run`
 reach the sandbox through its httpx transport, with no socket and no thread, because the CLI's
 context factory is pointed at it (``cli.common.use_context_factory``). ``served_sandbox_env`` is
-for tests that run ``socialdesk`` in subprocesses: a real loopback server.
+for tests that run ``socialdesk`` in subprocesses: a real loopback server (commands run
+in-process reach it over HTTP too, without the client's pacing).
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ def sandbox_env(
     env = SandboxEnv(sandbox, page_id, token, base_url, server)
     try:
         if served:
-            yield env
+            # Commands run in-process still go over loopback HTTP, unpaced: the sandbox's rate
+            # limit is off, so the client's 0.6 s spacing only slept (subprocesses keep it).
+            with use_context_factory(
+                lambda *, create_home=False: AppContext.open(create_home=create_home, pace=False)
+            ):
+                yield env
         else:
             with use_context_factory(
                 lambda *, create_home=False: AppContext.open(

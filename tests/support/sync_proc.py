@@ -13,12 +13,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+_UNPACED_CLI = (
+    "import sys\n"
+    "from socialdesk.cli import main\n"
+    "from socialdesk.cli.common import use_context_factory\n"
+    "from socialdesk.core.context import AppContext\n"
+    "sys.argv[0] = 'socialdesk'\n"
+    "with use_context_factory(\n"
+    "    lambda *, create_home=False: AppContext.open(create_home=create_home, pace=False)\n"
+    "):\n"
+    "    main()\n"
+)
+"""``python -m socialdesk ARGS`` (that is ``socialdesk.cli.main()``) without client pacing."""
+
+
 def spawn_sync(
-    home: Path, base_url: str, token: str, *, full: bool = False
+    home: Path, base_url: str, token: str, *, full: bool = False, paced: bool = True
 ) -> subprocess.Popen[bytes]:
     """Start ``socialdesk sync --json`` against ``base_url`` with a private home (stderr piped).
 
     The home is created first: ``SOCIALDESK_HOME`` must name an existing directory.
+    ``paced=False`` (a run nobody kills, against a sandbox whose rate limit is off) skips the
+    client's 0.6 s spacing of conversation calls, which there only sleeps.
     """
     home.mkdir(parents=True, exist_ok=True)
     env = {
@@ -32,8 +48,9 @@ def spawn_sync(
         SOCIALDESK_TOKEN=token,
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
     )
+    args = ["sync", "--json", *(["--full"] if full else [])]
     return subprocess.Popen(
-        [sys.executable, "-m", "socialdesk", "sync", "--json", *(["--full"] if full else [])],
+        [sys.executable, *(["-m", "socialdesk"] if paced else ["-c", _UNPACED_CLI]), *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -78,7 +78,7 @@ def _hostile_gateway(home: Path) -> Gateway:
     paths.ensure()
     save_config(paths, Config().with_page(PageConfig("demo", page_id), make_default=True))
     secrets.store_token(paths, page_id, token, use_keyring=False)
-    ctx = AppContext.open(str(home), clock=FixedClock(NOW), transport=sb.transport())
+    ctx = AppContext.open(str(home), clock=FixedClock(NOW), transport=sb.transport(), pace=False)
     gw = Gateway(ctx, ctx.page())
     gw.sync_round()
     return gw
@@ -198,7 +198,7 @@ async def test_an_id_from_a_send_answer_is_untrusted_text(
     save_config(paths, Config().with_page(PageConfig("demo", page_id), make_default=True))
     secrets.store_token(paths, page_id, token, use_keyring=False)
     ctx = AppContext.open(str(home), clock=FixedClock(NOW),
-                          transport=_HostileSendAnswer(sb.transport()))  # fmt: skip
+                          transport=_HostileSendAnswer(sb.transport()), pace=False)  # fmt: skip
     gw = Gateway(ctx, ctx.page())
     try:
         gw.sync_round()
