@@ -94,8 +94,10 @@ def _find(seq: Sequence[int], target: int) -> int:
 class PreviewDebounce:
     """Leading edge plus burst: a move after quiet loads at once, moves in a burst wait."""
 
-    def __init__(self, quiet_s: float = PREVIEW_QUIET_S) -> None:
-        self.quiet_s = quiet_s
+    def __init__(self, quiet_s: float | None = None) -> None:
+        # Read when built, not when defined, so the Pilot tests can set it to zero and move the
+        # cursor without a 120 ms wait per move (tests/tui/conftest.py).
+        self.quiet_s = PREVIEW_QUIET_S if quiet_s is None else quiet_s
         self._last: float | None = None
 
     def delay(self, now: float) -> float:

@@ -8,6 +8,7 @@ is off so snapshots are stable.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import textual.app
+import textual.pilot
+from textual._context import active_app
+from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from socialdesk import secrets
@@ -24,6 +29,7 @@ from socialdesk.core.clock import FixedClock
 from socialdesk.core.context import AppContext
 from socialdesk.paths import resolve_paths
 from socialdesk.sandbox import Sandbox, build_demo
+from socialdesk.tui import state
 from socialdesk.tui.gateway import Gateway
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -91,6 +97,47 @@ def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     """No cursor blink: snapshots and waits stay deterministic."""
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
     monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
+
+
+async def _until_processed(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+    """What the tests need of Textual's ``wait_for_idle``: every message the last key (or
+    pause) caused has been handled by the app and the screen's widgets.
+
+    Textual's own version sleeps in 20 ms steps until the process looks CPU-idle, twice per
+    key in ``Pilot.press`` and once per ``pause()``: about 45 ms a key, most of the inbox
+    tests' time. Draining the message queues is exact instead of a heuristic; the app's own
+    background work (workers, jobs, the debounced preview, sync) is awaited by
+    ``helpers.settle``, which every test calls after an action.
+    """
+    try:
+        app = active_app.get()
+    except LookupError:  # not inside a running app: keep the original's minimum wait
+        await asyncio.sleep(min_sleep)
+        return
+    pilot: Pilot[object] = Pilot(app)
+    # Round 1: the driver's key (posted thread-safely) reaches the app, which forwards it to
+    # the focused widget or runs a binding; rounds 2-3: what those handlers posted in turn.
+    for _ in range(3):
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        await pilot._wait_for_screen()
+
+
+@pytest.fixture(autouse=True)
+def _keys_without_idle_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(textual.app, "wait_for_idle", _until_processed)
+    monkeypatch.setattr(textual.pilot, "wait_for_idle", _until_processed)
+
+
+@pytest.fixture(autouse=True)
+def _preview_without_debounce(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests move the cursor faster than a held key: every move would wait out the 120 ms
+    burst debounce. The rule itself is tested in test_state.py, with the real interval in a
+    Pilot test marked ``real_debounce``."""
+    if request.node.get_closest_marker("real_debounce") is None:
+        monkeypatch.setattr(state, "PREVIEW_QUIET_S", 0.0)
 
 
 @pytest.fixture
