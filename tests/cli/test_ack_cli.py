@@ -154,7 +154,8 @@ def _ack_on_terminal(args: list[str], answer: str, *, stdout_tty: bool) -> tuple
     answered = False
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
+        # A short wait: the loop ends only on a quiet poll after the child exited.
+        ready, _, _ = select.select([master], [], [], 0.02)
         if ready:
             try:
                 chunk = os.read(master, 4096)
@@ -257,7 +258,9 @@ def test_interrupted_apply_prints_the_summary_so_far(
 
     env = served_sandbox_env
     _setup(env)
-    for i in range(12):
+    # 20 customers at 5 sends/s: the signal lands after the second send, and ~3.6 s of sends
+    # are still ahead of it (12 at 2/s waited 0.5 s for the second send, no margin gained).
+    for i in range(20):
         env.sandbox.add_user(f"Int{i} Rupt")
     sb = env.sandbox
     users = [u for u in sb.state.users if sb.state.users[u].name.startswith("Int")]
@@ -266,12 +269,12 @@ def test_interrupted_apply_prints_the_summary_so_far(
     synced(env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "socialdesk", "ack", "from:Rupt", "--template", "thanks",
-         "--yes", "--json", "--rate", "2"],
+         "--yes", "--json", "--rate", "5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while len(sb.deliveries(env.page_id)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
     proc.send_signal(getattr(signal, sig))
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err.decode()
