@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from socialdesk import sanitize
 from socialdesk.errors import Reason, RefusedError, UsageError
 from socialdesk.models import IG_TEXT_MAX_BYTES, Channel
-from socialdesk.sanitize import BIDI_CONTROLS, CONTROLS
+from socialdesk.sanitize import CONTROLS
 
 MAX_CHARS = 2000
 """Messenger's ``message.text`` limit (GRAPH_API.md §4.1), counted in code points."""
@@ -49,7 +50,9 @@ def _bytes(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-# The character sets are defined once, in sanitize (derived from Unicode data).
+# The character sets are defined once, in sanitize (derived from Unicode data). The bidi set
+# is read at call time: importing it would run sanitize's scan of the code space (~60 ms) in
+# every command, cron's `sync` included, whether or not it ever checks a text.
 _CONTROLS: frozenset[str] = CONTROLS - frozenset("\t\n\r")
 
 ZWJ = "\u200d"
@@ -60,7 +63,8 @@ def check_text(text: str, *, limit: int = MAX_CHARS, max_bytes: int | None = Non
     out = text.strip()
     if not out:
         raise UsageError("the reply is empty", hint="write some text", reason=Reason.TEXT_EMPTY)
-    bad = sorted({ch for ch in out if ch in BIDI_CONTROLS})
+    bidi = sanitize.BIDI_CONTROLS
+    bad = sorted({ch for ch in out if ch in bidi})
     if bad:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
         raise RefusedError(
