@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -62,6 +61,10 @@ def test_a_migration_finished_by_another_process_while_waiting_is_not_rerun(
     b = sqlite3.connect(path, isolation_level=None)
     b.execute("BEGIN IMMEDIATE")  # B holds the lock before A looks at schema_migrations
     outcome: dict[str, object] = {}
+    # A's BEGIN IMMEDIATE starting means it has read "nothing applied" and now waits for the
+    # lock (SQLite traces a statement as it starts, before it waits): no sleep to guess that.
+    waiting = threading.Event()
+    a.set_trace_callback(lambda sql: waiting.set() if sql.startswith("BEGIN IMMEDIATE") else None)
 
     def run_a() -> None:
         try:
@@ -71,7 +74,7 @@ def test_a_migration_finished_by_another_process_while_waiting_is_not_rerun(
 
     thread = threading.Thread(target=run_a)
     thread.start()
-    time.sleep(0.3)  # A has read "nothing applied" and now waits for the lock
+    assert waiting.wait(timeout=30)
     b.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
     for name, script in MIGRATIONS:
         for statement in statements(script):
