@@ -30,9 +30,14 @@ TITLE = "sd-title-kept"
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
+def _socket() -> str:
+    """This worker's tmux server (``-L``): the fixture's, and the pane's own tmux calls."""
+    return f"sdhostile-{os.getpid()}"
+
+
 @pytest.fixture
 def tmux() -> Iterator[Callable[..., str]]:
-    socket = f"sdhostile-{os.getpid()}"
+    socket = _socket()
 
     def run(*args: str) -> str:
         return subprocess.run(
@@ -49,7 +54,7 @@ def _wait(capture: Callable[[], str], pred: Callable[[str], bool], timeout: floa
     while not pred(screen):
         if time.monotonic() > deadline:
             raise AssertionError("screen never matched:\n" + screen)
-        time.sleep(0.1)
+        time.sleep(0.02)  # capture-pane is cheap; a coarse poll only adds latency
         screen = capture()
     return screen
 
@@ -64,10 +69,14 @@ def test_hostile_inbox_in_tmux_keeps_title_clipboard_and_screen(
         f"cd {shlex.quote(str(REPO))} && {env} {shlex.quote(sys.executable)}"
         f" -m tests.support.hostile_inbox {shlex.quote(str(home))}; sleep 30"
     )
-    tmux("new-session", "-d", "-s", "sd", "-x", "120", "-y", "36", "sleep 1; " + cmd)
+    # The inbox starts only once the options and the title are set: the pane's command waits
+    # on a tmux channel this test signals (it used to sleep a fixed second instead).
+    go = f"tmux -L {shlex.quote(_socket())} wait-for sd-go"
+    tmux("new-session", "-d", "-s", "sd", "-x", "120", "-y", "36", f"{go}; {cmd}")
     tmux("set-option", "-g", "set-clipboard", "on")
     tmux("set-option", "-g", "allow-rename", "on")
     tmux("select-pane", "-t", "sd", "-T", TITLE)
+    tmux("wait-for", "-S", "sd-go")
 
     def capture() -> str:
         return tmux("capture-pane", "-t", "sd", "-p")
