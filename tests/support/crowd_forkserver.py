@@ -237,10 +237,16 @@ def shared() -> ForkServer:
 
 def _serve(sock: socket.socket) -> None:
     _import_everything_a_command_may_need()
+    running: set[int] = set()
     while True:
         data, fds, _flags, _addr = socket.recv_fds(sock, _MESSAGE_MAX, 2)
         if not data:
-            return  # the test process closed its end (or exited)
+            # The test process closed its end or died (maybe before a crowd's start line):
+            # nobody will reap these children, nor release the ones waiting to start.
+            for pid in running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            return
         msg = json.loads(data)
         if msg["op"] == "hello":
             sock.send(json.dumps({"ready": True}).encode())
@@ -252,9 +258,11 @@ def _serve(sock: socket.socket) -> None:
                 _child(msg, fds, sock)
             for fd in fds:
                 os.close(fd)
+            running.add(pid)
             sock.send(json.dumps({"pid": pid}).encode())
         elif msg["op"] == "wait":
             _, status = os.waitpid(int(msg["pid"]), 0)
+            running.discard(int(msg["pid"]))
             sock.send(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode())
         else:
             raise ValueError(f"unknown request {msg!r}")
