@@ -1,5 +1,9 @@
 """A real ``python -m socialdesk sync`` subprocess and an integrity probe, shared by
 ``tests/core/test_sync_kill.py`` (a few SIGKILLs) and ``benchmarks/soak_sync_kill.py`` (hundreds).
+
+:func:`spawn_sync` is the plain CLI (the soak kills it after random sleeps); :func:`sync_env`
+is its environment, for the test's announcing children (``tests.support.kill_events``), which
+it kills at the points they announce.
 """
 
 from __future__ import annotations
@@ -36,6 +40,19 @@ def spawn_sync(
     ``paced=False`` (a run nobody kills, against a sandbox whose rate limit is off) skips the
     client's 0.6 s spacing of conversation calls, which there only sleeps.
     """
+    args = ["sync", "--json", *(["--full"] if full else [])]
+    return subprocess.Popen(
+        [sys.executable, *(["-m", "socialdesk"] if paced else ["-c", _UNPACED_CLI]), *args],
+        cwd=REPO,
+        env=sync_env(home, base_url, token),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def sync_env(home: Path, base_url: str, token: str) -> dict[str, str]:
+    """The environment of a CLI run on the private ``home`` (created: ``SOCIALDESK_HOME`` must
+    name an existing directory) against the sandbox at ``base_url``."""
     home.mkdir(parents=True, exist_ok=True)
     env = {
         k: v
@@ -48,14 +65,7 @@ def spawn_sync(
         SOCIALDESK_TOKEN=token,
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
     )
-    args = ["sync", "--json", *(["--full"] if full else [])]
-    return subprocess.Popen(
-        [sys.executable, *(["-m", "socialdesk"] if paced else ["-c", _UNPACED_CLI]), *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return env
 
 
 def integrity(db: Path) -> str:
