@@ -1,6 +1,7 @@
 """The kill harness of the rules: ``tests/rules/test_kill.py`` (a few kills) and
 ``benchmarks/soak_rules_kill.py`` (many). A served sandbox, a private SOCIALDESK_HOME with a
-live sending rule, and ``rules run`` / ``sync --rules`` in subprocesses, killed at random."""
+live sending rule, and ``rules run`` / ``sync --rules`` in subprocesses, killed at random
+(:func:`kill_rounds`, the soak) or at points they announce (:func:`kill_at_points`, the test)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.ack_harness import Harness
+from tests.support.kill_events import wait_any
 
 RULES = """
 [settings]
@@ -41,7 +43,6 @@ class RulesHarness(Harness):
         (home / "rules.toml").write_text(RULES)
         self.run("sync")
         self.run("rules", "run")  # the first run sets the watermark: history is never a candidate
-        time.sleep(1.1)  # what follows arrives after the rule went live (whole seconds)
 
     def automated(self, user: str) -> int:
         """Automated replies this customer received (the rule's texts start with the disclosure)."""
@@ -109,16 +110,62 @@ def kill_rounds(
             for p in procs:
                 p.wait(timeout=120)
         h.run("sync", "--rules", check=False)
-        res.customers = len(users_all)
-        res.delivered = 0
-        res.duplicates = []
-        for u in users_all:
-            n = h.automated(u)
-            res.delivered += n
-            if n > 1:
-                res.duplicates.append(u)
-        states = h.outbox_states()
-        res.left_sending = states.get("sending", 0)
-        res.unknown_rows = states.get("unknown", 0)
+        _tally(h, users_all, res)
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _tally(h: RulesHarness, users: list[str], res: KillResult) -> None:
+    """Count what the customers received and what the outbox holds into ``res``."""
+    res.customers = len(users)
+    res.delivered = 0
+    res.duplicates = []
+    for u in users:
+        n = h.automated(u)
+        res.delivered += n
+        if n > 1:
+            res.duplicates.append(u)
+    states = h.outbox_states()
+    res.left_sending = states.get("sending", 0)
+    res.unknown_rows = states.get("unknown", 0)
+
+
+def kill_at_points(h: RulesHarness, *, customers: int, seed: int) -> KillResult:
+    """New customers, three overlapping runs that announce their commits
+    (``tests.support.kill_events``), each SIGKILLed at its own point, then a clean
+    `sync --rules`; checks never twice, nothing left sending.
+
+    The points: a `rules run` just after its first send's ``sending`` row committed (its POST
+    never made); a `sync --rules` inside the transaction recording its second send's success
+    (delivered, never recorded); another `rules run` at a random instant up to 15 ms after its
+    first intent was queued (its POST likely in flight on the 20 ms loopback). The first two
+    send at most three of the replies, so the third always has more to send when it is killed:
+    every kill lands mid-run (``killed_mid_run``).
+    """
+    rng = random.Random(seed)
+    res = KillResult(rounds=1)
+    t0 = time.monotonic()
+    users = h.add_customers(customers, 1)
+    h.run("sync")
+    held_send = h.announcing("rules", "run", hold_at="send_one:1+")
+    held_confirm = h.announcing("sync", "--rules", hold_at="_confirm:2")
+    timed = h.announcing("rules", "run")
+    waits = {held_send: "hold", held_confirm: "hold", timed: "queue"}
+    try:
+        while waits:  # kill each at its point (the others may wait for it meanwhile)
+            child, event = wait_any(waits)
+            del waits[child]
+            if event is None:
+                child.finish()  # exited before its point: not counted as mid-run
+                continue
+            if child is timed:
+                time.sleep(rng.uniform(0.0, 0.015))
+            res.killed_mid_run += child.kill()
+            res.kills += 1
+    finally:
+        for p in (held_send, held_confirm, timed):
+            p.close()
+    h.run("sync", "--rules", check=False)
+    _tally(h, users, res)
     res.seconds = time.monotonic() - t0
     return res
