@@ -8,5 +8,9 @@
 - ``stats_script``: scripted thread histories for the stats tests;
 - ``ack_harness``, ``sync_proc``, ``dbdump``: the kill harnesses and the database dump shared
   with the soak benchmarks;
-- ``timeshift``: the pytest plugin that moves the wall clock.
+- ``timeshift``: the pytest plugin that moves the wall clock;
+- ``crowd_forkserver``: real socialdesk processes forked from one imported interpreter, for
+  the crowds of the concurrency and storage tests;
+- ``kill_events`` and the other ``*_proc``/``*_kill`` modules: the processes the kill tests
+  stop at points they announce.
 """
