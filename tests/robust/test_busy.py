@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from socialdesk.store.db import BUSY_TIMEOUT_MS
 from tests.robust.crowd import Result, run_crowd
 from tests.robust.homes import seed_home, thread_numbers
@@ -78,6 +80,7 @@ def _free_crowd_seconds(work: Path) -> float:
     return took
 
 
+@pytest.mark.slow  # holds the lock past 5 s: started first, so the other worker is never idle
 def test_crowd_waits_for_a_long_writer(tmp_path: Path, isolated_home: Path) -> None:
     """While another process holds the write lock for over 5 s (a long import or sync page),
     the twenty commands wait for it instead of failing with "database is locked", and a
