@@ -1,4 +1,9 @@
-"""`socialdesk demo`: sandbox + home + first sync + awaiting list; serving mode in a shell."""
+"""`socialdesk demo`: sandbox + home + first sync + awaiting list; serving mode in a shell.
+
+The in-process tests (the no-terminal path, --home) run the demo without its rate limit and
+client pacing (``tests.support.demo``: pacing only slept there); the --serve test runs the real,
+paced ``python -m socialdesk demo`` end to end, first sync through the limited sandbox included.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +16,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from socialdesk.cli import app
 from socialdesk.config import load_config
 from socialdesk.paths import resolve_paths
+from tests.support.demo import unpace_demo
 
 runner = CliRunner()
 
 
-def test_demo_without_terminal_syncs_prints_and_exits(tmp_path: Path) -> None:
+def test_demo_without_terminal_syncs_prints_and_exits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Not on a terminal: it syncs, lists threads awaiting reply, exits 0, removes its home."""
+    unpace_demo(monkeypatch)
     result = runner.invoke(app, ["demo", "--seed", "1", "--threads", "12"])
     assert result.exit_code == 0, result.output
     assert "Threads awaiting reply" in result.stdout and "synced" in result.stdout
@@ -31,8 +41,9 @@ def test_demo_without_terminal_syncs_prints_and_exits(tmp_path: Path) -> None:
     assert "\x1b" not in result.stdout
 
 
-def test_demo_with_home_keeps_files(tmp_path: Path) -> None:
+def test_demo_with_home_keeps_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--home keeps config (with the sandbox URL), a 0600 token file and the database."""
+    unpace_demo(monkeypatch)
     home = tmp_path / "demo-home"
     result = runner.invoke(app, ["demo", "--home", str(home), "--threads", "8"])
     assert result.exit_code == 0, result.output
@@ -47,7 +58,9 @@ def test_demo_with_home_keeps_files(tmp_path: Path) -> None:
 
 
 def test_demo_serves_and_other_commands_work_against_it(tmp_path: Path) -> None:
-    """With --serve it keeps serving; the printed env lines work for `list --json`; Ctrl-C stops."""
+    """With --serve it keeps serving; the printed env lines work for `list --json`; Ctrl-C stops.
+
+    The real entry point, paced against the rate-limited sandbox (the demo as users run it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALDESK_")}
     proc = subprocess.Popen(
         [

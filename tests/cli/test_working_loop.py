@@ -15,12 +15,16 @@ import pytest
 
 from socialdesk.paths import resolve_paths
 from tests.support.cli import configure, run, synced
+from tests.support.demo import unpace_demo
 from tests.support.sandbox import SandboxEnv
 
 
-def test_demo_refuses_a_real_home_and_leaves_it_untouched(tmp_path: Path) -> None:
+def test_demo_refuses_a_real_home_and_leaves_it_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """demo --home on a home holding a real config: exit 2 naming the reason, every file as it
     was; an empty directory and a home an earlier demo made are fine."""
+    unpace_demo(monkeypatch)  # homes are the subject, not pacing (tests/cli/test_demo.py)
     real = tmp_path / "real"
     real.mkdir()
     config = real / "config.toml"
@@ -169,7 +173,8 @@ def test_help_lists_commands_grouped_in_a_working_order() -> None:
 
 @pytest.mark.slow
 def test_the_sandbox_try_lines_lead_to_a_working_list(tmp_path: Path) -> None:
-    """The lines `sandbox serve` prints, run as printed in another shell, sync and then list."""
+    """The lines `sandbox serve` prints, run as printed in another shell, sync and then list
+    (the real commands: paced client, rate-limited sandbox)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALDESK_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "socialdesk", "sandbox", "serve", "--threads", "6"],
@@ -212,6 +217,7 @@ def test_the_demo_first_screen_keeps_the_numbers_at_80_columns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every row of the demo's first screen starts with its #N at 80 columns."""
+    unpace_demo(monkeypatch)  # the screen is the subject, not pacing
     monkeypatch.setenv("COLUMNS", "80")
     res = run("demo", "--threads", "30")
     assert res.exit_code == 0, res.output

@@ -3,6 +3,8 @@
 - ``sandbox``: :class:`SandboxEnv`, a demo sandbox wired into the environment, in-process
   (the CLI's context factory gets its transport) or served on loopback (for subprocesses);
 - ``cli``: :func:`run`, the CLI invoked in-process with the command tree built once;
+- ``demo``: ``socialdesk demo`` without its rate limit and pacing (in-process or a subprocess),
+  for the demo tests whose subject is not pacing;
 - ``builders``: domain objects and in-memory databases for the store tests;
 - ``outbox_world``: a sandbox page, a synced database and a client, for outbox and ack tests;
 - ``stats_script``: scripted thread histories for the stats tests;

@@ -3,6 +3,10 @@
 Skipped when tmux is not installed. It proves what Pilot cannot: the real entry point draws in
 a terminal, keys arrive through the terminal, and quitting the inbox stops the demo's sandbox
 and ends the process cleanly.
+
+The demo runs through the real entry point (``socialdesk.launch.main``) with its sandbox's rate
+limit and its client's pacing off (``tests.support.demo``): the terminal is the subject here,
+and the paced first sync only slept; tests/cli/test_demo.py runs the paced demo end to end.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.demo import UNPACED_DEMO_CLI
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 _SOCKETS = itertools.count()
@@ -48,7 +54,8 @@ def _wait(capture: Callable[[], str], pred: Callable[[str], bool], timeout: floa
 
 
 def test_demo_runs_in_tmux_and_quits_cleanly(tmux: Callable[..., str]) -> None:
-    demo = f"{shlex.quote(sys.executable)} -m socialdesk demo --threads 12 --activity 0.5"
+    demo = f"{shlex.quote(sys.executable)} -c {shlex.quote(UNPACED_DEMO_CLI)} demo --threads 12"
+    demo += " --activity 0.5"
     tmux(
         "new-session",
         "-d",
@@ -83,7 +90,7 @@ def test_closing_the_terminal_removes_the_throwaway_demo_home(
     its throwaway home (database, token file) is removed, as quitting with q removes it."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    demo = f"{shlex.quote(sys.executable)} -m socialdesk demo --threads 6"
+    demo = f"{shlex.quote(sys.executable)} -c {shlex.quote(UNPACED_DEMO_CLI)} demo --threads 6"
     tmux("new-session", "-d", "-s", "hup", "-x", "80", "-y", "24",
          f"TMPDIR={shlex.quote(str(tmpdir))} {demo}")  # fmt: skip
     _wait(lambda: tmux("capture-pane", "-t", "hup", "-p"), lambda s: "▶" in s)
