@@ -16,6 +16,7 @@ goes through :func:`text` or :func:`_str`, which replace lone surrogates with U+
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -183,12 +184,25 @@ def require_id(obj: Mapping[str, Any], what: str) -> str:
     return value
 
 
+_GRAPH_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}[0-5][0-9]"
+)
+"""Graph's own shape, which every timestamp it sends has: read by ``fromisoformat``."""
+
+
 def parse_time(value: object) -> datetime | None:
     """A Graph timestamp (``2026-11-22T09:50:48+0000``, ISO 8601 or Unix seconds) in UTC."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return utc(value)
     if not isinstance(value, str) or not value:
         return None
+    if _GRAPH_TIME.fullmatch(value):
+        # The same instant strptime's first format reads, ~50x cheaper (a sync parses every
+        # message's time); a value it refuses (month 13, hour 24…) takes the general path.
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
         try:
             return datetime.strptime(value, fmt).astimezone(UTC)

@@ -65,7 +65,8 @@ def test_initial_sync_imports_what_the_api_returns(world: World) -> None:
 
 def test_second_sync_with_no_changes_costs_one_call_per_listing(world: World) -> None:
     """Nothing changed: inbox, ``other`` folder, feed and Reels, one call each; nothing written."""
-    populate(world.sb, world.page_id, convs=300, posts=30, long_every=50, busy_every=10)
+    # Two inbox pages, three long threads, three busy posts: re-reading any of them shows.
+    populate(world.sb, world.page_id, convs=150, posts=30, long_every=50, busy_every=10)
     world.sync()
     before = dump(world.conn)
     world.sb.reset_counters()
@@ -81,7 +82,8 @@ def test_second_sync_with_no_changes_costs_one_call_per_listing(world: World) ->
 @pytest.mark.parametrize("k", [10, 120])
 def test_k_changed_threads_cost_o_k_calls(world: World, k: int) -> None:
     """k conversations with a new message cost ≤ idle + ceil(k/100) calls, and all are stored."""
-    pop = populate(world.sb, world.page_id, convs=300, posts=30)
+    # Three inbox pages: a walk of all of them costs more than idle + 1 (what k=10 may cost).
+    pop = populate(world.sb, world.page_id, convs=210, posts=30)
     world.sync()
     world.sb.advance(3600)
     for uid in pop.users[-k:]:  # the oldest conversations: they jump to the top
@@ -276,7 +278,11 @@ class _FailAfter(httpx.BaseTransport):
 
 def test_interrupted_walk_resumes_and_converges_to_a_clean_run(world: World) -> None:
     """A walk cut after two pages keeps its pages; the next run finishes and equals a clean run."""
-    populate(world.sb, world.page_id, convs=350, posts=20, long_every=40)
+    # 25 a page (as after two halvings) over a quarter of 350 conversations: the same four
+    # inbox pages and the same long threads on each, a quarter of the work; the reference
+    # (clean) run reads at the client's own sizes.
+    world.page_sizes.update({"conversations": 25, "feed": 25})
+    populate(world.sb, world.page_id, convs=88, posts=20, long_every=10)
     cut = world.sync(transport=_FailAfter(world.sb, 3))
     assert syncing.exit_code(cut) is ExitCode.UNAVAILABLE  # every edge: network down
     assert watermarks.get_watermark(world.conn, world.page_id, "conversations") is None

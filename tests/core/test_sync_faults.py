@@ -5,6 +5,11 @@ edge either finishes or fails as "unavailable, try later" (exit 4; the round exi
 after one clean follow-up run the cache equals what a fault-free sync of the same sandbox
 stores. Sleeps are injected (they move the sandbox clock), so throttling waits cost no wall
 time.
+
+The listings start at a quarter of the client's page sizes (25, as after two halvings) over a
+quarter of the conversations: the walks keep their shape (three inbox pages, a follow page per
+long thread and busy post, one feed page) and so the requests that draw faults, while each page
+renders, parses and stores a quarter as much. The reference run uses the client's own sizes.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from socialdesk.models import SyncReport
 from tests.support.sync_world import World, db_threads, dump, make_world, populate, sandbox_threads
 
 KINDS = ["500:2", "1", "613", "80006", "timeout", "malformed", "dup-page", "empty-page"]
+QUARTER_PAGES = {"conversations": 25, "feed": 25}
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     w = make_world(tmp_path)
-    populate(w.sb, w.page_id, convs=260, posts=24, long_every=40, busy_every=8)
+    w.page_sizes.update(QUARTER_PAGES)
+    populate(w.sb, w.page_id, convs=65, posts=12, long_every=10, busy_every=4)
     yield w
     w.conn.close()
 
@@ -45,7 +52,7 @@ def _change_some(world: World) -> None:
     st = world.sb.state
     convs = list(st.pages[world.page_id].conversations)
     world.sb.advance(3600)
-    for cid in convs[::37]:
+    for cid in convs[::9]:  # 8 conversations, from every inbox page, jump to the top
         world.sb.add_message(world.page_id, st.conversations[cid].user_id, "any news?")
     long_uid = st.conversations[convs[0]].user_id
     for j in range(30):

@@ -118,6 +118,9 @@ class World:
     paths: Paths
     conn: sqlite3.Connection
     sleeps: list[float] = field(default_factory=list)
+    page_sizes: dict[str, int] = field(default_factory=dict)
+    """Edge → page size each client starts with, as if halvings had made it remember them
+    (``GraphClient.page_size``); empty: the client's own sizes."""
 
     def client(self, transport: httpx.BaseTransport | None = None) -> GraphClient:
         def sleep(seconds: float) -> None:
@@ -125,9 +128,11 @@ class World:
             self.sleeps.append(seconds)
             self.sb.advance(seconds)
 
-        return GraphClient(
+        client = GraphClient(
             self.token, transport=transport or self.sb.transport(), pace=False, sleep=sleep
         )
+        client.page_size.update(self.page_sizes)
+        return client
 
     def sync(self, transport: httpx.BaseTransport | None = None, **kw: Any) -> SyncReport:
         with self.client(transport) as client:
@@ -141,7 +146,8 @@ class World:
             )
 
     def other_db(self, name: str) -> World:
-        """The same sandbox synced into a second, empty database."""
+        """The same sandbox synced into a second, empty database (at the client's own page
+        sizes: a reference that does not share this world's ``page_sizes``)."""
         d = self.paths.data_dir.parent / name
         paths = Paths(d, d)
         return World(self.sb, self.page_id, self.token, paths, open_db(d / "socialdesk.db"))
