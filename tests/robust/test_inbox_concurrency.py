@@ -7,6 +7,10 @@ What must hold: every process and every inbox call succeeds (no "database is loc
 anyone), every planned customer gets exactly one acknowledgement, the inbox's reply goes once,
 no outbox row is left ``sending``, every tag and status from either side is there, and the WAL
 can be checkpointed to nothing while the inbox is still open (its connection pins no snapshot).
+
+The inbox works round after round for as long as the crowd runs (at least ``ROUNDS`` rounds),
+without the client's pacing: the sandbox's rate limit is off, so the pacing only slept, and it
+spread the inbox's rounds out past the crowd's end (most of them used to run alone).
 """
 
 from __future__ import annotations
@@ -14,20 +18,26 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from pathlib import Path
 
 import pytest
 
 from socialdesk.core.replying import ReplyRequest
 from socialdesk.tui.gateway import Gateway
-from tests.robust.crowd import run_crowd
+from tests.robust.crowd import Result, run_crowd
 from tests.support.cli import deliveries, new_dm, run
+from tests.support.inbox_proc import open_gateway
 from tests.support.sandbox import SandboxEnv
 
 ACKED = 4
 """Customers in the ack plan."""
 ROUNDS = 6
-"""Rounds of inbox work while the processes run."""
+"""Rounds of inbox work at least; they go on until the last process has exited."""
+PAUSE_S = 0.05
+"""The inbox's pause between two rounds (cut short when the crowd ends)."""
 
 
 @pytest.mark.slow
@@ -44,7 +54,7 @@ def test_inbox_open_while_cron_sync_stats_and_two_acks_run(
     assert len(json.loads(plan.read_text())["items"]) == ACKED
 
     home = Path(os.environ["SOCIALDESK_HOME"])
-    gw = Gateway.open()
+    gw: Gateway = open_gateway(pace=False)
     numbers = gw.thread_numbers("-from:Qwyx -from:Solo")[:6]
     assert len(numbers) == 6
     crowd_tagged, crowd_done, inbox_tagged = numbers[:3], numbers[3:5], numbers[:6:2]
@@ -59,9 +69,10 @@ def test_inbox_open_while_cron_sync_stats_and_two_acks_run(
     ]
     inbox_errors: list[str] = []
 
-    def inbox_works() -> None:
-        # The operator's inbox, busy while the crowd runs.
-        for i in range(ROUNDS):
+    def inbox_works(crowd: Future[list[Result]]) -> None:
+        """The operator's inbox, busy while the crowd runs."""
+        i = 0
+        while i < ROUNDS or not crowd.done():
             try:
                 gw.sync_round()  # skipped (no error) while the cron sync holds the page
                 gw.tag(inbox_tagged, ["inbox"])
@@ -73,14 +84,30 @@ def test_inbox_open_while_cron_sync_stats_and_two_acks_run(
                     assert outcome.state == "sent", outcome
             except Exception as exc:  # every failure is reported below, with its text
                 inbox_errors.append(f"round {i}: {type(exc).__name__}: {exc}")
+            i += 1
+            wait_for([crowd], timeout=PAUSE_S)
+
+    released = threading.Event()
+
+    def crowd_runs() -> list[Result]:
+        try:
+            return run_crowd(
+                argvs,
+                tmp_path,
+                env={"SOCIALDESK_HOME": str(home), "SOCIALDESK_TOKEN": env.token},
+                on_release=released.set,
+            )
+        finally:
+            released.set()  # a crowd that failed before its start line releases the inbox too
 
     try:
-        results = run_crowd(
-            argvs,
-            tmp_path,
-            env={"SOCIALDESK_HOME": str(home), "SOCIALDESK_TOKEN": env.token},
-            on_release=inbox_works,
-        )
+        # The crowd is run from a thread of its own, so that the inbox works on this thread
+        # (the gateway's) from the release until the last process has exited.
+        with ThreadPoolExecutor(1) as pool:
+            crowd = pool.submit(crowd_runs)
+            assert released.wait(timeout=240), "the crowd never reached its start line"
+            inbox_works(crowd)
+            results = crowd.result()
         problems = [
             (argv[1:], r.returncode, r.stderr.strip()[-300:])
             for argv, r in zip(argvs, results, strict=True)
