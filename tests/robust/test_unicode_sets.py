@@ -19,6 +19,7 @@ from rich.cells import cell_len
 
 from socialdesk import sanitize
 from socialdesk.core.templates import render
+from tests.support.unicode_scan import char_class, everything, in_category, one_per_line
 
 UCD_LIST = Path(__file__).parent / "data" / "ucd_lists.txt"
 ALL_CODE_POINTS = range(0x110000)
@@ -63,10 +64,9 @@ def test_bidi_controls_match_the_ucd_list() -> None:
 def test_the_plane_scan_misses_nothing() -> None:
     """Every Cc and Cf of the whole code space is in CONTROLS/FORMAT (only planes 0, 1 and 14
     are scanned at run time, and Latin-1 for Cc)."""
-    cc = {chr(c) for c in ALL_CODE_POINTS if unicodedata.category(chr(c)) == "Cc"}
-    cf = {chr(c) for c in ALL_CODE_POINTS if unicodedata.category(chr(c)) == "Cf"}
-    assert cc == sanitize.CONTROLS
-    assert cf == sanitize.FORMAT
+    # One category scan of the code space for both (tests/support/unicode_scan.py).
+    assert in_category("Cc") == sanitize.CONTROLS
+    assert in_category("Cf") == sanitize.FORMAT
 
 
 @pytest.mark.parametrize(
@@ -165,6 +165,11 @@ def rich_zero_width() -> frozenset[str]:
         return frozenset(chr(c) for c in ALL_CODE_POINTS if cell_len(chr(c)) == 0)
 
 
+_SURROGATES = frozenset(map(chr, range(0xD800, 0xE000)))
+# The line breaks clean() turns into "\n": checked alone, not as lines of the batch.
+_BREAKS = ("\n", "\u2028", "\u2029")
+
+
 def test_every_code_point_alone() -> None:
     """Each of the 1,114,112 code points alone: controls vanish (but \\t \\n), invisible ones
     become ⟨U+…⟩, the rest is unchanged and never an invisible zero-width character; strip
@@ -173,33 +178,53 @@ def test_every_code_point_alone() -> None:
     One clean() call over all of them, one per line, is the same as 1.1 M calls on each alone:
     a newline starts no escape sequence and is no base for a variation selector, and every
     step of clean works within a line (the line breaks themselves are checked alone below).
+    The expected lines are written in one pass over the same text (controls to nothing,
+    invisible characters to their marker, every other character to itself; no expected line
+    holds a newline), so the output equals it exactly when every line does.
     """
     visible, controls = sanitize.VISIBLE, sanitize.CONTROLS
-    special = {0x0A, 0x2028, 0x2029}
-    points = [cp for cp in ALL_CODE_POINTS if cp not in special]
-    joined = "\n".join(map(chr, points))
-    lines = sanitize.clean(joined).split("\n")
-    assert len(lines) == len(points)
-    marked = visible | {chr(c) for c in range(0xD800, 0xE000)}
-    expected = [
-        ("\t" if ch == "\t" else "")
-        if ch in controls
-        else (f"⟨U+{ord(ch):04X}⟩" if ch in marked else ch)
-        for ch in map(chr, points)
-    ]
-    wrong = [
-        f"U+{cp:04X}: {out!r} != {want!r}"
-        for cp, out, want in zip(points, lines, expected, strict=True)
-        if out != want
-    ]
-    assert wrong == []
-    assert [sanitize.clean(chr(cp)) for cp in sorted(special)] == ["\n", "\n", "\n"]
+    every = everything()
+    joined = one_per_line(every[:0x0A] + every[0x0B:0x2028] + every[0x202A:])  # _BREAKS aside
+    marked = visible | _SURROGATES
+    # Controls win over markers, as in clean (the sets do not overlap today anyway).
+    expect = {ord(ch): f"⟨U+{ord(ch):04X}⟩" for ch in marked}
+    expect.update((ord(ch), "") for ch in controls - {"\t", "\n"})
+    assert not any("\n" in out for out in expect.values())
+    assert len(joined) == 2 * (0x110000 - len(_BREAKS)) - 1
+    assert not any(ch in joined for ch in _BREAKS[1:])
+    cleaned = sanitize.clean(joined)
+    # The expected text: each character the table names replaced by its entry (one pass).
+    expected = char_class(map(chr, expect)).sub(lambda m: expect[ord(m[0])], joined)
+    if cleaned != expected:  # name the code points that differ
+        lines, points = cleaned.split("\n"), joined.split("\n")
+        assert len(lines) == len(points)
+        wrong = [
+            f"U+{ord(ch):04X}: {out!r} != {ch.translate(expect)!r}"
+            for ch, out in zip(points, lines, strict=True)
+            if out != ch.translate(expect)
+        ]
+        assert wrong == []
+    assert cleaned == expected
+    assert [sanitize.clean(ch) for ch in _BREAKS] == ["\n", "\n", "\n"]
+
+    def alone(ch: str) -> str:
+        """clean(ch), as the batch above proved it for every code point."""
+        return "\n" if ch in _BREAKS else ch.translate(expect)
+
     # What is kept is never a zero-width character that stands alone: only extenders are.
-    kept_zero = {ch for ch in rich_zero_width() if ch not in "\t\n" and sanitize.clean(ch) == ch}
+    kept_zero = {ch for ch in rich_zero_width() if ch not in "\t\n" and alone(ch) == ch}
     assert sorted(f"U+{ord(ch):04X}" for ch in kept_zero if not _zero_width_ok(ch)) == []
-    stripped = {word for word in sanitize.strip(joined).split(" ") if word}
-    assert not stripped & (visible | controls | sanitize.VARIATION_SELECTORS)
-    assert not any(0xD800 <= ord(ch) <= 0xDFFF for word in stripped for ch in word)
+    kept = sanitize.strip(joined)
+    dropped = char_class(visible | controls | sanitize.VARIATION_SELECTORS | _SURROGATES)
+    left = dropped.search(kept)
+    assert left is None, f"strip kept U+{ord(left[0]):04X}"
+
+
+@cache
+def never_raw() -> frozenset[str]:
+    """What strip and the JSON escape never leave raw: every forbidden, invisible and selector
+    character (built once, not once an example)."""
+    return sanitize.FORBIDDEN | sanitize.VISIBLE | sanitize.VARIATION_SELECTORS
 
 
 any_code_point = st.integers(0, 0x10FFFF).map(chr)
@@ -224,7 +249,7 @@ def test_random_strings_over_the_whole_code_space(text: str, single_line: bool) 
 def test_strip_leaves_nothing_invisible(text: str) -> None:
     """The outgoing strip removes every control, invisible and selector character."""
     out = sanitize.strip(text)
-    bad = sanitize.FORBIDDEN | sanitize.VISIBLE | sanitize.VARIATION_SELECTORS
+    bad = never_raw()
     assert not any(ch in bad for ch in out)
     assert "\n" not in out and "\t" not in out
     out.encode("utf-8")
@@ -235,7 +260,7 @@ def test_strip_leaves_nothing_invisible(text: str) -> None:
 def test_json_escape_round_trips_and_hides_nothing(text: str) -> None:
     """JSON output holds none of those characters raw and parses back to the same value."""
     doc = sanitize.escape_json_text(json.dumps({"t": text}, ensure_ascii=False))
-    bad = sanitize.FORBIDDEN | sanitize.VISIBLE | sanitize.VARIATION_SELECTORS
+    bad = never_raw()
     assert not any(ch in bad and ch not in "\t\n" for ch in doc)
     paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     assert json.loads(doc) == {"t": paired}
