@@ -11,6 +11,8 @@
 - ``ack_harness``, ``sync_proc``, ``dbdump``: the kill harnesses and the database dump shared
   with the soak benchmarks;
 - ``timeshift``: the pytest plugin that moves the wall clock;
+- ``unicode_scan``: the whole code space and its categories, built once per process for the
+  hostile-text tests;
 - ``crowd_forkserver``: real socialdesk processes forked from one imported interpreter, for
   the crowds of the concurrency and storage tests;
 - ``kill_events`` and the other ``*_proc``/``*_kill`` modules: the processes the kill tests
