@@ -171,7 +171,6 @@ class _Tables:
     forbidden: frozenset[str]
     visible_re: re.Pattern[str]
     base_re: re.Pattern[str]
-    strip_re: re.Pattern[str]
     json_unsafe_re: re.Pattern[str]
 
 
@@ -228,7 +227,6 @@ def _tables() -> _Tables:
         forbidden=forbidden,
         visible_re=visible_re,
         base_re=base_re,
-        strip_re=re.compile(f"[{invisible}{vs}]"),
         json_unsafe_re=re.compile(f"[{json_unsafe}]"),
     )
 
@@ -330,7 +328,7 @@ def strip(text: str) -> str:
         return ""
     out = _without_controls(text)
     if not out.isascii():
-        out = _tables().strip_re.sub("", out)
+        out = _tables().visible_re.sub("", out)  # every invisible character and selector
     return " ".join(out.split())
 
 
