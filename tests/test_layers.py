@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -72,7 +73,11 @@ def _imports(path: Path) -> list[Import]:
     return found
 
 
-ALL_IMPORTS = [imp for path in sorted(PACKAGE.rglob("*.py")) for imp in _imports(path)]
+@functools.cache
+def all_imports() -> tuple[Import, ...]:
+    """Every import in the package, parsed once per process and only by the tests that read it
+    (at module level, every xdist worker paid for it while collecting)."""
+    return tuple(imp for path in sorted(PACKAGE.rglob("*.py")) for imp in _imports(path))
 
 
 def _layer(module: str) -> str:
@@ -91,18 +96,18 @@ def _is(target: str, *prefixes: str) -> bool:
 def _violations(layers: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
     return [
         f"{imp.module}:{imp.line} imports {imp.target}"
-        for imp in ALL_IMPORTS
+        for imp in all_imports()
         if _layer(imp.module) in layers and _is(imp.target, *forbidden)
     ]
 
 
 def test_the_scan_sees_imports() -> None:
     """The scanner finds known imports (so an empty result below means something)."""
-    targets = {(i.module, i.target) for i in ALL_IMPORTS}
+    targets = {(i.module, i.target) for i in all_imports()}
     assert ("socialdesk.cli.app", "typer") in targets
     assert ("socialdesk.config", "socialdesk.paths") in targets
     assert any(
-        i.module == "socialdesk.cli.app" and i.target == "socialdesk.tui" for i in ALL_IMPORTS
+        i.module == "socialdesk.cli.app" and i.target == "socialdesk.tui" for i in all_imports()
     )
 
 
@@ -167,7 +172,7 @@ def test_only_tui_imports_textual() -> None:
     """textual is imported by socialdesk.tui and nothing else."""
     offenders = [
         f"{imp.module}:{imp.line}"
-        for imp in ALL_IMPORTS
+        for imp in all_imports()
         if _top(imp.target) == "textual" and _layer(imp.module) != "tui"
     ]
     assert offenders == []
@@ -177,7 +182,7 @@ def test_cli_imports_tui_only_inside_a_function() -> None:
     """The CLI imports the inbox lazily, so other commands never load Textual."""
     offenders = [
         f"{imp.module}:{imp.line}"
-        for imp in ALL_IMPORTS
+        for imp in all_imports()
         if _layer(imp.module) == "cli" and _is(imp.target, "socialdesk.tui") and not imp.in_function
     ]
     assert offenders == []
@@ -198,7 +203,7 @@ def test_cli_imports_neither_the_store_nor_sqlite3() -> None:
     """cli calls core for everything: it imports no socialdesk.store module and no sqlite3."""
     offenders = [
         f"{imp.module}:{imp.line} imports {imp.target}"
-        for imp in ALL_IMPORTS
+        for imp in all_imports()
         if _layer(imp.module) == "cli"
         and imp.module not in KNOWN_STORE_IMPORTS
         and _is(imp.target, "sqlite3", "socialdesk.store")
