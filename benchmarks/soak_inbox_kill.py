@@ -13,8 +13,8 @@ and SIGKILLs it after its first reply plus a random delay, ``--kills-per-round``
 each kill the inbox starts again (``inbox_proc start``: the outbox settlement the app runs at
 start) and must leave no row ``sending`` or ``queued`` and the database intact; then the inbox
 runs to completion. After every round each of its customers received exactly one reply.
-Prints the figures and exits 1 on any violation. ``tests/robust/test_inbox_kill.py`` runs one
-small round.
+Prints the figures and exits 1 on any violation. ``tests/robust/test_inbox_kill.py`` kills an
+unpaced inbox once at each announced point instead (sending, delivered, random, sync).
 """
 
 from __future__ import annotations
